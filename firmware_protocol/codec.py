@@ -1,0 +1,367 @@
+"""Sans-IO codec: bytes in, frames out; messages in, bytes out. No I/O, threads or clocks.
+
+``Decoder.feed(data)`` takes whatever a read returned (garbage, half a frame, three frames) and
+returns, in order, a :class:`Frame` for each valid frame and an :class:`InvalidFrame` for each
+frame-shaped thing that failed a check. It never raises on input, and its buffer never holds more
+than one maximum-size frame. ``encode(message, seq)`` returns the frame's bytes.
+
+Resynchronisation (PROTOCOL.md, 'Receiver rules'): on any failed check the decoder drops only the
+first sync byte and scans again, so a valid frame that started inside a damaged one is still found.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from construct import ConstructError
+
+from . import wire
+from .constants import (
+    CRC_SIZE,
+    HEADER_SIZE,
+    MAX_CONTACTS,
+    MAX_PAYLOAD,
+    SYNC,
+    MessageType,
+    NakReason,
+    Param,
+    Polarity,
+)
+from .crc import crc16
+from .errors import LocalProtocolError
+from .layout import Layout, LayoutError
+from .messages import (
+    ENUM_FIELDS,
+    FLAG_FIELDS,
+    MESSAGE_CLASSES,
+    MESSAGE_FLAGS,
+    ContactSetting,
+    ImpedanceReading,
+    Message,
+    Program,
+    UsageEvent,
+    to_fields,
+)
+
+_SYNC0 = SYNC[0]
+
+
+class InvalidReason(StrEnum):
+    BAD_LENGTH_CHECK = "bad_length_check"
+    """The length byte and its check byte disagree: the header cannot be trusted."""
+    BAD_CRC = "bad_crc"
+    UNKNOWN_TYPE = "unknown_type"
+    BAD_LENGTH = "bad_length"
+    """The CRC is right but the payload does not fit the type's layout."""
+    BAD_ENUM = "bad_enum"
+    """An enumerated field holds a value the protocol does not define."""
+    TRUNCATED = "truncated"
+    """A partial frame was dropped by ``Decoder.flush()``."""
+
+
+_NAK_FOR = {
+    InvalidReason.BAD_CRC: NakReason.BAD_CRC,
+    InvalidReason.UNKNOWN_TYPE: NakReason.UNKNOWN_COMMAND,
+    InvalidReason.BAD_LENGTH: NakReason.BAD_LENGTH,
+    InvalidReason.BAD_ENUM: NakReason.OUT_OF_RANGE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A valid frame: its sequence number and the decoded message."""
+
+    seq: int
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidFrame:
+    """A frame that failed a check. ``seq``/``msg_type`` are None when the header was untrusted."""
+
+    reason: InvalidReason
+    offset: int
+    """Position of its first sync byte in the stream fed since the decoder was created."""
+    seq: int | None = None
+    msg_type: int | None = None
+    field: str | None = None
+    param: Param = Param.NONE
+
+    @property
+    def nak_reason(self) -> NakReason | None:
+        """What a device answers to this frame, or None when it must stay silent."""
+        return _NAK_FOR.get(self.reason)
+
+
+Decoded = Frame | InvalidFrame
+
+
+class _BadEnum(Exception):
+    def __init__(self, field: str, param: Param) -> None:
+        self.field = field
+        self.param = param
+
+
+def _lookup(name: str, cls: type[IntEnum], param: Param) -> Callable[[int], Any]:
+    members = {int(m): m for m in cls}
+
+    def convert(value: int) -> Any:
+        member = members.get(value)
+        if member is None:
+            raise _BadEnum(name, param)
+        return member
+
+    return convert
+
+
+# Contact settings are immutable and few (3 polarities x 256 shares): share one object for each.
+_CONTACTS = {(int(p), share): ContactSetting(p, share) for p in Polarity for share in range(256)}
+
+
+def _contacts(items: list[tuple[int, int]]) -> tuple[ContactSetting, ...]:
+    if len(items) > MAX_CONTACTS:
+        raise _BadEnum("contacts", Param.CONTACT_COUNT)
+    try:
+        return tuple([_CONTACTS[item] for item in items])
+    except KeyError:
+        raise _BadEnum("polarity", Param.CONTACT_POLARITY) from None
+
+
+def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
+    """How one flat wire value becomes a message field; None where it is used as it is."""
+    if name in ENUM_FIELDS:
+        return _lookup(name, *ENUM_FIELDS[name])
+    if name in FLAG_FIELDS:
+        return FLAG_FIELDS[name]
+    if name == "flags":
+        return MESSAGE_FLAGS[msg_type]
+    if name == "contacts" and msg_type in _PROGRAM_TYPES:
+        return _contacts
+    if name == "contacts":
+        status = _lookup("status", *ENUM_FIELDS["status"])
+        return lambda items: tuple(ImpedanceReading(ohm, status(st)) for ohm, st in items)
+    if name == "events":
+        code = _lookup("code", *ENUM_FIELDS["code"])
+        return lambda items: tuple(UsageEvent(t, code(c), d) for t, c, d in items)
+    return None
+
+
+_PROGRAM_TYPES = (MessageType.SET_PROGRAM, MessageType.PROGRAM)
+_LAYOUTS: dict[MessageType, Layout] = {t: Layout(d) for t, d in wire.PAYLOADS.items()}
+
+
+def _make_decoder(msg_type: MessageType) -> Callable[[list[Any]], Message]:
+    cls = MESSAGE_CLASSES[msg_type]
+    names = _LAYOUTS[msg_type].names
+    plan = [(i, n, conv) for i, n in enumerate(names) if (conv := _converter(msg_type, n))]
+    wrap = msg_type in _PROGRAM_TYPES
+    for f in fields(Program if wrap else cls):  # type: ignore[arg-type]
+        if f.name not in names:
+            raise TypeError(f"{cls.__name__}.{f.name} is not a wire field of {msg_type.name}")
+
+    def decode(values: list[Any]) -> Message:
+        for i, _name, conv in plan:
+            values[i] = conv(values[i])
+        kwargs = dict(zip(names, values, strict=True))
+        return cls(Program(**kwargs)) if wrap else cls(**kwargs)  # type: ignore[call-arg]
+
+    return decode
+
+
+def _make_encoder(msg_type: MessageType) -> Callable[[Message], list[Any]]:
+    names = _LAYOUTS[msg_type].names
+    if msg_type in _PROGRAM_TYPES:
+        scalars = [n for n in names if n != "contacts"]
+        if names[-1] != "contacts":
+            raise TypeError("the program layout must end with its contacts")
+
+        def encode_program(message: Message) -> list[Any]:
+            p: Program = message.program  # type: ignore[attr-defined]
+            values: list[Any] = [getattr(p, n) for n in scalars]
+            values.append([(c.polarity, c.share_pct) for c in p.contacts])
+            return values
+
+        return encode_program
+
+    def encode_generic(message: Message) -> list[Any]:
+        values: list[Any] = []
+        for n in names:
+            v = getattr(message, n)
+            if isinstance(v, tuple):
+                v = [tuple(getattr(item, f.name) for f in fields(item)) for item in v]
+            values.append(v)
+        return values
+
+    return encode_generic
+
+
+_DECODERS = {t: _make_decoder(t) for t in MESSAGE_CLASSES}
+_ENCODERS = {t: _make_encoder(t) for t in MESSAGE_CLASSES}
+_TYPES = {int(t): t for t in MessageType}
+
+
+def decode_payload(msg_type: int, payload: bytes) -> Message:
+    """Decode one payload; raises ValueError naming what is wrong (for callers without a frame)."""
+    t = _TYPES.get(msg_type)
+    if t is None:
+        raise ValueError(f"unknown message type 0x{msg_type:02X}")
+    try:
+        return _DECODERS[t](_LAYOUTS[t].unpack(payload))
+    except LayoutError as e:
+        raise ValueError(f"{t.name} payload of {len(payload)} bytes: {e}") from None
+    except _BadEnum as e:
+        raise ValueError(f"{t.name} field {e.field} holds an undefined value") from None
+
+
+class Decoder:
+    """Finds frames in a byte stream. Invariant: ``len(buffer) < MAX_FRAME`` between calls."""
+
+    __slots__ = ("_buf", "_offset", "discarded_bytes", "frames", "invalid_frames")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._offset = 0  # stream offset of _buf[0]
+        self.frames = 0
+        self.invalid_frames = 0
+        self.discarded_bytes = 0
+        """Bytes dropped outside any frame-shaped header (line noise)."""
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held back as the possible start of a frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Decoded]:
+        buf = self._buf
+        buf += data
+        out: list[Decoded] = []
+        pos = 0
+        n = len(buf)
+        while True:
+            i = buf.find(SYNC, pos)
+            if i < 0:
+                keep = n - 1 if n > pos and buf[n - 1] == _SYNC0 else n
+                self.discarded_bytes += keep - pos
+                pos = keep
+                break
+            self.discarded_bytes += i - pos
+            pos = i
+            if n - i < HEADER_SIZE:
+                break
+            length = buf[i + 2]
+            if buf[i + 3] != length ^ 0xFF:
+                out.append(self._invalid(InvalidReason.BAD_LENGTH_CHECK, i))
+                pos = i + 1
+                continue
+            end = i + HEADER_SIZE + length + CRC_SIZE
+            if n < end:
+                break
+            msg_type = buf[i + 4]
+            seq = buf[i + 5]
+            crc = buf[end - 2] | (buf[end - 1] << 8)
+            if crc16(memoryview(buf)[i + 2 : end - CRC_SIZE]) != crc:
+                out.append(self._invalid(InvalidReason.BAD_CRC, i, seq, msg_type))
+                pos = i + 1
+                continue
+            out.append(self._payload(msg_type, seq, bytes(buf[i + HEADER_SIZE : end - CRC_SIZE]), i))
+            pos = end
+        if pos:
+            del buf[:pos]
+            self._offset += pos
+        return out
+
+    def flush(self) -> list[Decoded]:
+        """The line went quiet: give up on the frame being waited for and rescan what follows it.
+
+        The held bytes may be a real frame cut short, or noise whose fake header claims more bytes
+        than came; either way it is reported as truncated, and any whole frame after its first
+        byte is still decoded.
+        """
+        out: list[Decoded] = []
+        while self._buf:
+            if not self._buf.startswith(SYNC):
+                self.discarded_bytes += len(self._buf)
+                self._offset += len(self._buf)
+                self._buf.clear()
+                break
+            out.append(self._invalid(InvalidReason.TRUNCATED, 0))
+            rest = bytes(self._buf[1:])
+            self._offset += 1
+            self._buf.clear()
+            out += self.feed(rest)
+        return out
+
+    def _payload(self, msg_type: int, seq: int, payload: bytes, i: int) -> Decoded:
+        t = _TYPES.get(msg_type)
+        if t is None:
+            return self._invalid(InvalidReason.UNKNOWN_TYPE, i, seq, msg_type)
+        try:
+            message = _DECODERS[t](_LAYOUTS[t].unpack(payload))
+        except LayoutError:
+            return self._invalid(InvalidReason.BAD_LENGTH, i, seq, msg_type)
+        except _BadEnum as e:
+            return self._invalid(InvalidReason.BAD_ENUM, i, seq, msg_type, e.field, e.param)
+        self.frames += 1
+        return Frame(seq, message)
+
+    def _invalid(
+        self,
+        reason: InvalidReason,
+        i: int,
+        seq: int | None = None,
+        msg_type: int | None = None,
+        field: str | None = None,
+        param: Param = Param.NONE,
+    ) -> InvalidFrame:
+        self.invalid_frames += 1
+        return InvalidFrame(reason, self._offset + i, seq, msg_type, field, param)
+
+
+def frame_bytes(msg_type: int, seq: int, payload: bytes) -> bytes:
+    """Wrap a payload in a frame. Exposed for negative tests that need a hand-made payload."""
+    if not 0 <= seq <= 0xFF:
+        raise LocalProtocolError(f"seq {seq} is outside 0..255", field="seq")
+    if not 0 <= msg_type <= 0xFF:
+        raise LocalProtocolError(f"message type {msg_type} is outside 0..255", field="type")
+    length = len(payload)
+    if length > MAX_PAYLOAD:
+        raise LocalProtocolError(f"payload of {length} bytes exceeds {MAX_PAYLOAD}", field="payload")
+    body = bytes((length, length ^ 0xFF, msg_type, seq)) + payload
+    crc = crc16(body)
+    return SYNC + body + bytes((crc & 0xFF, crc >> 8))
+
+
+def encode_payload(message: Message) -> bytes:
+    t = message.TYPE
+    values = _ENCODERS[t](message)
+    if t in _PROGRAM_TYPES and len(values[-1]) > MAX_CONTACTS:
+        raise LocalProtocolError(
+            f"{len(values[-1])} contacts exceed the protocol's {MAX_CONTACTS}", field="contacts"
+        )
+    try:
+        return _LAYOUTS[t].pack(values)
+    except (struct.error, LayoutError, TypeError) as err:
+        field = getattr(err, "field", None) or _field_of(t, message)
+        where = f" field {field}" if field else ""
+        raise LocalProtocolError(f"cannot encode {t.name}{where}: {err}", field=field) from None
+
+
+def encode(message: Message, seq: int) -> bytes:
+    """The complete frame for ``message`` with sequence number ``seq``."""
+    return frame_bytes(message.TYPE, seq, encode_payload(message))
+
+
+def _field_of(t: MessageType, message: Message) -> str | None:
+    """Name the field an encode failed on, by asking Construct, whose errors carry a path."""
+    try:
+        wire.PAYLOADS[t].build(to_fields(message))
+    except ConstructError as err:
+        path = str(getattr(err, "path", "") or "")
+        return path.split("->")[-1].strip() or None
+    except Exception:  # noqa: BLE001 - only naming the field of an error already being raised
+        return None
+    return None

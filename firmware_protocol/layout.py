@@ -1,0 +1,213 @@
+"""Fast layouts compiled from the Construct definitions in ``wire.py``.
+
+Construct stays the single definition of the wire format; this module walks each payload ``Struct``
+once at import and turns it into ``struct.Struct`` segments, because Construct's own parser builds
+a ``Container`` per element and costs ~50 us for a 16-contact program where ``struct`` costs ~1 us.
+Only the constructs ``wire.py`` uses are understood; anything else fails at import, so the two
+cannot drift apart silently. ``tests/firmware_protocol/test_layout.py`` checks that both produce
+the same bytes and values.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from typing import Any
+
+from construct import (
+    Array,
+    FocusedSeq,
+    FormatField,
+    Rebuild,
+    Renamed,
+    StringEncoded,
+    Struct,
+    Terminated,
+)
+
+
+class LayoutError(ValueError):
+    """The bytes or values do not fit the layout (wrong length, bad count, non-ASCII string)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    codec: struct.Struct
+    names: tuple[str, ...]
+    strings: tuple[tuple[int, int], ...]  # (position, size) of each NUL-padded ASCII string
+
+
+@dataclass(frozen=True, slots=True)
+class _Array:
+    name: str
+    element: struct.Struct
+    element_names: tuple[str, ...]
+
+
+Segment = _Fixed | _Array
+
+
+def _format_of(con: Any) -> tuple[str, int]:
+    """(struct format, string size or 0) for one scalar construct."""
+    if isinstance(con, FormatField):
+        if con.fmtstr[0] != "<" or con.fmtstr[1] not in "BHIL":
+            raise TypeError(f"wire.py uses {con.fmtstr!r}; only little-endian unsigned ints are allowed")
+        return con.fmtstr[1], 0
+    # PaddedString(n, "ascii") is StringEncoded(FixedSized(n, NullStripped(GreedyBytes)), "ascii").
+    if isinstance(con, StringEncoded) and con.encoding == "ascii" and hasattr(con.subcon, "length"):
+        size = int(con.subcon.length)
+        return f"{size}s", size
+    raise TypeError(f"layout cannot compile {con!r}")
+
+
+def _array_parts(con: Any) -> Struct | None:
+    """The element Struct of ``PrefixedArray(Int8ul, element)``, or None for anything else."""
+    if not isinstance(con, FocusedSeq) or len(con.subcons) != 2:
+        return None
+    count, items = (s.subcon for s in con.subcons)
+    if not (isinstance(count, Rebuild) and isinstance(items, Array)):
+        return None
+    if not (isinstance(count.subcon, FormatField) and count.subcon.fmtstr == "<B"):
+        raise TypeError("array counts must be one byte")
+    if not isinstance(items.subcon, Struct):
+        raise TypeError("array elements must be Structs")
+    return items.subcon
+
+
+class Layout:
+    """A payload layout: ``unpack(bytes) -> list`` and ``pack(list) -> bytes`` in field order.
+
+    Scalars come out as ints (strings as str); an array comes out as a list of tuples.
+    """
+
+    __slots__ = ("min_size", "names", "segments")
+
+    def __init__(self, definition: Struct) -> None:
+        segments: list[Segment] = []
+        fmt = "<"
+        names: list[str] = []
+        strings: list[tuple[int, int]] = []
+        terminated = False
+
+        def close() -> None:
+            nonlocal fmt, names, strings
+            if names:
+                segments.append(_Fixed(struct.Struct(fmt), tuple(names), tuple(strings)))
+            fmt, names, strings = "<", [], []
+
+        for sub in definition.subcons:
+            if terminated:
+                raise TypeError("Terminated must be the last field")
+            if sub is Terminated:
+                terminated = True
+                continue
+            if not isinstance(sub, Renamed):
+                raise TypeError(f"unnamed field {sub!r} in a payload")
+            inner = sub.subcon
+            element = _array_parts(inner)
+            if element is not None:
+                close()
+                elem_fmt = "<"
+                elem_names = []
+                for e in element.subcons:
+                    f, string_size = _format_of(e.subcon)
+                    if string_size:
+                        raise TypeError("strings inside arrays are not supported")
+                    elem_fmt += f
+                    elem_names.append(e.name)
+                segments.append(_Array(sub.name, struct.Struct(elem_fmt), tuple(elem_names)))
+            else:
+                f, string_size = _format_of(inner)
+                if string_size:
+                    strings.append((len(names), string_size))
+                fmt += f
+                names.append(sub.name)
+        close()
+        if not terminated:
+            raise TypeError("every payload must end with Terminated (exact length)")
+        self.segments = tuple(segments)
+        self.names = tuple(
+            n for s in self.segments for n in (s.names if isinstance(s, _Fixed) else (s.name,))
+        )
+        self.min_size = sum(s.codec.size if isinstance(s, _Fixed) else 1 for s in self.segments)
+
+    def unpack(self, data: bytes) -> list[Any]:
+        out: list[Any] = []
+        off = 0
+        size = len(data)
+        for seg in self.segments:
+            if isinstance(seg, _Fixed):
+                end = off + seg.codec.size
+                if end > size:
+                    raise LayoutError(f"payload of {size} bytes is too short")
+                start = len(out)
+                out.extend(seg.codec.unpack_from(data, off))
+                for i, _size in seg.strings:
+                    out[start + i] = _ascii(out[start + i])
+                off = end
+            else:
+                if off >= size:
+                    raise LayoutError(f"payload of {size} bytes is too short")
+                count = data[off]
+                off += 1
+                end = off + count * seg.element.size
+                if end > size:
+                    raise LayoutError(f"{seg.name}: {count} entries do not fit in {size} bytes")
+                out.append(list(seg.element.iter_unpack(data[off:end])) if count else [])
+                off = end
+        if off != size:
+            raise LayoutError(f"payload of {size} bytes, layout ends at {off}")
+        return out
+
+    def pack(self, values: list[Any] | tuple[Any, ...]) -> bytes:
+        parts: list[bytes] = []
+        i = 0
+        for seg in self.segments:
+            if isinstance(seg, _Fixed):
+                n = len(seg.names)
+                chunk = values[i : i + n]
+                if seg.strings:
+                    chunk = list(chunk)
+                    for j, string_size in seg.strings:
+                        chunk[j] = _padded(seg.names[j], chunk[j], string_size)
+                parts.append(seg.codec.pack(*chunk))
+                i += n
+            else:
+                items = values[i]
+                if len(items) > 0xFF:
+                    raise LayoutError(f"{seg.name}: {len(items)} entries exceed 255", seg.name)
+                parts.append(bytes((len(items),)))
+                if items:
+                    parts.append(_repeated(seg.element, len(items)).pack(*chain.from_iterable(items)))
+                i += 1
+        return b"".join(parts)
+
+
+@lru_cache(maxsize=1024)
+def _repeated(element: struct.Struct, count: int) -> struct.Struct:
+    """One struct for ``count`` elements: a single pack call instead of one per element."""
+    return struct.Struct("<" + element.format[1:] * count)
+
+
+def _ascii(raw: bytes) -> str:
+    try:
+        return raw.rstrip(b"\x00").decode("ascii")
+    except UnicodeDecodeError:
+        raise LayoutError("string is not ASCII") from None
+
+
+def _padded(name: str, text: str, size: int) -> bytes:
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise LayoutError(f"{name} must be ASCII", name) from None
+    # struct pads 's' fields with NUL but silently cuts long ones: refuse instead.
+    if len(raw) > size or b"\x00" in raw:
+        raise LayoutError(f"{name} must be at most {size} ASCII characters without NUL", name)
+    return raw

@@ -1,0 +1,51 @@
+"""Entry point: builds the argument parser from the command modules and maps errors to exit codes.
+
+Command modules import their heavy dependencies inside their handlers, so ``scsctl info`` does not
+pay for the TUI or the emulator at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import EXIT_CODES, ScsError
+
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules under ``scsctl.cli`` that add sub-commands, in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scsctl",
+        description="Bench programmer and controller for external trial spinal cord stimulators.",
+        epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
+    )
+    parser.add_argument("--version", action="version", version=f"scsctl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"scsctl.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args) or 0)
+    except ScsError as err:
+        print(f"scsctl: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Every error scsctl raises. Nothing from pyserial, pyusb, sqlite3 or Construct escapes a layer.
+
+::
+
+    ScsError
+    ├── UsageError              a value or argument as written cannot be understood
+    ├── ProfileError            a device profile is invalid; lists every problem (file, key, reason)
+    │   └── ProfileMismatch     the device's model is not the profile's
+    ├── SafetyRefusal           the host's safety guard refused a command (nothing was sent)
+    │   └── AcknowledgementRequired   allowed only once the caller acknowledges a warning
+    ├── DeviceRefused           the device answered NAK (it enforces its own limits too)
+    ├── LinkError               the device cannot be reached or talked to
+    │   ├── TransportError      the port failed (the port is named)
+    │   │   ├── PortNotFound    no such port / URL / USB device
+    │   │   └── PortLost        the port vanished while open (cable pulled, re-enumeration)
+    │   ├── ReplyTimeout        no reply after the allowed retries
+    │   ├── LinkLost            heartbeats unanswered: the session is gone
+    │   └── ProtocolViolation   the device sent something the protocol does not allow
+    └── AuditError              the audit log cannot be written: the action was not carried out
+
+Command-line exit codes follow the tree (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ScsError(Exception):
+    """Base of every scsctl error."""
+
+    exit_code = 1
+
+
+class UsageError(ScsError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ProfileProblem:
+    """One thing wrong with a profile file."""
+
+    file: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key}" if self.key else self.file
+        return f"{where}: {self.reason}"
+
+
+class ProfileError(ScsError):
+    exit_code = 2
+
+    def __init__(self, problems: list[ProfileProblem] | ProfileProblem) -> None:
+        self.problems = problems if isinstance(problems, list) else [problems]
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ProfileMismatch(ProfileError):
+    """Connecting to a device whose IDENTIFY names another model than the profile."""
+
+
+class SafetyRefusal(ScsError):
+    """The guard refused: names the parameter, the value, the limit, the tier and the profile."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        parameter: str,
+        value: object,
+        limit: object,
+        tier: str,
+        profile: str,
+    ) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+        self.limit = limit
+        self.tier = tier
+        self.profile = profile
+
+
+class AcknowledgementRequired(SafetyRefusal):
+    """Within the hard limits but past a warning level: repeat with the warning acknowledged."""
+
+
+class DeviceRefused(ScsError):
+    """The device answered NAK. ``reason``/``param`` are the protocol's enums."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, command: str, reason: str, param: str, index: int | None,
+                 limit: int | None) -> None:  # fmt: skip
+        super().__init__(message)
+        self.command = command
+        self.reason = reason
+        self.param = param
+        self.index = index
+        self.limit = limit
+
+
+class LinkError(ScsError):
+    exit_code = 5
+
+
+class TransportError(LinkError):
+    def __init__(self, message: str, *, port: str) -> None:
+        super().__init__(message)
+        self.port = port
+
+
+class PortNotFound(TransportError):
+    pass
+
+
+class PortLost(TransportError):
+    pass
+
+
+class ReplyTimeout(LinkError):
+    pass
+
+
+class LinkLost(LinkError):
+    pass
+
+
+class ProtocolViolation(LinkError):
+    pass
+
+
+class AuditError(ScsError):
+    exit_code = 6
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "unexpected error (a bug: please report it with the audit log)",
+    2: "usage error: a bad argument, value or profile file",
+    3: "refused by the host's safety guard (nothing was sent)",
+    4: "refused by the device (NAK)",
+    5: "link or transport failure",
+    6: "the audit log could not be written (nothing was done)",
+}
