@@ -25,6 +25,7 @@ from .constants import (
     HEADER_SIZE,
     MAX_CONTACTS,
     MAX_PAYLOAD,
+    MAX_USAGE_EVENTS,
     SYNC,
     MessageType,
     NakReason,
@@ -33,7 +34,7 @@ from .constants import (
 )
 from .crc import crc16
 from .errors import LocalProtocolError
-from .layout import Layout, LayoutError
+from .layout import Layout, LayoutError, LayoutValueError
 from .messages import (
     ENUM_FIELDS,
     FLAG_FIELDS,
@@ -57,8 +58,8 @@ class InvalidReason(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     BAD_LENGTH = "bad_length"
     """The CRC is right but the payload does not fit the type's layout."""
-    BAD_ENUM = "bad_enum"
-    """An enumerated field holds a value the protocol does not define."""
+    BAD_VALUE = "bad_value"
+    """A field holds a value the protocol does not define (enum, count, string)."""
     TRUNCATED = "truncated"
     """A partial frame was dropped by ``Decoder.flush()``."""
 
@@ -67,7 +68,7 @@ _NAK_FOR = {
     InvalidReason.BAD_CRC: NakReason.BAD_CRC,
     InvalidReason.UNKNOWN_TYPE: NakReason.UNKNOWN_COMMAND,
     InvalidReason.BAD_LENGTH: NakReason.BAD_LENGTH,
-    InvalidReason.BAD_ENUM: NakReason.OUT_OF_RANGE,
+    InvalidReason.BAD_VALUE: NakReason.OUT_OF_RANGE,
 }
 
 
@@ -100,7 +101,7 @@ class InvalidFrame:
 Decoded = Frame | InvalidFrame
 
 
-class _BadEnum(Exception):
+class _BadValue(Exception):
     def __init__(self, field: str, param: Param) -> None:
         self.field = field
         self.param = param
@@ -112,7 +113,7 @@ def _lookup(name: str, cls: type[IntEnum], param: Param) -> Callable[[int], Any]
     def convert(value: int) -> Any:
         member = members.get(value)
         if member is None:
-            raise _BadEnum(name, param)
+            raise _BadValue(name, param)
         return member
 
     return convert
@@ -124,11 +125,11 @@ _CONTACTS = {(int(p), share): ContactSetting(p, share) for p in Polarity for sha
 
 def _contacts(items: list[tuple[int, int]]) -> tuple[ContactSetting, ...]:
     if len(items) > MAX_CONTACTS:
-        raise _BadEnum("contacts", Param.CONTACT_COUNT)
+        raise _BadValue("contacts", Param.CONTACT_COUNT)
     try:
         return tuple([_CONTACTS[item] for item in items])
     except KeyError:
-        raise _BadEnum("polarity", Param.CONTACT_POLARITY) from None
+        raise _BadValue("polarity", Param.CONTACT_POLARITY) from None
 
 
 def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
@@ -143,10 +144,22 @@ def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
         return _contacts
     if name == "contacts":
         status = _lookup("status", *ENUM_FIELDS["status"])
-        return lambda items: tuple(ImpedanceReading(ohm, status(st)) for ohm, st in items)
+
+        def readings(items: list[tuple[int, int]]) -> tuple[ImpedanceReading, ...]:
+            if len(items) > MAX_CONTACTS:
+                raise _BadValue("contacts", Param.CONTACT_COUNT)
+            return tuple(ImpedanceReading(ohm, status(st)) for ohm, st in items)
+
+        return readings
     if name == "events":
         code = _lookup("code", *ENUM_FIELDS["code"])
-        return lambda items: tuple(UsageEvent(t, code(c), d) for t, c, d in items)
+
+        def events(items: list[tuple[int, int, int]]) -> tuple[UsageEvent, ...]:
+            if len(items) > MAX_USAGE_EVENTS:
+                raise _BadValue("events", Param.EVENT_INDEX)
+            return tuple(UsageEvent(t, code(c), d) for t, c, d in items)
+
+        return events
     return None
 
 
@@ -213,7 +226,7 @@ def decode_payload(msg_type: int, payload: bytes) -> Message:
         return _DECODERS[t](_LAYOUTS[t].unpack(payload))
     except LayoutError as e:
         raise ValueError(f"{t.name} payload of {len(payload)} bytes: {e}") from None
-    except _BadEnum as e:
+    except _BadValue as e:
         raise ValueError(f"{t.name} field {e.field} holds an undefined value") from None
 
 
@@ -301,10 +314,12 @@ class Decoder:
             return self._invalid(InvalidReason.UNKNOWN_TYPE, i, seq, msg_type)
         try:
             message = _DECODERS[t](_LAYOUTS[t].unpack(payload))
+        except LayoutValueError:
+            return self._invalid(InvalidReason.BAD_VALUE, i, seq, msg_type, "serial_number")
         except LayoutError:
             return self._invalid(InvalidReason.BAD_LENGTH, i, seq, msg_type)
-        except _BadEnum as e:
-            return self._invalid(InvalidReason.BAD_ENUM, i, seq, msg_type, e.field, e.param)
+        except _BadValue as e:
+            return self._invalid(InvalidReason.BAD_VALUE, i, seq, msg_type, e.field, e.param)
         self.frames += 1
         return Frame(seq, message)
 
@@ -335,13 +350,23 @@ def frame_bytes(msg_type: int, seq: int, payload: bytes) -> bytes:
     return SYNC + body + bytes((crc & 0xFF, crc >> 8))
 
 
+# Arrays the protocol bounds below what their count byte could say.
+_ARRAY_LIMITS: dict[MessageType, tuple[str, int]] = {
+    MessageType.SET_PROGRAM: ("contacts", MAX_CONTACTS),
+    MessageType.PROGRAM: ("contacts", MAX_CONTACTS),
+    MessageType.IMPEDANCE: ("contacts", MAX_CONTACTS),
+    MessageType.USAGE: ("events", MAX_USAGE_EVENTS),
+}
+
+
 def encode_payload(message: Message) -> bytes:
     t = message.TYPE
     values = _ENCODERS[t](message)
-    if t in _PROGRAM_TYPES and len(values[-1]) > MAX_CONTACTS:
-        raise LocalProtocolError(
-            f"{len(values[-1])} contacts exceed the protocol's {MAX_CONTACTS}", field="contacts"
-        )
+    if t in _ARRAY_LIMITS:
+        name, most = _ARRAY_LIMITS[t]
+        count = len(values[_LAYOUTS[t].names.index(name)])
+        if count > most:
+            raise LocalProtocolError(f"{count} {name} exceed the protocol's {most}", field=name)
     try:
         return _LAYOUTS[t].pack(values)
     except (struct.error, LayoutError, TypeError) as err:

@@ -118,7 +118,7 @@ class Param(IntEnum):
     RATE = 4
     WAVEFORM = 5
     BURST_PULSES = 6
-    BURST_RATE = 7
+    INTRA_BURST_RATE = 7
     RECHARGE = 8
     CYCLE_ON = 9
     CYCLE_OFF = 10

@@ -195,11 +195,18 @@ def _repeated(element: struct.Struct, count: int) -> struct.Struct:
     return struct.Struct("<" + element.format[1:] * count)
 
 
+class LayoutValueError(LayoutError):
+    """The length fits but a value does not (a string that is not NUL-padded ASCII)."""
+
+
 def _ascii(raw: bytes) -> str:
+    text = raw.rstrip(b"\x00")
+    if b"\x00" in text:
+        raise LayoutValueError("string has a NUL before its end (NUL is padding only)")
     try:
-        return raw.rstrip(b"\x00").decode("ascii")
+        return text.decode("ascii")
     except UnicodeDecodeError:
-        raise LayoutError("string is not ASCII") from None
+        raise LayoutValueError("string is not ASCII") from None
 
 
 def _padded(name: str, text: str, size: int) -> bytes:

@@ -53,7 +53,7 @@ class Program:
     contacts: tuple[ContactSetting, ...]
     waveform: Waveform = Waveform.TONIC
     burst_pulses: int = 0
-    burst_rate_dhz: int = 0
+    intra_burst_rate_dhz: int = 0
     recharge: Recharge = Recharge.ACTIVE
     cycle_on_s: int = 0
     cycle_off_s: int = 0
@@ -195,7 +195,7 @@ class Status(Message):
     active_slot: int
     amplitude_ua: int
     setpoint_ua: int
-    battery_percent: int
+    battery_pct: int
     battery_mv: int
     fault_flags: FaultFlags
     status_flags: StatusFlags

@@ -49,7 +49,7 @@ programs = st.builds(
     contacts=st.lists(contact_settings, max_size=MAX_CONTACTS).map(tuple),
     waveform=st.sampled_from(list(m.Waveform)),
     burst_pulses=st.integers(0, 255),
-    burst_rate_dhz=st.integers(0, 0xFFFFFFFF),
+    intra_burst_rate_dhz=st.integers(0, 0xFFFFFFFF),
     recharge=st.sampled_from(list(m.Recharge)),
     cycle_on_s=st.integers(0, 0xFFFF),
     cycle_off_s=st.integers(0, 0xFFFF),

@@ -128,7 +128,7 @@ def test_bad_crc_reports_seq_and_type_so_a_device_can_nak_it() -> None:
     assert decoder.invalid_frames == 1
 
 
-def test_unknown_type_and_bad_length_and_bad_enum_are_named() -> None:
+def test_unknown_type_and_bad_length_and_bad_value_are_named() -> None:
     decoder = Decoder()
     unknown, short, enum = decoder.feed(
         frame_bytes(0x3E, 1, b"")
@@ -138,7 +138,7 @@ def test_unknown_type_and_bad_length_and_bad_enum_are_named() -> None:
     assert isinstance(unknown, InvalidFrame) and unknown.reason is InvalidReason.UNKNOWN_TYPE
     assert unknown.nak_reason is NakReason.UNKNOWN_COMMAND
     assert isinstance(short, InvalidFrame) and short.reason is InvalidReason.BAD_LENGTH
-    assert isinstance(enum, InvalidFrame) and (enum.reason, enum.field) == (InvalidReason.BAD_ENUM, "reason")
+    assert isinstance(enum, InvalidFrame) and (enum.reason, enum.field) == (InvalidReason.BAD_VALUE, "reason")
 
 
 def test_undefined_polarity_names_the_contact_parameter() -> None:
@@ -187,3 +187,22 @@ def test_unencodable_values_are_refused_with_the_field_named(message: m.Message,
 def test_seq_outside_a_byte_is_refused(message: m.Message, seq: int) -> None:
     with pytest.raises(LocalProtocolError):
         encode(message, seq)
+
+
+@pytest.mark.parametrize("serial", [b"AB\x00CD" + bytes(11), b"caf\xe9" + bytes(12)])
+def test_serial_numbers_must_be_nul_padded_ascii(serial: bytes) -> None:
+    good = bytearray(encode(m.Identify(0x5101, 1, 1, 0, 0, "X", 1, 16, 4, Capability.TONIC), 9)[6:-2])
+    good[6:22] = serial
+    (item,) = Decoder().feed(frame_bytes(m.MessageType.IDENTIFY, 9, bytes(good)))
+    assert isinstance(item, InvalidFrame)
+    assert (item.reason, item.field) == (InvalidReason.BAD_VALUE, "serial_number")
+
+
+def test_more_than_32_impedance_readings_are_refused_both_ways() -> None:
+    reading = m.ImpedanceReading(800, m.ImpedanceStatus.OK)
+    with pytest.raises(LocalProtocolError, match="contacts"):
+        encode(m.Impedance((reading,) * 33), 0)
+    payload = bytes([33]) + bytes([0x20, 0x03, 0]) * 33
+    (item,) = Decoder().feed(frame_bytes(m.MessageType.IMPEDANCE, 0, payload))
+    assert isinstance(item, InvalidFrame)
+    assert item.reason is InvalidReason.BAD_VALUE
