@@ -1,0 +1,8 @@
+"""The link: codec and session over one transport (request/reply, STOP, heartbeat, events)."""
+
+from __future__ import annotations
+
+from .capture import WireCapture, read_capture
+from .session import Link, LinkStats, LinkStatus
+
+__all__ = ["Link", "LinkStats", "LinkStatus", "WireCapture", "read_capture"]

@@ -1,0 +1,395 @@
+"""Request/reply over one transport, with STOP ahead of everything and a heartbeat.
+
+Threads: one reader thread owns the transport's read side and the decoder; callers write frames
+themselves under a write lock (so a STOP waits for at most the one frame being written, never for
+a queue). Each request waits on its own event for the reply with its sequence number.
+
+Invariants:
+- every reply is matched to a request by sequence number and reply type, or counted as stray;
+- a request is retried (same seq) only when it is idempotent or the device said BAD_CRC
+  (the device did not act on it); a non-idempotent request that timed out raises ReplyTimeout
+  and the caller confirms by reading the state back;
+- STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost;
+- event subscribers are called from the reader thread and must return quickly.
+
+The link knows frames and sessions, not limits: the guard runs before anything reaches it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from firmware_protocol import Decoder, Frame, InvalidFrame, NakReason, Param, encode
+from firmware_protocol import messages as m
+from firmware_protocol.constants import HeartbeatFlags, MessageType, is_event
+
+from ..errors import DeviceRefused, LinkError, LinkLost, PortLost, ProtocolViolation, ReplyTimeout
+from ..transports.base import Transport
+from .capture import WireCapture
+
+READ_CHUNK = 4096
+QUIET_FLUSH_S = 0.05
+"""A partial frame with no further byte for this long is dropped (and the rest rescanned)."""
+
+
+class LinkStatus(Enum):
+    UP = "up"
+    LOST = "lost"
+    CLOSED = "closed"
+
+
+@dataclass
+class LinkStats:
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    stray_replies: int = 0
+    events: int = 0
+    last_rtt_s: float | None = None
+    heartbeats_missed: int = 0
+    decoder: Decoder = field(default_factory=Decoder, repr=False)
+
+    @property
+    def invalid_frames(self) -> int:
+        return self.decoder.invalid_frames
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStateChange:
+    """Given to subscribers when the link goes up, is lost or is closed."""
+
+    status: LinkStatus
+    reason: str
+
+
+Subscriber = Callable[[m.Message | LinkStateChange], None]
+
+
+class _Pending:
+    __slots__ = ("command", "done", "reply")
+
+    def __init__(self, command: MessageType) -> None:
+        self.command = command
+        self.done = threading.Event()
+        self.reply: m.Message | None = None
+
+
+def nak_text(nak: m.Nak) -> str:
+    """A NAK in words: which command, why, about what, and the device's limit if it gave one."""
+    try:
+        command = MessageType(nak.command).name
+    except ValueError:
+        command = f"0x{nak.command:02X}"
+    text = f"device refused {command}: {nak.reason.name.lower().replace('_', ' ')}"
+    if nak.param is not Param.NONE:
+        text += f" ({nak.param.name.lower().replace('_', ' ')}"
+        if nak.index != 0xFF:
+            text += f", contact {nak.index + 1}"
+        if nak.limit:
+            text += f", device limit {nak.limit}"
+        text += ")"
+    return text
+
+
+def refusal(nak: m.Nak) -> DeviceRefused:
+    try:
+        command = MessageType(nak.command).name
+    except ValueError:
+        command = f"0x{nak.command:02X}"
+    return DeviceRefused(
+        nak_text(nak),
+        command=command,
+        reason=nak.reason.name,
+        param=nak.param.name,
+        index=None if nak.index == 0xFF else nak.index,
+        limit=nak.limit or None,
+    )
+
+
+class Link:
+    """One session with one device over one transport. Thread-safe; use as a context manager."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        reply_timeout_s: float = 0.25,
+        retries: int = 2,
+        stop_resend_s: float = 0.05,
+        stop_deadline_s: float = 1.0,
+        capture: WireCapture | None = None,
+    ) -> None:
+        self.transport = transport
+        self.reply_timeout_s = reply_timeout_s
+        self.retries = retries
+        self.stop_resend_s = stop_resend_s
+        self.stop_deadline_s = stop_deadline_s
+        self.capture = capture
+        self.stats = LinkStats()
+        self.status = LinkStatus.CLOSED
+        self._lost_reason = ""
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._next_seq = 0
+        self._subscribers: list[Subscriber] = []
+        self._reader: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    def open(self) -> Link:
+        if not self.transport.is_open:
+            self.transport.open()
+        self._closing.clear()
+        self.status = LinkStatus.UP
+        self._reader = threading.Thread(target=self._read_loop, name=f"scsctl-reader {self.transport.url}",
+                                        daemon=True)  # fmt: skip
+        self._reader.start()
+        return self
+
+    def close(self) -> None:
+        self.stop_heartbeat()
+        self._closing.set()
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(timeout=2.0)
+        self.transport.close()
+        if self.status is LinkStatus.UP:
+            self._set_status(LinkStatus.CLOSED, "closed by the host")
+        if self.capture is not None:
+            self.capture.close()
+
+    def __enter__(self) -> Link:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        message: m.Message,
+        *,
+        idempotent: bool = True,
+        timeout_s: float | None = None,
+        retries: int | None = None,
+    ) -> m.Message:
+        """Send a command and return the device's positive reply; a NAK raises DeviceRefused."""
+        command = message.TYPE
+        expected = m.RESPONSE_TYPES[command]
+        attempts = 1 + (self.retries if retries is None else retries)
+        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
+        seq, pending = self._register(command)
+        frame = encode(message, seq)
+        try:
+            self.stats.requests += 1
+            attempt = 0
+            while True:
+                attempt += 1
+                self._ensure_up()
+                sent_at = time.monotonic()
+                self._write(frame)
+                if pending.done.wait(timeout):
+                    reply = pending.reply
+                    if reply is None:  # woken because the link was lost
+                        self._ensure_up()
+                        raise LinkLost(f"link to {self.transport.url} lost")
+                    self.stats.last_rtt_s = time.monotonic() - sent_at
+                    damaged = isinstance(reply, m.Nak) and reply.reason is NakReason.BAD_CRC
+                    if damaged and attempt < attempts:
+                        # Damaged on the way: the device did nothing, so any command may go again.
+                        pending.done.clear()
+                        pending.reply = None
+                        self.stats.retries += 1
+                        continue
+                    if isinstance(reply, m.Nak):
+                        raise refusal(reply)
+                    if reply.TYPE is not expected:
+                        raise ProtocolViolation(
+                            f"device answered {command.name} with {reply.TYPE.name} "
+                            f"(expected {expected.name})"
+                        )
+                    return reply
+                self._ensure_up()
+                self.stats.timeouts += 1
+                if not idempotent or attempt >= attempts:
+                    raise ReplyTimeout(
+                        f"no reply to {command.name} from {self.transport.url} after {attempt} attempt(s) "
+                        f"of {timeout * 1000:.0f} ms"
+                    )
+                self.stats.retries += 1
+        finally:
+            with self._state_lock:
+                self._pending.pop(seq, None)
+
+    def stop(self) -> None:
+        """Stop all output now: sent at once, re-sent until the device confirms, else LinkLost."""
+        seq, pending = self._register(MessageType.STOP)
+        frame = encode(m.Stop(), seq)
+        deadline = time.monotonic() + self.stop_deadline_s
+        try:
+            while True:
+                with contextlib.suppress(PortLost):  # keep trying: the port may come back
+                    self._write(frame)
+                if pending.done.wait(self.stop_resend_s):
+                    reply = pending.reply
+                    if isinstance(reply, m.StopAck):
+                        return
+                    if reply is None:
+                        self._ensure_up()  # woken because the link was lost: raises LinkLost
+                    pending.done.clear()  # a NAK (e.g. BAD_CRC) means: send it again
+                    pending.reply = None
+                if time.monotonic() >= deadline:
+                    raise LinkLost(
+                        f"STOP was not confirmed by {self.transport.url} within "
+                        f"{self.stop_deadline_s * 1000:.0f} ms: check the device and disconnect the leads"
+                    )
+        finally:
+            with self._state_lock:
+                self._pending.pop(seq, None)
+
+    # --- heartbeat -----------------------------------------------------------------------------
+
+    def start_heartbeat(self, watchdog_timeout_ms: int, *, stop_on_loss: bool) -> None:
+        """Arm the device's watchdog and keep it fed every third of its timeout."""
+        self.stop_heartbeat()
+        flags = HeartbeatFlags.STOP_ON_LOSS if stop_on_loss else HeartbeatFlags.NONE
+        beat = m.Heartbeat(watchdog_timeout_ms, flags)
+        self.request(beat)
+        self._heartbeat_stop.clear()
+        interval = watchdog_timeout_ms / 3000
+
+        def run() -> None:
+            missed = 0
+            while not self._heartbeat_stop.wait(interval):
+                try:
+                    self.request(beat, retries=0, timeout_s=interval)
+                    missed = 0
+                except ReplyTimeout:
+                    missed += 1
+                    self.stats.heartbeats_missed += 1
+                    if missed >= 2:
+                        self._lose(f"{missed} heartbeats unanswered")
+                        return
+                except LinkError:
+                    return
+
+        self._heartbeat = threading.Thread(target=run, name="scsctl-heartbeat", daemon=True)
+        self._heartbeat.start()
+
+    def stop_heartbeat(self) -> None:
+        self._heartbeat_stop.set()
+        if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+            self._heartbeat.join(timeout=2.0)
+        self._heartbeat = None
+
+    # --- events --------------------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with every device event and link state change; returns an unsubscribe."""
+        with self._state_lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._state_lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _register(self, command: MessageType) -> tuple[int, _Pending]:
+        with self._state_lock:
+            for _ in range(256):
+                seq = self._next_seq
+                self._next_seq = (seq + 1) & 0xFF
+                if seq not in self._pending:
+                    pending = _Pending(command)
+                    self._pending[seq] = pending
+                    return seq, pending
+        raise LinkError("256 requests are outstanding: the device is not answering")
+
+    def _ensure_up(self) -> None:
+        if self.status is LinkStatus.LOST:
+            raise LinkLost(f"link to {self.transport.url} lost: {self._lost_reason}")
+        if self.status is LinkStatus.CLOSED:
+            raise LinkError(f"link to {self.transport.url} is closed")
+
+    def _write(self, frame: bytes) -> None:
+        with self._write_lock:
+            self.transport.write(frame)
+            if self.capture is not None:
+                self.capture.record("tx", frame)
+
+    def _read_loop(self) -> None:
+        decoder = self.stats.decoder
+        transport = self.transport
+        while not self._closing.is_set():
+            try:
+                data = transport.read(READ_CHUNK, QUIET_FLUSH_S if decoder.buffered else 0.2)
+            except LinkError as err:
+                if not self._closing.is_set():
+                    self._lose(str(err))
+                return
+            if not data:
+                if decoder.buffered:
+                    self._dispatch(decoder.flush())
+                continue
+            if self.capture is not None:
+                self.capture.record("rx", data)
+            self._dispatch(decoder.feed(data))
+
+    def _dispatch(self, items: list[Frame | InvalidFrame]) -> None:
+        for item in items:
+            if not isinstance(item, Frame):
+                continue
+            message = item.message
+            if is_event(message.TYPE):
+                self.stats.events += 1
+                self._notify(message)
+                continue
+            with self._state_lock:
+                pending = self._pending.get(item.seq)
+            if pending is None or not self._answers(pending.command, message):
+                self.stats.stray_replies += 1
+                continue
+            pending.reply = message
+            pending.done.set()
+
+    @staticmethod
+    def _answers(command: MessageType, reply: m.Message) -> bool:
+        if isinstance(reply, m.Nak):
+            return reply.command == command
+        return m.RESPONSE_TYPES.get(command) is reply.TYPE
+
+    def _notify(self, item: m.Message | LinkStateChange) -> None:
+        with self._state_lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(item)
+            except Exception:  # noqa: BLE001 - a subscriber's bug must not kill the reader thread
+                continue
+
+    def _lose(self, reason: str) -> None:
+        with self._state_lock:
+            if self.status is not LinkStatus.UP:
+                return
+            self._lost_reason = reason
+            pending = list(self._pending.values())
+        self._set_status(LinkStatus.LOST, reason)
+        for p in pending:
+            p.done.set()  # wake waiters: they see the link is lost
+
+    def _set_status(self, status: LinkStatus, reason: str) -> None:
+        self.status = status
+        self._notify(LinkStateChange(status, reason))
