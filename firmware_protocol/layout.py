@@ -132,9 +132,7 @@ class Layout:
         if not terminated:
             raise TypeError("every payload must end with Terminated (exact length)")
         self.segments = tuple(segments)
-        self.names = tuple(
-            n for s in self.segments for n in (s.names if isinstance(s, _Fixed) else (s.name,))
-        )
+        self.names = tuple(n for s in self.segments for n in (s.names if isinstance(s, _Fixed) else (s.name,)))
         self.min_size = sum(s.codec.size if isinstance(s, _Fixed) else 1 for s in self.segments)
 
     def unpack(self, data: bytes) -> list[Any]:

@@ -290,12 +290,34 @@ class EventImpedanceWarning(Message):
 MESSAGE_CLASSES: dict[MessageType, type[Message]] = {
     cls.TYPE: cls
     for cls in (
-        Hello, GetStatus, Heartbeat, SetProgram, ReadProgram, SelectProgram, Start, Stop,
-        SetAmplitude, MeasureImpedance, GetUsage, Nak, Identify, Status, HeartbeatAck,
-        SetProgramAck, ProgramData, SelectProgramAck, StartAck, StopAck, SetAmplitudeAck,
-        Impedance, Usage, EventState, EventFault, EventImpedanceWarning,
+        Hello,
+        GetStatus,
+        Heartbeat,
+        SetProgram,
+        ReadProgram,
+        SelectProgram,
+        Start,
+        Stop,
+        SetAmplitude,
+        MeasureImpedance,
+        GetUsage,
+        Nak,
+        Identify,
+        Status,
+        HeartbeatAck,
+        SetProgramAck,
+        ProgramData,
+        SelectProgramAck,
+        StartAck,
+        StopAck,
+        SetAmplitudeAck,
+        Impedance,
+        Usage,
+        EventState,
+        EventFault,
+        EventImpedanceWarning,
     )
-}  # fmt: skip
+}
 
 RESPONSE_TYPES: dict[MessageType, MessageType] = {
     MessageType.HELLO: MessageType.IDENTIFY,

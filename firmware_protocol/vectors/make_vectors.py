@@ -190,9 +190,7 @@ def reference_receiver(data: bytes) -> tuple[list[tuple[int, int, bytes]], list[
 VECTORS: list[dict[str, Any]] = []
 
 
-def valid(
-    name: str, description: str, type_name: str, seq: int, payload_hex: str, fields: dict[str, Any]
-) -> None:
+def valid(name: str, description: str, type_name: str, seq: int, payload_hex: str, fields: dict[str, Any]) -> None:
     payload = h(payload_hex)
     assert parse_payload(type_name, payload) == fields, name
     data = frame(TYPES[type_name], seq, payload)
@@ -228,9 +226,7 @@ def invalid(
     VECTORS.append(vector)
 
 
-def frames(
-    name: str, description: str, parts: list[tuple[str, int, str, dict[str, Any]]], prefix: bytes = b""
-) -> None:
+def frames(name: str, description: str, parts: list[tuple[str, int, str, dict[str, Any]]], prefix: bytes = b"") -> None:
     data = prefix
     listed = []
     for type_name, seq, payload_hex, fields in parts:
@@ -238,9 +234,7 @@ def frames(
         assert parse_payload(type_name, payload) == fields, name
         data += frame(TYPES[type_name], seq, payload)
         listed.append({"seq": seq, "type": type_name, "fields": fields})
-    VECTORS.append(
-        {"name": name, "description": description, "hex": data.hex(), "expect": "frames", "frames": listed}
-    )
+    VECTORS.append({"name": name, "description": description, "hex": data.hex(), "expect": "frames", "frames": listed})
 
 
 def off(n: int) -> list[dict[str, int]]:
@@ -559,8 +553,7 @@ valid("set_amplitude_ack", "SET_AMPLITUDE_ACK.", "SET_AMPLITUDE_ACK", 0x0F, "", 
 valid("measure_impedance", "MEASURE_IMPEDANCE: zero-length payload.", "MEASURE_IMPEDANCE", 0x11, "", {})
 valid(
     "impedance_8_contacts",
-    "IMPEDANCE for 8 contacts with every status: OK, OK, OPEN (0xFFFF over range), SHORT, HIGH, "
-    "LOW, NOT_MEASURED, OK.",
+    "IMPEDANCE for 8 contacts with every status: OK, OK, OPEN (0xFFFF over range), SHORT, HIGH, LOW, NOT_MEASURED, OK.",
     "IMPEDANCE",
     0x11,
     "08 | 52 03 00 | fc 03 00 | ff ff 01 | 2d 00 02 | 5a 0a 03 | b4 00 04 | 00 00 05 | 96 05 00",

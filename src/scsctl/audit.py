@@ -167,9 +167,13 @@ class AuditLog:
         return int(cur.lastrowid or 0)
 
     def query(
-        self, *, since: datetime | None = None, device: str | None = None, session: str | None = None,
+        self,
+        *,
+        since: datetime | None = None,
+        device: str | None = None,
+        session: str | None = None,
         limit: int | None = None,
-    ) -> list[AuditRecord]:  # fmt: skip
+    ) -> list[AuditRecord]:
         sql = "SELECT id, time_utc, session, operator, role, device_serial, kind, name, detail FROM audit"
         where: list[str] = []
         args: list[Any] = []
@@ -195,11 +199,18 @@ class AuditLog:
                 raise self._error("cannot read", err) from err
         return [
             AuditRecord(
-                id=row[0], time_utc=row[1], session=row[2], operator=row[3], role=row[4],
-                device_serial=row[5], kind=row[6], name=row[7], detail=json.loads(row[8]),
+                id=row[0],
+                time_utc=row[1],
+                session=row[2],
+                operator=row[3],
+                role=row[4],
+                device_serial=row[5],
+                kind=row[6],
+                name=row[7],
+                detail=json.loads(row[8]),
             )
             for row in reversed(rows)
-        ]  # fmt: skip
+        ]
 
     def close(self) -> None:
         with self._lock:
@@ -253,4 +264,3 @@ def parse_since(text: str) -> datetime:
             f"--since {text!r} is neither a date/time (2026-11-21, 2026-11-21T14:30) nor an age (2h, 30m, 7d)"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-

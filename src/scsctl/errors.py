@@ -93,8 +93,9 @@ class DeviceRefused(ScsError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, command: str, reason: str, param: str, index: int | None,
-                 limit: int | None) -> None:  # fmt: skip
+    def __init__(
+        self, message: str, *, command: str, reason: str, param: str, index: int | None, limit: int | None
+    ) -> None:
         super().__init__(message)
         self.command = command
         self.reason = reason

@@ -72,17 +72,16 @@ def message_strategy(cls: type[m.Message]) -> st.SearchStrategy[m.Message]:
             kwargs[f.name] = programs
         elif f.name == "contacts":
             kwargs[f.name] = st.lists(
-                st.builds(
-                    m.ImpedanceReading, st.integers(0, 0xFFFF), st.sampled_from(list(m.ImpedanceStatus))
-                ),
+                st.builds(m.ImpedanceReading, st.integers(0, 0xFFFF), st.sampled_from(list(m.ImpedanceStatus))),
                 max_size=MAX_CONTACTS,
             ).map(tuple)
         elif f.name == "events":
             kwargs[f.name] = st.lists(
-                st.builds(m.UsageEvent, st.integers(0, 0xFFFFFFFF), st.sampled_from(list(m.EventCode)),
-                          st.integers(0, 0xFFFF)),
+                st.builds(
+                    m.UsageEvent, st.integers(0, 0xFFFFFFFF), st.sampled_from(list(m.EventCode)), st.integers(0, 0xFFFF)
+                ),
                 max_size=MAX_USAGE_EVENTS,
-            ).map(tuple)  # fmt: skip
+            ).map(tuple)
         else:
             kwargs[f.name] = _scalar(f.name, f.type, widths[f.name], enum_for)
     return st.builds(cls, **kwargs)

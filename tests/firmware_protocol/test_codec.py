@@ -47,9 +47,7 @@ def test_every_message_round_trips(frame: tuple[m.Message, int]) -> None:
 
 
 @given(st.lists(frames, min_size=1, max_size=5), st.data())
-def test_frames_split_at_any_points_come_out_in_order(
-    batch: list[tuple[m.Message, int]], data: st.DataObject
-) -> None:
+def test_frames_split_at_any_points_come_out_in_order(batch: list[tuple[m.Message, int]], data: st.DataObject) -> None:
     stream = b"".join(encode(msg, seq) for msg, seq in batch)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
     decoder = Decoder()
@@ -123,8 +121,11 @@ def test_bad_crc_reports_seq_and_type_so_a_device_can_nak_it() -> None:
     (item,) = decoder.feed(bytes(raw))
     assert isinstance(item, InvalidFrame)
     assert (item.reason, item.seq, item.msg_type, item.nak_reason) == (
-        InvalidReason.BAD_CRC, 42, m.MessageType.START, NakReason.BAD_CRC,
-    )  # fmt: skip
+        InvalidReason.BAD_CRC,
+        42,
+        m.MessageType.START,
+        NakReason.BAD_CRC,
+    )
     assert decoder.invalid_frames == 1
 
 

@@ -26,8 +26,13 @@ def test_a_record_is_committed_before_record_returns(tmp_path: Path) -> None:
     other = sqlite3.connect(tmp_path / DB_NAME)
     row = other.execute("SELECT operator, role, device_serial, kind, name, detail FROM audit WHERE id=?", (rid,))
     assert row.fetchone() == (
-        "ana", "technician", "SN-1", "command", "SET_AMPLITUDE", '{"after_ua": 1500, "before_ua": 1000}',
-    )  # fmt: skip
+        "ana",
+        "technician",
+        "SN-1",
+        "command",
+        "SET_AMPLITUDE",
+        '{"after_ua": 1500, "before_ua": 1000}',
+    )
 
 
 def test_killing_the_process_loses_nothing_it_reported(tmp_path: Path) -> None:

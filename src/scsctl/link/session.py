@@ -150,8 +150,7 @@ class Link:
             self.transport.open()
         self._closing.clear()
         self.status = LinkStatus.UP
-        self._reader = threading.Thread(target=self._read_loop, name=f"scsctl-reader {self.transport.url}",
-                                        daemon=True)  # fmt: skip
+        self._reader = threading.Thread(target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True)
         self._reader.start()
         return self
 
@@ -214,8 +213,7 @@ class Link:
                         raise refusal(reply)
                     if reply.TYPE is not expected:
                         raise ProtocolViolation(
-                            f"device answered {command.name} with {reply.TYPE.name} "
-                            f"(expected {expected.name})"
+                            f"device answered {command.name} with {reply.TYPE.name} (expected {expected.name})"
                         )
                     return reply
                 self._ensure_up()

@@ -43,9 +43,7 @@ def test_concurrent_requests_each_get_their_own_reply() -> None:
             t.start()
         for t in threads:
             t.join()
-    assert sorted(type(r).__name__ for r in results) == sorted(
-        ["Status", "SetAmplitudeAck", "HeartbeatAck"] * 5
-    )
+    assert sorted(type(r).__name__ for r in results) == sorted(["Status", "SetAmplitudeAck", "HeartbeatAck"] * 5)
 
 
 def test_nak_becomes_a_refusal_naming_reason_parameter_contact_and_limit() -> None:
