@@ -3,3 +3,7 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from .controller import Device, Identity, Outcome, connect
+
+__all__ = ["Device", "Identity", "Outcome", "__version__", "connect"]

@@ -197,20 +197,20 @@ class AuditLog:
                 rows = self._db.execute(sql, args).fetchall()
             except sqlite3.Error as err:
                 raise self._error("cannot read", err) from err
-        return [
-            AuditRecord(
-                id=row[0],
-                time_utc=row[1],
-                session=row[2],
-                operator=row[3],
-                role=row[4],
-                device_serial=row[5],
-                kind=row[6],
-                name=row[7],
-                detail=json.loads(row[8]),
-            )
-            for row in reversed(rows)
-        ]
+        return [_record(row) for row in reversed(rows)]
+
+    def last(self, kind: Kind, name: str, *, device: str) -> AuditRecord | None:
+        """The newest record of this kind and name for a device, or None."""
+        sql = (
+            "SELECT id, time_utc, session, operator, role, device_serial, kind, name, detail FROM audit"
+            " WHERE kind = ? AND name = ? AND device_serial = ? ORDER BY id DESC LIMIT 1"
+        )
+        with self._lock:
+            try:
+                row = self._db.execute(sql, (kind, name, device)).fetchone()
+            except sqlite3.Error as err:
+                raise self._error("cannot read", err) from err
+        return None if row is None else _record(row)
 
     def close(self) -> None:
         with self._lock:
@@ -221,6 +221,13 @@ class AuditLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _record(row: Any) -> AuditRecord:
+    return AuditRecord(
+        id=row[0], time_utc=row[1], session=row[2], operator=row[3], role=row[4],
+        device_serial=row[5], kind=row[6], name=row[7], detail=json.loads(row[8]),
+    )  # fmt: skip
 
 
 def _json_default(value: Any) -> Any:

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import EXIT_CODES, ScsError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "device_cmds",
+    "log_cmd",
+    "capture_cmd",
+    "emulator_cmd",
+    "ports_cmd",
+    "profiles_cmd",
+)
 """Modules under ``scsctl.cli`` that add sub-commands, in the order ``--help`` lists them."""
 
 

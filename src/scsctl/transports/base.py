@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
+from typing import Self
 
 
 class Transport(ABC):
@@ -43,7 +44,7 @@ class Transport(ABC):
     @abstractmethod
     def is_open(self) -> bool: ...
 
-    def __enter__(self) -> Transport:
+    def __enter__(self) -> Self:
         self.open()
         return self
 

@@ -1,0 +1,112 @@
+"""``scsctl capture decode|replay``: read and re-run a wire capture (``--capture FILE``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_device_options
+
+
+def register(sub: Any) -> None:
+    cap = sub.add_parser("capture", help="decode or replay a wire capture", description="Wire captures.")
+    cap_sub = cap.add_subparsers(dest="capture_command", metavar="ACTION", required=True)
+    p = cap_sub.add_parser("decode", help="print the frames of a capture, and where anything does not decode")
+    p.add_argument("file")
+    p.set_defaults(handler=_decode)
+    p = cap_sub.add_parser("replay", help="send the host side again and report differences in the replies")
+    p.add_argument("file")
+    add_device_options(p, json_output=False)
+    p.set_defaults(handler=_replay)
+
+
+def _frames(file: str) -> list[tuple[float, str, Any, int]]:
+    """(time, direction, Frame | InvalidFrame, stream offset) for every item, in order."""
+    from firmware_protocol import Decoder
+
+    from ..link import read_capture
+
+    decoders = {"tx": Decoder(), "rx": Decoder()}
+    out: list[tuple[float, str, Any, int]] = []
+    for record in read_capture(file):
+        for item in decoders[record.direction].feed(record.data):
+            out.append((record.t_s, record.direction, item, getattr(item, "offset", -1)))
+    for direction, decoder in decoders.items():
+        for item in decoder.flush():
+            out.append((float("nan"), direction, item, getattr(item, "offset", -1)))
+    return out
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from firmware_protocol import Frame
+
+    bad = 0
+    for t, direction, item, offset in _frames(args.file):
+        arrow = "->" if direction == "tx" else "<-"
+        if isinstance(item, Frame):
+            print(f"{t:10.6f} {arrow} seq {item.seq:3}  {item.message}")
+        else:
+            bad += 1
+            print(f"{t:10.6f} {arrow} !! {item.reason.value} at {direction} byte offset {offset}")
+    if bad:
+        print(f"{bad} frame(s) did not decode")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Send each host frame as it was (same seq), and compare the replies with the recorded ones."""
+    from firmware_protocol import Decoder, Frame, encode
+    from firmware_protocol.constants import is_event
+
+    from ..errors import UsageError
+    from ..link import read_capture
+    from ..transports import open_transport
+
+    if not args.port:
+        raise UsageError("capture replay needs --port URL: the device to send the recorded host frames to")
+    recorded: dict[int, list[Any]] = {}
+    sent: list[Frame] = []
+    tx, rx = Decoder(), Decoder()
+    for record in read_capture(args.file):
+        for item in (tx if record.direction == "tx" else rx).feed(record.data):
+            if not isinstance(item, Frame):
+                continue
+            if record.direction == "tx":
+                sent.append(item)
+            elif not is_event(item.message.TYPE):
+                recorded.setdefault(item.seq, []).append(item.message)
+    differences = 0
+    with open_transport(args.port) as transport:
+        decoder = Decoder()
+        for frame in sent:
+            transport.write(encode(frame.message, frame.seq))
+            reply = _await_reply(transport, decoder, frame.seq)
+            expected = recorded.get(frame.seq, [None]).pop(0) if recorded.get(frame.seq) else None
+            if _comparable(reply) != _comparable(expected):
+                differences += 1
+                print(f"seq {frame.seq} {frame.message.TYPE.name}: recorded {expected}, now {reply}")
+    print(f"replayed {len(sent)} frame(s): {differences} difference(s)")
+    return 1 if differences else 0
+
+
+def _await_reply(transport: Any, decoder: Any, seq: int, timeout_s: float = 1.0) -> Any:
+    import time
+
+    from firmware_protocol import Frame
+    from firmware_protocol.constants import is_event
+
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        for item in decoder.feed(transport.read(4096, left)):
+            if isinstance(item, Frame) and item.seq == seq and not is_event(item.message.TYPE):
+                return item.message
+    return None
+
+
+def _comparable(message: Any) -> Any:
+    """Replies that change by themselves (uptime, battery, measured values) compare by type only."""
+    from firmware_protocol import messages as m
+
+    if isinstance(message, m.Status | m.Impedance | m.Usage | m.Identify):
+        return type(message)
+    return message

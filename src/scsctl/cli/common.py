@@ -1,0 +1,80 @@
+"""Options every device command shares, and printing helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..controller import Device
+
+PORT_ENV = "SCSCTL_PORT"
+
+
+def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = True) -> None:
+    group = parser.add_argument_group("device")
+    group.add_argument(
+        "--port",
+        metavar="URL",
+        default=os.environ.get(PORT_ENV),
+        help="serial path, pyserial URL (socket://, rfc2217://), usb://VID:PID[/SERIAL] or "
+        f"emu://[MODEL]; default ${PORT_ENV}",
+    )
+    group.add_argument("--profile", metavar="NAME", help="device profile (default: matched from the device's model)")
+    group.add_argument(
+        "--profile-path",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="another folder of profile files (also $SCSCTL_PROFILE_PATH)",
+    )
+    group.add_argument(
+        "--role",
+        choices=["technician", "engineer"],
+        default="technician",
+        help="technician: clinical limits (default); engineer: engineering limits",
+    )
+    group.add_argument("--operator", help="name recorded in the audit log (default: $SCSCTL_OPERATOR or login)")
+    group.add_argument("--data-dir", metavar="DIR", help="where the audit log lives (default: user data folder)")
+    group.add_argument("--capture", metavar="FILE", help="record every byte on the wire to FILE")
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def open_device(args: argparse.Namespace, *, tethered: bool = False) -> Device:
+    from ..controller import connect
+
+    if not args.port:
+        raise UsageError(
+            f"no device given: use --port URL (e.g. /dev/ttyUSB0, socket://host:port, usb://1209:5101, emu://) "
+            f"or set {PORT_ENV}; `scsctl ports` lists serial ports and USB devices"
+        )
+    return connect(
+        args.port,
+        args.profile,
+        args.role,
+        data_dir=args.data_dir,
+        operator=args.operator,
+        capture=args.capture,
+        tethered=tethered,
+        profile_paths=args.profile_path,
+    )
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Print ``data`` as JSON with --json, else ``text``."""
+    if getattr(args, "json", False):
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def table(rows: list[tuple[str, Any]]) -> str:
+    width = max((len(k) for k, _ in rows), default=0)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

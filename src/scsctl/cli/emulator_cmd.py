@@ -1,0 +1,166 @@
+"""``scsctl emulator``: serve emulated stimulators on pseudo-terminals or TCP until interrupted.
+
+The first lines of output are ``port: URL``, one per emulator, flushed at once, so a script or a
+test can read where to connect before anything else; a port that comes back after a
+``disconnect`` fault is announced again the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from typing import Any
+
+from ..errors import UsageError
+
+_FAULT_HELP = """\
+fault specs (--fault, repeatable):
+  line faults, per byte or frame with probability RATE (0.05 or 5%), option ,dir=to-device|to-host:
+    drop-bytes:RATE  corrupt-bytes:RATE  duplicate-bytes:RATE  delay-bytes:RATE:DURATION
+    drop-frames:RATE corrupt-frames:RATE duplicate-frames:RATE delay-frames:RATE:DURATION
+  line events, at @AT after start-up (default at once), option ,every=PERIOD:
+    stall:DURATION          the line carries nothing both ways; held bytes arrive afterwards
+    disconnect[:DURATION]   the port vanishes; back after DURATION (a pty may get a new path)
+  firmware faults:
+    nak=REASON[:COMMAND]    answer the next command (or the next COMMAND) with that NAK
+    lead-open=N[@T]  lead-short=N[@T]  lead-repair=N[@T]   contact N (from 1)
+    battery=PCT[@T]  reboot[@T]  hardware[=CODE][@T]
+  DURATION, AT, PERIOD, T: 250ms, 2s, or bare seconds (2.5).
+
+example:
+  scsctl emulator --pty --baud 115200 --fault drop-bytes:0.01 --fault corrupt-frames:5% \\
+      --fault stall:2s@10s --fault lead-open=3@30
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "emulator",
+        help="serve an emulated stimulator on a pseudo-terminal or a TCP port",
+        description="Serve emulated trial stimulators until interrupted (Ctrl-C). Prints `port: URL` "
+        "for each as the first lines of output; open that path (or socket:// URL) with pyserial, "
+        "the CLI or the TUI as you would a real device.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_FAULT_HELP,
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve each emulator on a new pseudo-terminal")
+    where.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        help="serve on TCP (pyserial socket://HOST:PORT); several emulators take "
+        "PORT, PORT+1, ...; port 0 picks free ports",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="MODEL",
+        help="emulated model (repeat for several emulators; default tonic-burst-16)",
+    )
+    parser.add_argument("--count", type=int, default=1, metavar="N", help="emulators of each model (default 1)")
+    parser.add_argument(
+        "--baud", type=int, metavar="B", help="simulate the wire speed of B bits/s (10 bits a byte); default: instant"
+    )
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="SPEC", help="inject a fault (repeatable; syntax below)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed for faults and device variation; emulator i uses N+i (default 0)",
+    )
+    parser.add_argument(
+        "--link",
+        metavar="PATH",
+        help="with --pty: keep a symlink PATH to the pty (PATH-0, PATH-1... for more "
+        "emulators), which still works after a disconnect fault moves the pty",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _tcp_address(text: str) -> tuple[str, int]:
+    host, sep, port_text = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host:
+        raise UsageError(f"--tcp {text!r}: write HOST:PORT, e.g. 127.0.0.1:5555")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise UsageError(f"--tcp {text!r}: port {port_text!r} is not a number") from None
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--tcp {text!r}: port {port} is outside 0..65535")
+    return host, port
+
+
+def _announce(url: str) -> None:
+    print(f"port: {url}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..emulator.faults import parse_firmware_fault
+    from ..emulator.linefaults import is_line_fault, parse_fault
+    from ..emulator.runner import DEFAULT_MODEL_NAME, make_emulator
+    from ..emulator.server import EmulatorServer
+
+    # Everything is checked before anything is served: bad input changes nothing.
+    if args.count < 1:
+        raise UsageError(f"--count {args.count}: give 1 or more")
+    if args.baud is not None and args.baud <= 0:
+        raise UsageError(f"--baud {args.baud}: give a positive number of bits per second")
+    if args.link and not args.pty:
+        raise UsageError("--link goes with --pty")
+    line_faults = [parse_fault(spec) for spec in args.fault if is_line_fault(spec)]
+    firmware_specs = [spec for spec in args.fault if not is_line_fault(spec)]
+    for spec in firmware_specs:
+        try:
+            parse_firmware_fault(spec)
+        except ValueError as err:
+            raise UsageError(
+                f"{err}; or a line fault: drop-, corrupt-, duplicate-, delay-bytes/-frames, stall, "
+                "disconnect (see `scsctl emulator --help`)"
+            ) from None
+    tcp = _tcp_address(args.tcp) if args.tcp else None
+    models = [m for m in (args.model or [DEFAULT_MODEL_NAME]) for _ in range(args.count)]
+    runners = [
+        make_emulator(model, seed=args.seed + i, baud=args.baud, faults=line_faults) for i, model in enumerate(models)
+    ]
+    for runner in runners:
+        now_s = runner.now_s()
+        for spec in firmware_specs:
+            runner.inject(parse_firmware_fault(spec, now_s))
+
+    server = EmulatorServer()
+    for i, runner in enumerate(runners):
+        if tcp is not None:
+            server.add_tcp(runner, tcp[0], tcp[1] + i if tcp[1] else 0, on_port=_announce)
+        else:
+            link = None if not args.link else args.link if len(runners) == 1 else f"{args.link}-{i}"
+            server.add_pty(runner, link=link, on_port=_announce)
+
+    stop = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    try:
+        try:
+            urls = server.start()
+        except OSError as err:
+            raise UsageError(f"cannot serve the emulator: {err}") from err
+        for url in urls:
+            _announce(url)
+        for model, runner, url in zip(models, runners, urls, strict=True):
+            faults = ", ".join([*(str(f) for f in runner.faults), *firmware_specs]) or "none"
+            baud = f"{runner.baud} baud" if runner.baud else "instant line"
+            print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults})", file=sys.stderr, flush=True)
+        print("scsctl emulator: serving until interrupted (Ctrl-C)", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serving normally ends
+            stop.wait()
+    finally:
+        server.stop()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

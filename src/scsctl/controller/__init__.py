@@ -1,0 +1,93 @@
+"""The public Python API: ``connect`` to a device and drive it through the safety guard.
+
+Example::
+
+    import scsctl
+    from scsctl.parsing import electrodes
+    from firmware_protocol.messages import Program
+
+    with scsctl.connect("emu://", role="technician") as dev:
+        print(dev.identity.serial, dev.status().state.name)
+        dev.measure_impedance()
+        dev.write_program(Program(slot=0, amplitude_ua=0, pulse_width_us=300, rate_dhz=500,
+                                  contacts=electrodes("1+ 2-", dev.identity.contacts), ramp_up_ms=2000))
+        dev.select(0)
+        dev.start()
+        dev.set_amplitude(2000)          # tentative, in the profile's steps
+        dev.commit()
+        dev.stop()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from firmware_protocol import PROTOCOL_VERSION
+from firmware_protocol import messages as m
+
+from ..audit import AuditLog
+from ..guard import Guard, Role
+from ..link import Link, WireCapture
+from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
+from ..transports import Transport, transport_for_url
+from .device import Device, Identity, Outcome
+
+__all__ = ["Device", "Identity", "Outcome", "connect"]
+
+DEFAULT_WATCHDOG_MS = 1000
+
+
+def connect(
+    url: str,
+    profile: str | None = None,
+    role: Role | str = Role.TECHNICIAN,
+    *,
+    data_dir: str | Path | None = None,
+    operator: str | None = None,
+    capture: str | Path | None = None,
+    tethered: bool = False,
+    watchdog_timeout_ms: int = DEFAULT_WATCHDOG_MS,
+    profile_paths: Sequence[str | Path] = (),
+    transport_options: dict[str, object] | None = None,
+    transport: Transport | None = None,
+) -> Device:
+    """Open ``url``, say HELLO, match the device's model to a profile, and return the device.
+
+    ``tethered``: link loss stops stimulation (the watchdog is armed with STOP_ON_LOSS); otherwise a
+    committed program keeps running when this session ends, as a trial stimulator does on the belt,
+    and only tentative amplitude changes revert. ``transport``: an unopened or already used
+    transport to talk over instead of one made from ``url`` (e.g. the same ``emu://`` device again).
+    """
+    role = Role(role)
+    audit = AuditLog.in_dir(data_dir, operator=operator, role=role.value)
+    if transport is None:
+        transport = transport_for_url(url, **(transport_options or {}))
+    link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
+    try:
+        audit.record("action", "connect", {"port": url, "role": role.value, "tethered": tethered})
+        link.open()
+        ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
+        assert isinstance(ident, m.Identify)
+        chosen = _match_profile(ident, profile, profile_paths)
+        audit.device_serial = ident.serial_number
+        identity = Identity.from_message(ident, chosen.name)
+        audit.record("reply", "IDENTIFY", identity.as_dict())
+        device = Device(link, identity, chosen, Guard(chosen, role=role), audit)
+        device.programs()  # the guard compares new programs with what each slot holds
+        device.restore_impedance()
+        link.start_heartbeat(watchdog_timeout_ms, stop_on_loss=tethered)
+        return device
+    except BaseException:
+        link.close()
+        audit.close()
+        raise
+
+
+def _match_profile(ident: m.Identify, name: str | None, paths: Sequence[str | Path]) -> DeviceProfile:
+    """The named profile (which must be for this model), else the one profile for the model."""
+    if name is None:
+        return profile_for_model(ident.model_id, paths)
+    chosen = get_profile(name, paths)
+    ensure_model_matches(chosen, ident.model_id)
+    return chosen

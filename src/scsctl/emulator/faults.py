@@ -1,0 +1,154 @@
+"""Faults injected at the firmware level (byte and frame faults belong to the runtime's line model).
+
+Each fault is a small value handed to ``Firmware.inject``; timed ones fire at ``at_s`` on the
+firmware's clock (None: at once). ``parse_firmware_fault`` reads the command-line form, so
+``scsctl emulator --fault ...`` and tests describe faults the same way::
+
+    nak=BUSY              answer the next command (STOP excepted) with NAK BUSY
+    nak=WRONG_STATE:START answer the next START with NAK WRONG_STATE
+    lead-open=3@5         contact number 3 (index 2) goes open circuit 5 s from now
+    lead-short=9          contact number 9 shorts now
+    battery=1@60          battery level drops to 1 % at 60 s (end of service)
+    stall=2.5@10          stop answering for 2.5 s, 10 s from now
+    reboot@30             power cycle at 30 s
+    hardware=7@1          hardware fault (code 7) at 1 s
+
+Contact numbers on the command line are 1-based, as users see them; the Python values hold the
+0-based index the wire uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from firmware_protocol.constants import NO_INDEX, MessageType, NakReason, Param
+
+
+@dataclass(frozen=True, slots=True)
+class NakNext:
+    """Answer the next command of type ``command`` (None: any but STOP) with this NAK, unexecuted.
+
+    STOP is only refused when named: the real firmware's STOP path never NAKs, so a fault plan
+    that says "the next command" does not silently break the rule that stopping always works.
+    """
+
+    reason: NakReason
+    command: MessageType | None = None
+    param: Param = Param.NONE
+    index: int = NO_INDEX
+    limit: int = 0
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LeadOpen:
+    contact_index: int
+    at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadShort:
+    contact_index: int
+    at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRepair:
+    """The open or short contact is intact again (a reconnected lead)."""
+
+    contact_index: int
+    at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryLevel:
+    """The battery jumps to ``percent`` (depletion, or a fresh battery when high)."""
+
+    percent: float
+    at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """The firmware stops answering for ``duration_s``: frames wait, then are handled in order.
+
+    Output, ramps, cycling and the watchdog keep running on their timers meanwhile.
+    """
+
+    duration_s: float
+    at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reboot:
+    at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HardwareFault:
+    code: int = 1
+    at_s: float | None = None
+
+
+TimedFault = LeadOpen | LeadShort | LeadRepair | BatteryLevel | Stall | Reboot | HardwareFault
+FirmwareFault = NakNext | TimedFault
+
+_E = TypeVar("_E", NakReason, MessageType)
+
+
+def parse_firmware_fault(spec: str, now_s: float = 0.0) -> FirmwareFault:
+    """Read one ``--fault`` value; ``@T`` is T seconds after ``now_s``. Raises ValueError."""
+    text = spec.strip()
+    at_s: float | None = None
+    if "@" in text:
+        text, _, when = text.partition("@")
+        at_s = now_s + _number(when, spec, "time")
+    name, _, arg = text.partition("=")
+    name = name.strip().lower()
+    if name == "nak":
+        reason_name, _, command_name = arg.partition(":")
+        reason = _enum(NakReason, reason_name, spec)
+        command = _enum(MessageType, command_name, spec) if command_name else None
+        if at_s is not None:
+            raise ValueError(f"fault {spec!r}: nak applies to the next command and takes no @time")
+        return NakNext(reason, command)
+    if name in ("lead-open", "lead-short", "lead-repair"):
+        number = int(_number(arg, spec, "contact number"))
+        if number < 1:
+            raise ValueError(f"fault {spec!r}: contact numbers start at 1")
+        if name == "lead-open":
+            return LeadOpen(number - 1, at_s)
+        if name == "lead-short":
+            return LeadShort(number - 1, at_s)
+        return LeadRepair(number - 1, at_s)
+    if name == "battery":
+        return BatteryLevel(_number(arg, spec, "percent"), at_s)
+    if name == "stall":
+        return Stall(_number(arg, spec, "duration"), at_s)
+    if name == "reboot" and not arg:
+        return Reboot(at_s)
+    if name == "hardware":
+        return HardwareFault(int(_number(arg, spec, "code")) if arg else 1, at_s)
+    raise ValueError(
+        f"unknown firmware fault {spec!r}; expected nak=REASON[:COMMAND], lead-open=N, lead-short=N, "
+        "lead-repair=N, battery=PCT, stall=SECONDS, reboot or hardware[=CODE], each with an optional @T"
+    )
+
+
+def _number(text: str, spec: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"fault {spec!r}: {what} {text!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"fault {spec!r}: {what} {text!r} must not be negative")
+    return value
+
+
+def _enum(cls: type[_E], text: str, spec: str) -> _E:
+    try:
+        return cls[text.strip().upper()]
+    except KeyError:
+        names = ", ".join(m.name for m in cls)
+        raise ValueError(f"fault {spec!r}: {text!r} is not one of {names}") from None

@@ -1,0 +1,62 @@
+"""Transports: byte pipes to a device, chosen by URL scheme, each backend loaded only when used.
+
+======================================  =====================================================
+URL                                     backend
+======================================  =====================================================
+``/dev/ttyUSB0``, ``COM3``              pyserial (``serial_port.SerialTransport``)
+``socket://HOST:PORT``, ``rfc2217://``,  pyserial: every URL pyserial knows
+``loop://``, ``spy://``, ...
+``usb://VID:PID[/SERIAL]``              pyusb bulk endpoints (``usb.UsbTransport``), libusb from
+                                        the ``libusb-package`` wheel
+``emu://``, ``emu://MODEL``             the in-process emulator (``emulated.EmulatedTransport``)
+======================================  =====================================================
+
+``emu://`` takes query options: ``emu://drg-4x4?seed=3&baud=115200&fault=drop-bytes:0.01``
+(``fault`` may repeat; syntax in ``scsctl.emulator.linefaults``).
+
+Errors are ``scsctl.errors`` transport errors naming the port; nothing from pyserial or pyusb
+escapes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .base import Transport
+
+__all__ = ["BACKENDS", "Transport", "backend_for_url", "open_transport", "transport_for_url"]
+
+BACKENDS: dict[str, str] = {
+    "usb": "scsctl.transports.usb:UsbTransport",
+    "emu": "scsctl.transports.emulated:EmulatedTransport",
+}
+"""URL scheme -> ``module:class``. Anything else (paths, other schemes) goes to pyserial."""
+
+_SERIAL = "scsctl.transports.serial_port:SerialTransport"
+
+
+def backend_for_url(url: str) -> str:
+    """The ``module:class`` that handles ``url``, without importing it."""
+    scheme, sep, _ = url.partition("://")
+    if sep and scheme.lower() in BACKENDS:
+        return BACKENDS[scheme.lower()]
+    return _SERIAL
+
+
+def transport_for_url(url: str, **options: Any) -> Transport:
+    """A transport for ``url``, not yet opened. ``options`` go to the backend's constructor."""
+    module_name, _, class_name = backend_for_url(url).partition(":")
+    cls: type[Transport] = getattr(importlib.import_module(module_name), class_name)
+    return cls(url, **options)
+
+
+def open_transport(url: str, **options: Any) -> Transport:
+    """An opened transport for ``url``; ``close()`` it (or use it as a context manager).
+
+    Raises ``PortNotFound`` (naming the port; ``scsctl ports`` lists them), ``TransportError``, or
+    ``UsageError`` for a malformed URL or option.
+    """
+    transport = transport_for_url(url, **options)
+    transport.open()
+    return transport

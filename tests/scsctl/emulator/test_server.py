@@ -1,0 +1,228 @@
+"""Emulators served on pseudo-terminals and TCP, opened the way a host opens hardware."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import serial
+
+from firmware_protocol import Decoder, Frame, encode
+from firmware_protocol import messages as m
+from scsctl.emulator.runner import EmulatorRunner, make_emulator
+from scsctl.emulator.server import EmulatorServer
+from scsctl.errors import PortLost, PortNotFound
+from scsctl.transports import open_transport
+
+from .stand_in import GUARD_S, StandInFirmware, conformance, exchange
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    s = EmulatorServer()
+    yield s
+    s.stop()
+
+
+def test_a_pty_endpoint_answers_like_a_device(server: EmulatorServer) -> None:
+    server.add_pty(EmulatorRunner(StandInFirmware()))
+    (url,) = server.start()
+    assert url.startswith("/dev/")
+    with open_transport(url) as t:
+        conformance(t)
+
+
+def test_a_tcp_endpoint_answers_like_a_device(server: EmulatorServer) -> None:
+    server.add_tcp(EmulatorRunner(StandInFirmware()), "127.0.0.1", 0)
+    (url,) = server.start()
+    assert url.startswith("socket://127.0.0.1:")
+    with open_transport(url) as t:
+        conformance(t)
+
+
+def test_several_emulators_at_once_each_answer_for_themselves(server: EmulatorServer) -> None:
+    runners = [make_emulator("tonic-burst-16", seed=1), make_emulator("drg-4x4", seed=2),
+               make_emulator("hf10k-16", seed=3)]  # fmt: skip
+    server.add_pty(runners[0])
+    server.add_pty(runners[1])
+    server.add_tcp(runners[2], "127.0.0.1", 0)
+    urls = server.start()
+    assert len(set(urls)) == 3
+    transports = [open_transport(url) for url in urls]
+    try:
+        identities = []
+        for t in transports:
+            reply = exchange(t, Decoder(), m.Hello(), 1).message
+            assert isinstance(reply, m.Identify)
+            identities.append((reply.model_id, reply.serial_number))
+        assert [i[0] for i in identities] == [0x5101, 0x5102, 0x5103]
+        assert len({i[1] for i in identities}) == 3
+    finally:
+        for t in transports:
+            t.close()
+
+
+def test_a_second_tcp_connection_is_refused_while_one_is_open(server: EmulatorServer) -> None:
+    server.add_tcp(EmulatorRunner(StandInFirmware()), "127.0.0.1", 0)
+    (url,) = server.start()
+    with open_transport(url) as first:
+        second = open_transport(url)
+        try:
+            with pytest.raises(PortLost):
+                second.read(256, GUARD_S)  # the server hung up on it
+        finally:
+            second.close()
+        conformance(first)
+
+
+def test_a_pty_disconnect_is_reported_at_once_and_the_link_path_reopens(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    link = str(tmp_path / "scs0")
+    announced: queue.Queue[str] = queue.Queue()
+    runner = EmulatorRunner(StandInFirmware())
+    server.add_pty(runner, link=link, on_port=announced.put)
+    (url,) = server.start()
+    assert os.readlink(link) == url
+    t = open_transport(link)
+    try:
+        conformance(t)
+        runner.disconnect()
+        with pytest.raises(PortLost, match="scs0"):
+            t.read(256, None)
+        new_url = announced.get(timeout=GUARD_S)
+        assert os.readlink(link) == new_url
+        t.open()
+        conformance(t)
+    finally:
+        t.close()
+
+
+def test_a_tcp_disconnect_is_reported_and_the_port_can_be_reopened(server: EmulatorServer) -> None:
+    runner = EmulatorRunner(StandInFirmware())
+    server.add_tcp(runner, "127.0.0.1", 0)
+    (url,) = server.start()
+    with open_transport(url) as t:
+        conformance(t)
+        runner.disconnect()
+        with pytest.raises(PortLost, match=url):
+            t.read(256, None)
+        t.open()
+        conformance(t)
+
+
+def test_a_tcp_port_that_is_down_is_not_found(server: EmulatorServer) -> None:
+    announced: queue.Queue[str] = queue.Queue()
+    runner = EmulatorRunner(StandInFirmware())
+    server.add_tcp(runner, "127.0.0.1", 0, on_port=announced.put)
+    (url,) = server.start()
+    with open_transport(url) as t:
+        runner.disconnect(down_s=3600)
+        with pytest.raises(PortLost):
+            t.read(256, None)
+        with pytest.raises(PortNotFound, match="scsctl ports"):
+            t.open()
+
+
+# --- `scsctl emulator --pty` as a user runs it -----------------------------------------------------
+
+
+def _read_reply(port: serial.Serial, decoder: Decoder, seq: int) -> Frame:
+    give_up_s = time.monotonic() + GUARD_S
+    while time.monotonic() < give_up_s:
+        for item in decoder.feed(port.read(port.in_waiting or 1)):
+            if isinstance(item, Frame) and item.seq == seq and not type(item.message).__name__.startswith("Event"):
+                return item
+    raise AssertionError("no reply")
+
+
+@pytest.fixture
+def emulator_process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--pty", "--model", "drg-4x4", "--baud", "115200"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("port: "), (first, proc.stderr.read() if proc.stderr and proc.poll() else "")
+        yield proc, first.removeprefix("port: ").strip()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=GUARD_S)
+
+
+def test_plain_pyserial_talks_to_scsctl_emulator_pty(emulator_process: tuple[subprocess.Popen[str], str]) -> None:
+    proc, path = emulator_process
+    port = serial.serial_for_url(path, baudrate=115200, timeout=0.5)
+    try:
+        decoder = Decoder()
+        expected = {m.Hello: m.Identify, m.GetStatus: m.Status, m.Stop: m.StopAck}
+        for seq, message in enumerate([m.Hello(), m.GetStatus(), m.Stop()], start=1):
+            port.write(encode(message, seq))
+            reply = _read_reply(port, decoder, seq)
+            assert isinstance(reply.message, expected[type(message)])
+            if isinstance(reply.message, m.Identify):
+                assert reply.message.model_id == 0x5102
+        assert decoder.invalid_frames == 0
+    finally:
+        port.close()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=GUARD_S) == 0
+
+
+def test_scsctl_emulator_tcp_serves_several_with_firmware_and_line_faults() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--tcp", "127.0.0.1:0", "--count", "2",
+         "--fault", "nak=BUSY", "--fault", "duplicate-frames:1.0,dir=to-host"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        urls = [proc.stdout.readline().removeprefix("port: ").strip() for _ in range(2)]
+        assert all(u.startswith("socket://127.0.0.1:") for u in urls) and urls[0] != urls[1]
+        for url in urls:
+            with open_transport(url) as t:
+                decoder = Decoder()
+                first = exchange(t, decoder, m.Hello(), 1).message
+                assert isinstance(first, m.Nak) and first.reason.name == "BUSY"  # the firmware fault
+                assert isinstance(exchange(t, decoder, m.Hello(), 2).message, m.Identify)
+                # Every frame came twice (the line fault): the duplicate NAK came before the IDENTIFY.
+                assert decoder.frames >= 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=GUARD_S) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--pty", "--fault", "drop-bytes:2"], "outside 0..1"),
+        (["--pty", "--fault", "bogus=1"], "unknown firmware fault 'bogus=1'"),
+        (["--pty", "--model", "tonic-burst-99"], "unknown emulator model 'tonic-burst-99'"),
+        (["--tcp", "localhost"], "write HOST:PORT"),
+        (["--tcp", "127.0.0.1:0", "--link", "/tmp/x"], "--link goes with --pty"),
+        (["--pty", "--baud", "0"], "--baud 0"),
+    ],
+)
+def test_scsctl_emulator_refuses_bad_arguments_before_serving(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scsctl.cli.main import main
+
+    assert main(["emulator", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no port was announced: nothing is served
+    assert named in err
