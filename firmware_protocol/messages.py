@@ -377,6 +377,30 @@ def to_fields(message: Message) -> dict[str, Any]:
     return out
 
 
+def to_readable(message: Message | Program) -> dict[str, Any]:
+    """Like ``to_fields`` but enums by name (flags as lists of names): for logs people read."""
+    out: dict[str, Any] = {}
+    for f in fields(message):  # type: ignore[arg-type]
+        value = getattr(message, f.name)
+        if isinstance(value, Program):
+            out.update(to_readable(value))
+        elif isinstance(value, tuple):
+            out[f.name] = [to_readable(item) if hasattr(item, "__dataclass_fields__") else item for item in value]
+        elif hasattr(value, "__dataclass_fields__"):
+            out[f.name] = to_readable(value)
+        else:
+            out[f.name] = _readable(value)
+    return out
+
+
+def _readable(value: Any) -> Any:
+    if isinstance(value, IntFlag):
+        return [flag.name for flag in type(value) if flag and flag in value]
+    if isinstance(value, IntEnum):
+        return value.name
+    return value
+
+
 def _plain(item: Any) -> dict[str, Any]:
     return {f.name: int(getattr(item, f.name)) for f in fields(item)}
 

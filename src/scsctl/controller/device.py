@@ -333,7 +333,7 @@ class Device:
                     "limit": err.limit,
                     "tier": err.tier,
                     "profile": err.profile,
-                    "command": m.to_fields(command),
+                    "command": m.to_readable(command),
                 },
             )
             raise
@@ -342,7 +342,7 @@ class Device:
         self, message: m.Message, *, detail: Mapping[str, Any], idempotent: bool = True, timeout_s: float | None = None
     ) -> m.Message:
         name = message.TYPE.name
-        self._audit("command", name, {**detail, "sent": m.to_fields(message)})
+        self._audit("command", name, {**detail, "sent": m.to_readable(message)})
         try:
             reply = self.link.request(message, idempotent=idempotent, timeout_s=timeout_s)
         except DeviceRefused as err:
@@ -355,7 +355,7 @@ class Device:
         except ScsError as err:
             self._audit("error", name, {"error": str(err)})
             raise
-        self._audit("reply", name, {"reply": reply.TYPE.name, **m.to_fields(reply)})
+        self._audit("reply", name, {"reply": reply.TYPE.name, **m.to_readable(reply)})
         return reply
 
     def _fail_closed(self, sent: m.Program, readback: m.Program) -> None:
@@ -387,4 +387,4 @@ class Device:
 def _fields(program: m.Program | None) -> dict[str, Any]:
     if program is None:
         return {}
-    return m.to_fields(m.SetProgram(program))
+    return m.to_readable(m.SetProgram(program))

@@ -26,7 +26,7 @@ def describe(event: Event) -> tuple[str, dict[str, Any]]:
     """Audit name and detail of an event."""
     if isinstance(event, LinkStateChange):
         return f"LINK_{event.status.name}", {"reason": event.reason}
-    return event.TYPE.name, m.to_fields(event)
+    return event.TYPE.name, m.to_readable(event)
 
 
 class EventPump:

@@ -202,3 +202,16 @@ def test_device_events_are_audited_before_subscribers_see_them(device: scsctl.De
     event, last_audited = seen[0]
     assert isinstance(event, m.EventState)
     assert last_audited == "EVENT_STATE"
+
+
+def test_audit_records_read_in_words_not_numbers(device: scsctl.Device, tmp_path: Path) -> None:
+    device.measure_impedance()
+    device.write_program(bipolar())
+    device.start(0)
+    device.stop()
+    records = AuditLog.in_dir(tmp_path).query()
+    start = next(r for r in records if r.kind == "command" and r.name == "START")
+    assert start.detail["state_before"] == "PROGRAMMED"
+    written = next(r for r in records if r.kind == "command" and r.name == "SET_PROGRAM")
+    assert written.detail["after"]["waveform"] == "TONIC"
+    assert written.detail["after"]["contacts"][0] == {"polarity": "ANODE", "share_pct": 100}
