@@ -211,7 +211,7 @@ def test_audit_records_read_in_words_not_numbers(device: scsctl.Device, tmp_path
     device.stop()
     records = AuditLog.in_dir(tmp_path).query()
     start = next(r for r in records if r.kind == "command" and r.name == "START")
-    assert start.detail["state_before"] == "PROGRAMMED"
+    assert start.detail["state_before"] == "IDLE"  # nothing was selected: START named the slot
     written = next(r for r in records if r.kind == "command" and r.name == "SET_PROGRAM")
     assert written.detail["after"]["waveform"] == "TONIC"
     assert written.detail["after"]["contacts"][0] == {"polarity": "ANODE", "share_pct": 100}
