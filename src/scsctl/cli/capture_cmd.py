@@ -44,13 +44,27 @@ def _decode(args: argparse.Namespace) -> int:
     for t, direction, item, offset in _frames(args.file):
         arrow = "->" if direction == "tx" else "<-"
         if isinstance(item, Frame):
-            print(f"{t:10.6f} {arrow} seq {item.seq:3}  {item.message}")
+            print(f"{t:10.6f} {arrow} seq {item.seq:3}  {describe(item.message)}")
         else:
             bad += 1
             print(f"{t:10.6f} {arrow} !! {item.reason.value} at {direction} byte offset {offset}")
     if bad:
         print(f"{bad} frame(s) did not decode")
     return 0
+
+
+def describe(message: Any) -> str:
+    """One message on one line: its type, then its fields with enums by name and electrodes as 1+ 2-."""
+    from firmware_protocol import messages as m
+
+    from ..parsing import format_electrodes
+
+    fields = m.to_readable(message)
+    if isinstance(message, m.SetProgram | m.ProgramData):
+        fields["contacts"] = format_electrodes(message.program.contacts) or "none"
+    text = " ".join(f"{k}={'|'.join(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v}"
+                    for k, v in fields.items())  # fmt: skip
+    return f"{message.TYPE.name} {text}".rstrip()
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -84,7 +98,9 @@ def _replay(args: argparse.Namespace) -> int:
             expected = recorded.get(frame.seq, [None]).pop(0) if recorded.get(frame.seq) else None
             if _comparable(reply) != _comparable(expected):
                 differences += 1
-                print(f"seq {frame.seq} {frame.message.TYPE.name}: recorded {expected}, now {reply}")
+                was = describe(expected) if expected is not None else "no reply"
+                now = describe(reply) if reply is not None else "no reply"
+                print(f"seq {frame.seq} {frame.message.TYPE.name}: recorded {was}, now {now}")
     print(f"replayed {len(sent)} frame(s): {differences} difference(s)")
     return 1 if differences else 0
 

@@ -73,7 +73,10 @@ def read_capture(path: str | Path) -> Iterator[CaptureRecord]:
         raise UsageError(f"{p} is empty: not a scsctl capture file")
     for number, line in enumerate(lines, start=1):
         try:
-            obj = json.loads(line)
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                raise ValueError("not a JSON line (is this a file written by --capture?)") from None
             if number == 1:
                 if obj.get("scsctl_capture") != FORMAT_VERSION:
                     raise ValueError("not a scsctl capture file (no header line)")
