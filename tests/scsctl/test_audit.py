@@ -102,3 +102,11 @@ def test_since_accepts_dates_and_ages_and_names_bad_input() -> None:
     assert datetime.now(UTC) - parse_since("2h") > timedelta(hours=1, minutes=59)
     with pytest.raises(UsageError, match="'yesterday'"):
         parse_since("yesterday")
+
+
+def test_a_read_only_database_is_an_error_saying_so(tmp_path: Path) -> None:
+    log = AuditLog.in_dir(tmp_path)
+    # File permissions do not stop root; SQLite's query_only gives the same read-only refusal.
+    log._db.execute("PRAGMA query_only = ON")
+    with pytest.raises(AuditError, match=r"it is read-only; choose a writable --data-dir\. Nothing was done"):
+        log.record("action", "start")
