@@ -3,7 +3,8 @@
 SQLite in write-ahead-log mode with ``synchronous=FULL``: ``record()`` returns only once the row is
 committed and synced, so anything the user was told happened survives the process being killed at
 any moment. A database that is locked, read-only or corrupt raises ``AuditError`` naming the file;
-callers treat that as "the action must not happen" (STOP excepted: stopping always goes first).
+callers treat that as "the action must not happen" (STOP excepted: stopping always goes first)
+and say which it was: not sent, or carried out but not recorded.
 
 Heartbeats and status polls are not audit records: the wire capture has them.
 """
@@ -99,7 +100,10 @@ class AuditRecord:
 class AuditLog:
     """One connection to the audit database; ``record`` is safe from several threads."""
 
-    def __init__(self, path: str | Path, *, operator: str | None = None, role: str = "technician") -> None:
+    def __init__(
+        self, path: str | Path, *, operator: str | None = None, role: str = "technician", read_only: bool = False
+    ) -> None:
+        """Open (and create) the log; ``read_only`` opens an existing one for reading only."""
         self.path = Path(path)
         self.operator = operator or default_operator()
         self.role = role
@@ -107,6 +111,11 @@ class AuditLog:
         self.session = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         try:
+            if read_only:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=2.0)
+                self._db.execute("SELECT count(*) FROM audit")
+                return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=2.0)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -139,7 +148,7 @@ class AuditLog:
             hint = "it is damaged; move it aside (keep it for the record) and a new one will be made"
         else:
             hint = text
-        return AuditError(f"audit log {self.path}: {what} ({text}): {hint}. Nothing was done.")
+        return AuditError(f"audit log {self.path}: {what} ({text}): {hint}.")
 
     def record(self, kind: Kind, name: str, detail: Mapping[str, Any] | None = None) -> int:
         """Write one record and return its id once it is committed to disk."""

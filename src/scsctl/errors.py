@@ -145,5 +145,6 @@ EXIT_CODES = {
     3: "refused by the host's safety guard (nothing was sent)",
     4: "refused by the device (NAK)",
     5: "link or transport failure",
-    6: "the audit log could not be written (nothing was done)",
+    6: "the audit log could not be written (the message says whether the action was carried out)",
+    7: "capture replay: the device answered differently from the recording",
 }

@@ -9,7 +9,7 @@ electrodes ``1+ 2-`` or ``1+,2-50%,3-50%`` -> one ContactSetting per contact.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
 from firmware_protocol.constants import Polarity
 from firmware_protocol.messages import ContactSetting
@@ -23,6 +23,7 @@ _CURRENT = {"ma": Decimal(1000), "ua": Decimal(1), "µa": Decimal(1), "μa": Dec
 _DURATION_US = {"us": Decimal(1), "µs": Decimal(1), "μs": Decimal(1), "ms": Decimal(1000), "s": Decimal(1_000_000)}
 _RATE_DHZ = {"hz": Decimal(10), "khz": Decimal(10_000), "dhz": Decimal(1)}
 _TIME_MS = {"ms": Decimal(1), "s": Decimal(1000), "min": Decimal(60_000)}
+_RESOLUTION = {id(_CURRENT): "µA", id(_DURATION_US): "µs", id(_RATE_DHZ): "0.1 Hz", id(_TIME_MS): "ms"}
 
 
 def _quantity(text: str, what: str, units: dict[str, Decimal], example: str, default_unit: str | None) -> int:
@@ -38,22 +39,21 @@ def _quantity(text: str, what: str, units: dict[str, Decimal], example: str, def
         known = ", ".join(sorted(units))
         raise UsageError(f"{what} {text!r}: unknown unit {match.group(2)!r} (use one of {known})")
     try:
-        value = Decimal(number) * units[unit]
-    except InvalidOperation:
-        raise UsageError(f"{what} {text!r} is not a number") from None
+        with localcontext() as exact:
+            # Enough digits for anything typed, and an error rather than a rounded result beyond that.
+            exact.prec = 60
+            exact.traps[Inexact] = True
+            value = Decimal(number) * units[unit]
+    except (InvalidOperation, Inexact):
+        raise UsageError(f"{what} {text!r} has more digits than can be taken exactly") from None
     if value < 0:
         raise UsageError(f"{what} {text!r} cannot be negative")
     if value != value.to_integral_value():
-        smallest = min(units.values())
         raise UsageError(
-            f"{what} {text!r} is not a whole number of the device's units "
-            f"({_unit_name(units, smallest)}); it is not rounded: give an exact value"
+            f"{what} {text!r} is not a whole number of {_RESOLUTION[id(units)]}, the smallest step the device "
+            "takes; it is not rounded: give an exact value"
         )
     return int(value)
-
-
-def _unit_name(units: dict[str, Decimal], factor: Decimal) -> str:
-    return next(name for name, f in units.items() if f == factor)
 
 
 def amplitude_ua(text: str) -> int:
@@ -115,6 +115,13 @@ def electrodes(text: str, contact_count: int) -> tuple[ContactSetting, ...]:
         given = {n: chosen[n][1] for n in members if chosen[n][1] is not None}
         missing = [n for n in members if n not in given]
         rest = 100 - sum(v for v in given.values() if v is not None)
+        if missing and rest <= 0:
+            name = polarity.name.lower()
+            raise UsageError(
+                f"electrodes: the {name}s given a share already take {100 - rest} %, leaving nothing for "
+                + ", ".join(f"contact {n}" for n in missing)
+                + f"; the shares of the {name}s must add up to 100 %"
+            )
         if missing:
             if rest % len(missing):
                 sign = "+" if polarity is Polarity.ANODE else "-"

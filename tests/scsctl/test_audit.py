@@ -76,7 +76,7 @@ def test_a_locked_database_is_an_error_naming_the_file(tmp_path: Path) -> None:
         blocker.execute("ROLLBACK")
     assert str(tmp_path / DB_NAME) in str(err.value)
     assert "locked" in str(err.value)
-    assert "Nothing was done" in str(err.value)
+    assert "another program holds it locked" in str(err.value)
 
 
 def test_a_corrupt_database_is_an_error_saying_what_to_do(tmp_path: Path) -> None:
@@ -108,5 +108,14 @@ def test_a_read_only_database_is_an_error_saying_so(tmp_path: Path) -> None:
     log = AuditLog.in_dir(tmp_path)
     # File permissions do not stop root; SQLite's query_only gives the same read-only refusal.
     log._db.execute("PRAGMA query_only = ON")
-    with pytest.raises(AuditError, match=r"it is read-only; choose a writable --data-dir\. Nothing was done"):
+    with pytest.raises(AuditError, match=r"it is read-only; choose a writable --data-dir\."):
         log.record("action", "start")
+
+
+def test_reading_the_log_needs_no_write_access(tmp_path: Path) -> None:
+    with AuditLog.in_dir(tmp_path, operator="ana") as log:
+        log.record("action", "start")
+    with AuditLog(tmp_path / DB_NAME, read_only=True) as reader:
+        assert [r.name for r in reader.query()] == ["start"]
+        with pytest.raises(AuditError, match="read-only"):
+            reader.record("action", "sneaky")

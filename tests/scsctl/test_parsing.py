@@ -24,7 +24,9 @@ def test_amplitudes(text: str, ua: int) -> None:
     [
         ("3.5", "needs a unit"),
         ("3.5mV", "unknown unit 'mV'"),
-        ("3.5004mA", "not a whole number of the device's units (ua); it is not rounded"),
+        ("3.5004mA", "is not a whole number of µA, the smallest step the device takes; it is not rounded"),
+        ("3.50000000000000000000000000001mA", "is not a whole number of µA"),
+        ("3." + "0" * 80 + "1mA", "more digits than can be taken exactly"),
         ("-1mA", "cannot be negative"),
         ("lots", "not a number with a unit"),
     ],
@@ -44,7 +46,7 @@ def test_rates_pulse_widths_and_times() -> None:
     assert parsing.duration_s("90s") == 90
     with pytest.raises(UsageError, match="whole seconds"):
         parsing.duration_s("1500ms")
-    with pytest.raises(UsageError, match=re.escape("rate '2.55Hz' is not a whole number")):
+    with pytest.raises(UsageError, match=re.escape("rate '2.55Hz' is not a whole number of 0.1 Hz")):
         parsing.rate_dhz("2.55Hz")
 
 
@@ -71,6 +73,8 @@ def test_shared_cathodes_written_both_ways_agree() -> None:
             "3 cathodes cannot share 100 % equally in whole percent; give each share, e.g. 2-34% 3-33% 4-33%",
         ),
         ("1+ 17-", "contact 17 does not exist (this device has contacts 1 to 16)"),
+        ("1+60% 2+60% 3+ 4-", "the anodes given a share already take 120 %, leaving nothing for contact 3"),
+        ("1+100% 2+ 4-", "the anodes given a share already take 100 %, leaving nothing for contact 2"),
         ("1+ 1-", "contact 1 is given twice"),
         ("1* 2-", "'1*' is not a contact"),
         ("", "none given"),

@@ -7,6 +7,9 @@ from typing import Any
 
 from .common import add_device_options
 
+REPLAY_DIFFERS = 7
+"""Exit status of ``capture replay`` when the device answered differently (see EXIT_CODES)."""
+
 
 def register(sub: Any) -> None:
     cap = sub.add_parser("capture", help="decode or replay a wire capture", description="Wire captures.")
@@ -68,16 +71,20 @@ def describe(message: Any) -> str:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    """Send each host frame as it was (same seq), and compare the replies with the recorded ones."""
-    from firmware_protocol import Decoder, Frame, encode
+    """Send the recorded host commands again, through the guard and the audit log like any other.
+
+    Each is sent exactly as recorded or not at all: a stimulation command the active profile would
+    refuse (or split into a ramp) is reported as a difference, never sent.
+    """
+    from firmware_protocol import Decoder, Frame
+    from firmware_protocol import messages as m
     from firmware_protocol.constants import is_event
 
-    from ..errors import UsageError
+    from ..errors import DeviceRefused, SafetyRefusal, UsageError
     from ..link import read_capture
-    from ..transports import open_transport
+    from .common import open_device, require_port
 
-    if not args.port:
-        raise UsageError("capture replay needs --port URL: the device to send the recorded host frames to")
+    require_port(args)
     recorded: dict[int, list[Any]] = {}
     sent: list[Frame] = []
     tx, rx = Decoder(), Decoder()
@@ -89,34 +96,36 @@ def _replay(args: argparse.Namespace) -> int:
                 sent.append(item)
             elif not is_event(item.message.TYPE):
                 recorded.setdefault(item.seq, []).append(item.message)
+    if not sent:
+        raise UsageError(f"{args.file} holds no host frames to replay")
     differences = 0
-    with open_transport(args.port) as transport:
-        decoder = Decoder()
+    replayed = 0
+    with open_device(args) as dev:
         for frame in sent:
-            transport.write(encode(frame.message, frame.seq))
-            reply = _await_reply(transport, decoder, frame.seq)
-            expected = recorded.get(frame.seq, [None]).pop(0) if recorded.get(frame.seq) else None
-            if _comparable(reply) != _comparable(expected):
+            expected = recorded[frame.seq].pop(0) if recorded.get(frame.seq) else None
+            if isinstance(frame.message, m.Hello):
+                continue  # connecting said HELLO already
+            replayed += 1
+            try:
+                now: Any = dev.request(frame.message)
+            except DeviceRefused as err:
+                now = ("NAK", err.reason, err.param)
+            except SafetyRefusal as err:
+                differences += 1
+                print(f"seq {frame.seq} {frame.message.TYPE.name}: not sent, refused by the guard: {err}")
+                continue
+            if _comparable(now) != _comparable(expected):
                 differences += 1
                 was = describe(expected) if expected is not None else "no reply"
-                now = describe(reply) if reply is not None else "no reply"
-                print(f"seq {frame.seq} {frame.message.TYPE.name}: recorded {was}, now {now}")
-    print(f"replayed {len(sent)} frame(s): {differences} difference(s)")
-    return 1 if differences else 0
+                print(f"seq {frame.seq} {frame.message.TYPE.name}: recorded {was}, now {_describe_any(now)}")
+    print(f"replayed {replayed} frame(s): {differences} difference(s)")
+    return REPLAY_DIFFERS if differences else 0
 
 
-def _await_reply(transport: Any, decoder: Any, seq: int, timeout_s: float = 1.0) -> Any:
-    import time
-
-    from firmware_protocol import Frame
-    from firmware_protocol.constants import is_event
-
-    deadline = time.monotonic() + timeout_s
-    while (left := deadline - time.monotonic()) > 0:
-        for item in decoder.feed(transport.read(4096, left)):
-            if isinstance(item, Frame) and item.seq == seq and not is_event(item.message.TYPE):
-                return item.message
-    return None
+def _describe_any(reply: Any) -> str:
+    if isinstance(reply, tuple):
+        return f"NAK reason={reply[1]} param={reply[2]}"
+    return describe(reply)
 
 
 def _comparable(message: Any) -> Any:
@@ -125,4 +134,6 @@ def _comparable(message: Any) -> Any:
 
     if isinstance(message, m.Status | m.Impedance | m.Usage | m.Identify):
         return type(message)
+    if isinstance(message, m.Nak):
+        return ("NAK", message.reason.name, message.param.name)
     return message

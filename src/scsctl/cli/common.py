@@ -46,14 +46,18 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def open_device(args: argparse.Namespace, *, tethered: bool = False) -> Device:
-    from ..controller import connect
-
+def require_port(args: argparse.Namespace) -> None:
     if not args.port:
         raise UsageError(
             f"no device given: use --port URL (e.g. /dev/ttyUSB0, socket://host:port, usb://1209:5101, emu://) "
             f"or set {PORT_ENV}; `scsctl ports` lists serial ports and USB devices"
         )
+
+
+def open_device(args: argparse.Namespace, *, tethered: bool = False) -> Device:
+    from ..controller import connect
+
+    require_port(args)
     return connect(
         args.port,
         args.profile,

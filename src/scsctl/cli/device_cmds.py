@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_device_options, emit, open_device, table
+from .common import add_device_options, emit, open_device, require_port, table
 
 
 def _mA(ua: int) -> str:
@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--cycle-off", default="0s", help="cycling: seconds off")
     p.add_argument("--ramp", default="0s", help="ramp-up time at start, e.g. 2s")
     p.add_argument("--ramp-down", default="0s", help="ramp-down time, e.g. 1s")
-    p.add_argument("--patient-max", default="0mA", help="the patient's maximum amplitude, e.g. 6mA")
+    p.add_argument("--patient-max", help="the patient's maximum amplitude, e.g. 6mA (default: the profile's)")
     p.add_argument("--select", action="store_true", help="also make it the selected program")
     _acknowledge(p)
 
@@ -175,28 +175,35 @@ def _programs(args: argparse.Namespace) -> int:
 
 
 def _program(args: argparse.Namespace) -> int:
-    from firmware_protocol.constants import Recharge, Waveform
+    from firmware_protocol.constants import MAX_CONTACTS, Recharge, Waveform
     from firmware_protocol.messages import Program
 
     from .. import parsing
 
-    waveform = {"tonic": Waveform.TONIC, "burst": Waveform.BURST, "hf": Waveform.HIGH_FREQUENCY}[args.waveform]
+    # Every value is read before the port is opened: a typo changes nothing and logs no session.
+    values = {
+        "slot": args.slot,
+        "amplitude_ua": parsing.amplitude_ua(args.amplitude),
+        "pulse_width_us": parsing.pulse_width_us(args.pulse_width),
+        "rate_dhz": parsing.rate_dhz(args.rate),
+        "waveform": {"tonic": Waveform.TONIC, "burst": Waveform.BURST, "hf": Waveform.HIGH_FREQUENCY}[args.waveform],
+        "burst_pulses": args.burst_pulses,
+        "intra_burst_rate_dhz": parsing.rate_dhz(args.intra_burst_rate),
+        "recharge": Recharge.PASSIVE if args.recharge == "passive" else Recharge.ACTIVE,
+        "cycle_on_s": parsing.duration_s(args.cycle_on, "cycle-on"),
+        "cycle_off_s": parsing.duration_s(args.cycle_off, "cycle-off"),
+        "ramp_up_ms": parsing.duration_ms(args.ramp, "ramp"),
+        "ramp_down_ms": parsing.duration_ms(args.ramp_down, "ramp-down"),
+    }
+    patient_max_ua = None if args.patient_max is None else parsing.amplitude_ua(args.patient_max)
+    parsing.electrodes(args.electrodes, MAX_CONTACTS)  # the syntax; the device's contact count below
     with open_device(args) as dev:
+        notices: list[str] = []
+        if patient_max_ua is None:
+            patient_max_ua = dev.profile.patient_max_default_ua
+            notices.append(f"patient maximum {_mA(patient_max_ua)}: the profile's default (--patient-max to change)")
         program = Program(
-            slot=args.slot,
-            amplitude_ua=parsing.amplitude_ua(args.amplitude),
-            pulse_width_us=parsing.pulse_width_us(args.pulse_width),
-            rate_dhz=parsing.rate_dhz(args.rate),
-            contacts=parsing.electrodes(args.electrodes, dev.identity.contacts),
-            waveform=waveform,
-            burst_pulses=args.burst_pulses,
-            intra_burst_rate_dhz=parsing.rate_dhz(args.intra_burst_rate),
-            recharge=Recharge.PASSIVE if args.recharge == "passive" else Recharge.ACTIVE,
-            cycle_on_s=parsing.duration_s(args.cycle_on, "cycle-on"),
-            cycle_off_s=parsing.duration_s(args.cycle_off, "cycle-off"),
-            ramp_up_ms=parsing.duration_ms(args.ramp, "ramp"),
-            ramp_down_ms=parsing.duration_ms(args.ramp_down, "ramp-down"),
-            patient_max_ua=parsing.amplitude_ua(args.patient_max),
+            contacts=parsing.electrodes(args.electrodes, dev.identity.contacts), patient_max_ua=patient_max_ua, **values
         )
         outcome = dev.write_program(program, acknowledge=frozenset(args.acknowledge))
         if args.select:
@@ -204,8 +211,8 @@ def _program(args: argparse.Namespace) -> int:
         written = dev.read_program(args.slot)
         emit(
             args,
-            {"program": _program_dict(written), "notices": list(outcome.notices)},
-            "\n".join([*outcome.notices, "written and read back: " + _program_line(written)]),
+            {"program": _program_dict(written), "notices": [*notices, *outcome.notices]},
+            "\n".join([*notices, *outcome.notices, "written and read back: " + _program_line(written)]),
         )
     return 0
 
@@ -232,9 +239,12 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    with open_device(args) as dev:
-        dev.stop()
-        print("stopped: all outputs off")
+    from ..controller import stop_now
+
+    require_port(args)
+    # STOP goes out before anything else: no profile, audit log or handshake stands in its way.
+    stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture)
+    print("stopped: all outputs off (confirmed by the device)")
     return 0
 
 
@@ -249,7 +259,7 @@ def _amplitude(args: argparse.Namespace) -> int:
         tail = (
             "committed to the running program"
             if args.commit
-            else "tentative: it reverts when this session ends unless committed (`scsctl commit` or --commit)"
+            else "tentative: it goes back to the committed amplitude when this command ends (--commit keeps it)"
         )
         emit(
             args,

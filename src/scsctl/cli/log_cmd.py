@@ -39,7 +39,7 @@ def _records(args: argparse.Namespace) -> list[Any]:
     if not path.exists():
         raise UsageError(f"no audit log at {path}: nothing has been recorded there yet (see --data-dir)")
     since = parse_since(args.since) if args.since else None
-    with AuditLog(path) as log:
+    with AuditLog(path, read_only=True) as log:
         return log.query(since=since, device=args.device, session=args.session, limit=getattr(args, "limit", None))
 
 

@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as err:  # a file or device the command was given could not be used
+        print(f"scsctl: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,13 +29,14 @@ from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
 
 from ..audit import AuditLog
+from ..errors import AuditError, ProfileMismatch, ProfileProblem, ScsError
 from ..guard import Guard, Role
 from ..link import Link, WireCapture
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
 from ..transports import Transport, transport_for_url
 from .device import Device, Identity, Outcome
 
-__all__ = ["Device", "Identity", "Outcome", "connect"]
+__all__ = ["Device", "Identity", "Outcome", "connect", "stop_now"]
 
 DEFAULT_WATCHDOG_MS = 1000
 
@@ -64,8 +67,12 @@ def connect(
     if transport is None:
         transport = transport_for_url(url, **(transport_options or {}))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
+    device: Device | None = None
     try:
-        audit.record("action", "connect", {"port": url, "role": role.value, "tethered": tethered})
+        try:
+            audit.record("action", "connect", {"port": url, "role": role.value, "tethered": tethered})
+        except AuditError as err:
+            raise AuditError(f"{err} Not connected.") from err
         link.open()
         ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
         assert isinstance(ident, m.Identify)
@@ -73,21 +80,75 @@ def connect(
         audit.device_serial = ident.serial_number
         identity = Identity.from_message(ident, chosen.name)
         audit.record("reply", "IDENTIFY", identity.as_dict())
-        device = Device(link, identity, chosen, Guard(chosen, role=role), audit)
+        device = Device(link, identity, chosen, Guard(chosen, role=role), audit, tethered=tethered)
         device.programs()  # the guard compares new programs with what each slot holds
         device.restore_impedance()
         link.start_heartbeat(watchdog_timeout_ms, stop_on_loss=tethered)
         return device
     except BaseException:
+        if device is not None:
+            device._closed = True  # nothing of the session to end: just release its threads
+            device._events.close()
         link.close()
         audit.close()
         raise
 
 
+def stop_now(
+    url: str,
+    *,
+    data_dir: str | Path | None = None,
+    operator: str | None = None,
+    role: Role | str = Role.TECHNICIAN,
+    transport: Transport | None = None,
+    capture: str | Path | None = None,
+) -> None:
+    """Stop all output on the device at ``url`` first, and only then do anything else.
+
+    Nothing may stand between a STOP and the wire: not the audit log, not profiles, not the
+    handshake (the device takes STOP before HELLO). After the device has confirmed, the device is
+    identified and the STOP is recorded; if that fails, AuditError says STOP was carried out.
+    """
+    role = Role(role)
+    if transport is None:
+        transport = transport_for_url(url)
+    link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
+    sent_at = time.monotonic()
+    serial = ""
+    try:
+        link.open()
+        link.stop()
+        confirmed_ms = round((time.monotonic() - sent_at) * 1000, 3)
+        with contextlib.suppress(ScsError):
+            ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
+            serial = ident.serial_number if isinstance(ident, m.Identify) else ""
+    except ScsError as err:
+        with contextlib.suppress(ScsError), AuditLog.in_dir(data_dir, operator=operator, role=role.value) as audit:
+            audit.record("error", "STOP", {"port": url, "error": str(err)})
+        raise
+    finally:
+        link.close()
+    try:
+        with AuditLog.in_dir(data_dir, operator=operator, role=role.value) as audit:
+            audit.device_serial = serial
+            audit.record("command", "STOP", {"port": url, "confirmed_after_ms": confirmed_ms, "path": "stop first"})
+    except AuditError as err:
+        raise AuditError(f"{err} STOP was carried out and confirmed by the device, but it is NOT recorded.") from err
+
+
 def _match_profile(ident: m.Identify, name: str | None, paths: Sequence[str | Path]) -> DeviceProfile:
-    """The named profile (which must be for this model), else the one profile for the model."""
-    if name is None:
-        return profile_for_model(ident.model_id, paths)
-    chosen = get_profile(name, paths)
+    """The named profile (which must be for this model), else the one profile for the model.
+
+    The device's own description must agree with the profile's: a profile for 16 contacts on a
+    device that reports 8 would put current where there is no contact.
+    """
+    chosen = profile_for_model(ident.model_id, paths) if name is None else get_profile(name, paths)
     ensure_model_matches(chosen, ident.model_id)
+    for what, device_says, profile_says in (
+        ("contacts", ident.contact_count, chosen.contacts.count),
+        ("program slots", ident.program_slots, chosen.program_slots),
+    ):
+        if device_says != profile_says:
+            raise ProfileMismatch(ProfileProblem(chosen.source, what.replace(" ", "_"),
+                f"the device reports {device_says} {what} but profile {chosen.name!r} has {profile_says}"))  # fmt: skip
     return chosen

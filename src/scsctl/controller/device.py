@@ -5,10 +5,14 @@ guard check (a refusal is audited, then raised) -> audit the command -> send -> 
 (a NAK is audited, then raised as DeviceRefused) -> return. If the audit log cannot be written
 before sending, the command is not sent. STOP is the exception: it goes to the wire first, whatever
 else is happening, and is audited afterwards.
+
+The host's picture of the device (programs per slot, the last impedance check) is refreshed from
+the device before every guard check that depends on it, never trusted from an earlier call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,10 +23,10 @@ from typing import Any
 from firmware_protocol import messages as m
 from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, AmplitudeFlags, ImpedanceStatus, State, StatusFlags
 
-from ..audit import AuditLog
-from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError
+from ..audit import AuditLog, Kind
+from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
 from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord
-from ..link import Link
+from ..link import Link, LinkStatus
 from ..profiles import DeviceProfile
 from .events import Event, EventPump
 
@@ -90,7 +94,10 @@ class _Known:
 class Device:
     """One open session with one device. Thread-safe; use ``scsctl.connect`` to get one."""
 
-    def __init__(self, link: Link, identity: Identity, profile: DeviceProfile, guard: Guard, audit: AuditLog) -> None:
+    def __init__(
+        self, link: Link, identity: Identity, profile: DeviceProfile, guard: Guard, audit: AuditLog,
+        *, tethered: bool = False,
+    ) -> None:  # fmt: skip
         self.link = link
         self.identity = identity
         self.profile = profile
@@ -98,9 +105,13 @@ class Device:
         self.audit = audit
         self._known = _Known()
         self._lock = threading.RLock()  # one stimulation command at a time; STOP never takes it
+        self._cache_lock = threading.Lock()  # the read-back cache, for readers while a ramp runs
+        self._stops = 0  # counts STOPs, so a ramp in progress on another thread ends at once
         self._events = EventPump(audit)
         self._unsubscribe_link = link.subscribe(self._events.put)
         self._closed = False
+        self.tethered = tethered
+        """Stimulation lives only as long as this session (closing it, or losing the link, stops it)."""
         self.sleep: Callable[[float], None] = time.sleep
         """How ramp steps wait between set-points (a test may replace it)."""
 
@@ -112,9 +123,15 @@ class Device:
         return reply
 
     def read_program(self, slot: int) -> m.Program:
-        reply = self.link.request(m.ReadProgram(slot))
+        try:
+            reply = self.link.request(m.ReadProgram(slot))
+        except DeviceRefused as err:
+            if err.reason == "EMPTY_SLOT":
+                with self._cache_lock:
+                    self._known.programs.pop(slot, None)
+            raise
         assert isinstance(reply, m.ProgramData)
-        with self._lock:
+        with self._cache_lock:
             self._known.programs[slot] = reply.program
         return reply.program
 
@@ -164,13 +181,16 @@ class Device:
 
     def stop(self) -> None:
         """Stop all output now. Goes out ahead of everything; audited after the device confirmed."""
+        self._stops += 1
         sent_at = time.monotonic()
         try:
             self.link.stop()
         except ScsError as err:
-            self._audit_late("error", "STOP", {"error": str(err)})
+            with contextlib.suppress(AuditError):  # the failure to stop is what the user must see
+                self.audit.record("error", "STOP", {"error": str(err)})
             raise
-        self._audit_late("command", "STOP", {"confirmed_after_ms": round((time.monotonic() - sent_at) * 1000, 3)})
+        detail = {"confirmed_after_ms": round((time.monotonic() - sent_at) * 1000, 3)}
+        self._audit_after("command", "STOP", detail, done="STOP was carried out")
 
     def write_program(self, program: m.Program, *, acknowledge: frozenset[str] = frozenset()) -> Outcome:
         """Guard, write, and read back; any difference in the read-back fails closed."""
@@ -205,39 +225,69 @@ class Device:
                     after = self.status()
                     if after.state not in OUTPUT_STATES:
                         raise
-                    self._audit("reply", "START", {"confirmed_by": "status read-back", "state": after.state.name})
+                    confirmed = {"confirmed_by": "status read-back", "state": after.state.name}
+                    self._audit_after("reply", "START", confirmed, done="START was done")
             return Outcome(approved.notices, tuple(w.id for w in approved.warnings), self.status())
 
     def set_amplitude(
         self, amplitude_ua: int, *, commit: bool = False, acknowledge: frozenset[str] = frozenset()
     ) -> Outcome:
-        """Change the running amplitude: in the profile's steps, tentative unless ``commit``."""
+        """Change the running amplitude: in the profile's steps, tentative unless ``commit``.
+
+        A STOP from another thread ends a ramp in progress at once (no further step is sent).
+        """
         with self._lock:
             self._wait_while_ramping()
+            stops = self._stops
             flags = AmplitudeFlags.COMMIT if commit else AmplitudeFlags.NONE
             approved = self._check(m.SetAmplitude(amplitude_ua, flags), acknowledge)
             before = self.status().setpoint_ua
             steps = approved.messages
+            notices = list(approved.notices)
             for i, msg in enumerate(steps):
                 if i and approved.step_interval_ms:
                     self.sleep(approved.step_interval_s)
+                if self._stops != stops:
+                    notices.append(f"stopped during the ramp: {i} of {len(steps)} steps were sent")
+                    break
                 assert isinstance(msg, m.SetAmplitude)
-                self._send(
-                    msg,
-                    detail={
-                        "before_ua": before,
-                        "after_ua": msg.amplitude_ua,
-                        "commit": msg.commit,
-                        "step": f"{i + 1}/{len(steps)}",
-                    },
-                )
+                detail = {"before_ua": before, "after_ua": msg.amplitude_ua, "commit": msg.commit,
+                          "step": f"{i + 1}/{len(steps)}"}  # fmt: skip
+                self._send(msg, detail=detail)
                 before = msg.amplitude_ua
-            return Outcome(approved.notices, tuple(w.id for w in approved.warnings), self.status())
+            return Outcome(tuple(notices), tuple(w.id for w in approved.warnings), self.status())
 
     def commit(self) -> Outcome:
-        """Make the present (tentative) amplitude part of the running program."""
+        """Make the present tentative amplitude part of the running program."""
         with self._lock:
-            return self.set_amplitude(self.status().setpoint_ua, commit=True)
+            status = self.status()
+            if not status.status_flags & StatusFlags.TENTATIVE:
+                raise UsageError(
+                    f"nothing to commit: the amplitude ({status.setpoint_ua / 1000:g} mA) is not a tentative change"
+                    " (tentative changes end with the session that made them; use `amplitude VALUE --commit`)"
+                )
+            return self.set_amplitude(status.setpoint_ua, commit=True)
+
+    def request(self, message: m.Message) -> m.Message:
+        """Send one command exactly as given, guarded and audited like every other.
+
+        For tools that replay recorded traffic: a stimulation command is sent only when the guard
+        approves it unchanged (a command the guard would split into a ramp is refused); STOP goes
+        through ``stop``; HELLO is not repeated in a session.
+        """
+        if isinstance(message, m.Stop):
+            self.stop()
+            return m.StopAck()
+        if isinstance(message, m.Hello):
+            raise UsageError("HELLO is sent once, when connecting")
+        with self._lock:
+            if isinstance(message, m.SetProgram | m.Start | m.SetAmplitude):
+                approved = self._check(message, frozenset())
+                if approved.messages != (message,):
+                    raise self._refuse_as_is(message, approved)
+            if isinstance(message, m.GetStatus | m.Heartbeat | m.ReadProgram | m.GetUsage):
+                return self.link.request(message)  # reads and keep-alives are not audit records
+            return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
 
     def measure_impedance(self) -> ImpedanceRecord:
         with self._lock:
@@ -250,16 +300,49 @@ class Device:
     # --- session ------------------------------------------------------------------------------------
 
     def close(self) -> None:
+        """End the session cleanly.
+
+        A tentative amplitude goes back to the committed one (ramped by the guard like any change);
+        a tethered session stops stimulation; then the device's watchdog is disarmed, so a session
+        that ends on purpose is not recorded by the device as a lost link.
+        """
         if self._closed:
             return
         self._closed = True
         try:
-            self._audit_late("action", "disconnect", {})
+            if self.link.status is LinkStatus.UP:
+                self._end_session()
+            self._unsubscribe_link()
+            self._events.close()  # every event queued so far has been handled ...
+            self._events.flush_unrecorded()  # ... and any the log refused earlier is recorded now
+            self._audit_after("action", "disconnect", {}, done="the session ended")
         finally:
             self._unsubscribe_link()
-            self.link.close()
             self._events.close()
+            self.link.close()
             self.audit.close()
+
+    def _end_session(self) -> None:
+        with contextlib.suppress(ScsError):
+            if self.tethered:
+                self.stop()
+            else:
+                self._revert_tentative()
+            self.link.stop_heartbeat()
+            self.link.request(m.Heartbeat(0))  # disarm: leaving is not losing the link
+
+    def _revert_tentative(self) -> None:
+        status = self.status()
+        if not status.status_flags & StatusFlags.TENTATIVE or status.state not in OUTPUT_STATES:
+            return
+        committed = self._known_program(status.active_slot)
+        if committed is None:
+            return
+        if committed.amplitude_ua != status.setpoint_ua:
+            self.set_amplitude(committed.amplitude_ua)  # tentative steps: a cut-short ramp commits nothing
+        # Committing the value the program already holds changes nothing but ends the tentative state.
+        self.set_amplitude(committed.amplitude_ua, commit=True)
+        self.audit.record("action", "tentative reverted", {"to_ua": committed.amplitude_ua})
 
     def __enter__(self) -> Device:
         return self
@@ -305,83 +388,103 @@ class Device:
             time.sleep(0.02)
             status = self.status()
 
+    def _known_program(self, slot: int) -> m.Program | None:
+        """The program in ``slot`` as the device holds it now (read back, not remembered)."""
+        try:
+            return self.read_program(slot)
+        except DeviceRefused as err:
+            if err.reason in ("EMPTY_SLOT", "OUT_OF_RANGE"):
+                return None
+            raise
+
     def context(self) -> DeviceContext:
+        """The guard's view of the device, read from it now: state, and the active slot's program."""
         status = self.status()
         stimulating = status.state in OUTPUT_STATES
         slot = None if status.active_slot == NO_SLOT else status.active_slot
+        if slot is not None:
+            self._known_program(slot)  # a committed amplitude changes the slot on the device
         return DeviceContext(
             stimulating=stimulating,
             running_slot=slot if stimulating else None,
             selected_slot=slot,
             present_amplitude_ua=status.setpoint_ua,
-            programs=dict(self._known.programs),
+            programs=self._programs_snapshot(),
             impedance=self._known.impedance,
             now_s=time.monotonic(),
         )
+
+    def _programs_snapshot(self) -> dict[int, m.Program]:
+        with self._cache_lock:
+            return dict(self._known.programs)
+
+    def _refuse_as_is(self, message: m.Message, approved: Approved) -> SafetyRefusal:
+        err = SafetyRefusal(
+            f"{message.TYPE.name} would have to go out as {len(approved.messages)} steps "
+            f"({'; '.join(approved.notices)}): it is not sent as it is",
+            parameter="command", value=message.TYPE.name, limit="one approved step",
+            tier=self.guard.tier.name.value, profile=self.profile.name,
+        )  # fmt: skip
+        self._audit_before("refusal", message.TYPE.name, {"message": str(err)}, what="the refusal")
+        return err
 
     def _check(self, command: m.Message, acknowledge: frozenset[str]) -> Approved:
         try:
             return self.guard.check(command, self.context(), acknowledge=acknowledge)
         except SafetyRefusal as err:
-            self._audit(
-                "refusal",
-                command.TYPE.name,
-                {
-                    "message": str(err),
-                    "parameter": err.parameter,
-                    "value": err.value,
-                    "limit": err.limit,
-                    "tier": err.tier,
-                    "profile": err.profile,
-                    "command": m.to_readable(command),
-                },
-            )
+            detail = {
+                "message": str(err), "parameter": err.parameter, "value": err.value, "limit": err.limit,
+                "tier": err.tier, "profile": err.profile, "command": m.to_readable(command),
+            }  # fmt: skip
+            self._audit_before("refusal", command.TYPE.name, detail, what="the refused command")
             raise
 
     def _send(
         self, message: m.Message, *, detail: Mapping[str, Any], idempotent: bool = True, timeout_s: float | None = None
     ) -> m.Message:
         name = message.TYPE.name
-        self._audit("command", name, {**detail, "sent": m.to_readable(message)})
+        self._events.flush_unrecorded()
+        self._audit_before("command", name, {**detail, "sent": m.to_readable(message)}, what="the command")
         try:
             reply = self.link.request(message, idempotent=idempotent, timeout_s=timeout_s)
         except DeviceRefused as err:
-            self._audit(
-                "reply",
-                name,
-                {"nak": err.reason, "param": err.param, "index": err.index, "limit": err.limit, "message": str(err)},
-            )
+            nak = {"nak": err.reason, "param": err.param, "index": err.index, "limit": err.limit, "message": str(err)}
+            self._audit_after("reply", name, nak, done=f"the device refused {name}")
             raise
         except ScsError as err:
-            self._audit("error", name, {"error": str(err)})
+            self._audit_after("error", name, {"error": str(err)}, done=f"{name} failed ({err})")
             raise
-        self._audit("reply", name, {"reply": reply.TYPE.name, **m.to_readable(reply)})
+        self._audit_after("reply", name, {"reply": reply.TYPE.name, **m.to_readable(reply)}, done=f"{name} was done")
         return reply
 
     def _fail_closed(self, sent: m.Program, readback: m.Program) -> None:
-        differences = {
-            k: {"sent": v, "read_back": getattr(readback, k)}
-            for k, v in _fields(sent).items()
-            if _fields(readback).get(k) != v
-        }
+        sent_fields, read_fields = _fields(sent), _fields(readback)
+        differences = {k: {"sent": v, "read_back": read_fields.get(k)} for k, v in sent_fields.items()
+                       if read_fields.get(k) != v}  # fmt: skip
         status = self.status()
-        if status.state in OUTPUT_STATES and status.active_slot == sent.slot:
+        stopped = status.state in OUTPUT_STATES and status.active_slot == sent.slot
+        if stopped:
             self.stop()
-        self._audit("error", "READ_BACK_MISMATCH", {"slot": sent.slot, "differences": differences})
+        self._audit_after("error", "READ_BACK_MISMATCH", {"slot": sent.slot, "differences": differences,
+                                                          "stopped": stopped}, done="the mismatch")  # fmt: skip
         raise ProtocolViolation(
             f"slot {sent.slot} reads back differently from what was written ({', '.join(differences)}); "
-            "the program must not be used" + (" and stimulation was stopped" if status.state in OUTPUT_STATES else "")
+            "the program must not be used" + (" and its stimulation was stopped" if stopped else "")
         )
 
-    def _audit(self, kind: Any, name: str, detail: Mapping[str, Any]) -> None:
-        self.audit.record(kind, name, detail)
-
-    def _audit_late(self, kind: Any, name: str, detail: Mapping[str, Any]) -> None:
-        """For what already happened (STOP): a failing audit is reported, the action stands."""
+    def _audit_before(self, kind: Kind, name: str, detail: Mapping[str, Any], *, what: str) -> None:
+        """Record before acting: when the log cannot be written, nothing is sent."""
         try:
             self.audit.record(kind, name, detail)
         except AuditError as err:
-            raise AuditError(f"{err} (the device did act: {name} was carried out)") from err
+            raise AuditError(f"{err} {what.capitalize()} was not sent.") from err
+
+    def _audit_after(self, kind: Kind, name: str, detail: Mapping[str, Any], *, done: str) -> None:
+        """Record what already happened: when the log cannot be written, say that it did happen."""
+        try:
+            self.audit.record(kind, name, detail)
+        except AuditError as err:
+            raise AuditError(f"{err} {done[0].upper() + done[1:]}, but it is NOT recorded.") from err
 
 
 def _fields(program: m.Program | None) -> dict[str, Any]:

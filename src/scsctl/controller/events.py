@@ -35,7 +35,8 @@ class EventPump:
         self._queue: queue.SimpleQueue[Event | None] = queue.SimpleQueue()
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
-        self.audit_failures: list[AuditError] = []
+        self._unrecorded: list[tuple[str, dict[str, Any]]] = []
+        self._last_failure: AuditError | None = None
         self._thread = threading.Thread(target=self._run, name="scsctl-events", daemon=True)
         self._thread.start()
 
@@ -53,19 +54,43 @@ class EventPump:
 
         return unsubscribe
 
+    def flush_unrecorded(self) -> None:
+        """Record events that could not be recorded earlier; AuditError while that still fails.
+
+        The controller calls this before every command, so no command goes out while the audit
+        trail is missing a device event (and once the log works again, nothing was lost).
+        """
+        with self._lock:
+            while self._unrecorded:
+                name, detail = self._unrecorded[0]
+                try:
+                    self._audit.record("event", name, {**detail, "recorded_late": True})
+                except AuditError as err:
+                    raise AuditError(
+                        f"{len(self._unrecorded)} device event(s) could not be recorded ({err}); "
+                        "the command was not sent"
+                    ) from err
+                self._unrecorded.pop(0)
+
     def close(self) -> None:
+        """Handle every event queued so far, then stop (calling it again does nothing)."""
+        if not self._thread.is_alive():
+            return
         self._queue.put(None)
         if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
+            self._thread.join(timeout=10.0)
 
     def _run(self) -> None:
         while (event := self._queue.get()) is not None:
             name, detail = describe(event)
             try:
+                self.flush_unrecorded()
                 self._audit.record("event", name, detail)
-            except AuditError as err:
-                # The event still reaches the user (a fault must be seen), flagged as unrecorded.
-                self.audit_failures.append(err)
+            except AuditError:
+                # The event still reaches the user (a fault must be seen); it is recorded as soon as
+                # the log can be written again, and until then no command is sent.
+                with self._lock:
+                    self._unrecorded.append((name, detail))
             with self._lock:
                 subscribers = list(self._subscribers)
             for callback in subscribers:

@@ -7,6 +7,7 @@ file readable with ``jq`` and survive a crash mid-write (every line is flushed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -39,10 +40,14 @@ class WireCapture:
         except OSError as err:
             raise UsageError(f"cannot write capture file {self.path}: {err.strerror}") from err
         self._lock = threading.Lock()
+        self.error: OSError | None = None
+        """Set when writing failed: the capture stopped there (the link goes on without it)."""
         self._t0 = time.monotonic()
         started = datetime.now(UTC).isoformat()
         header = {"scsctl_capture": FORMAT_VERSION, "started_utc": started, "port": port}
         self._write_line(json.dumps(header))
+        if self.error is not None:
+            raise UsageError(f"cannot write capture file {self.path}: {self.error.strerror or self.error}")
 
     def record(self, direction: Direction, data: bytes) -> None:
         if not data:
@@ -54,11 +59,17 @@ class WireCapture:
         with self._lock:
             if self._file.closed:
                 return
-            self._file.write(line + "\n")
-            self._file.flush()
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except OSError as err:
+                # A full disk must not stop the device being controlled (or stopped): the capture ends.
+                self.error = err
+                with contextlib.suppress(OSError):
+                    self._file.close()
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, contextlib.suppress(OSError):
             self._file.close()
 
 

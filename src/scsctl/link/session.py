@@ -17,7 +17,6 @@ The link knows frames and sessions, not limits: the guard runs before anything r
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from firmware_protocol import Decoder, Frame, InvalidFrame, NakReason, Param, en
 from firmware_protocol import messages as m
 from firmware_protocol.constants import HeartbeatFlags, MessageType, is_event
 
-from ..errors import DeviceRefused, LinkError, LinkLost, PortLost, ProtocolViolation, ReplyTimeout
+from ..errors import DeviceRefused, LinkError, LinkLost, ProtocolViolation, ReplyTimeout, ScsError, TransportError
 from ..transports.base import Transport
 from .capture import WireCapture
 
@@ -160,8 +159,10 @@ class Link:
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=2.0)
         self.transport.close()
-        if self.status is LinkStatus.UP:
-            self._set_status(LinkStatus.CLOSED, "closed by the host")
+        was_up = self.status is LinkStatus.UP
+        self.status = LinkStatus.CLOSED
+        if was_up:
+            self._notify(LinkStateChange(LinkStatus.CLOSED, "closed by the host"))
         if self.capture is not None:
             self.capture.close()
 
@@ -229,26 +230,33 @@ class Link:
                 self._pending.pop(seq, None)
 
     def stop(self) -> None:
-        """Stop all output now: sent at once, re-sent until the device confirms, else LinkLost."""
+        """Stop all output now: sent at once, re-sent until the device confirms, else LinkLost.
+
+        Nothing but the deadline ends the attempt: a write that fails, a port that vanished or a
+        link declared lost meanwhile (heartbeats) only mean "send it again".
+        """
         seq, pending = self._register(MessageType.STOP)
         frame = encode(m.Stop(), seq)
         deadline = time.monotonic() + self.stop_deadline_s
+        last_error = ""
         try:
             while True:
-                with contextlib.suppress(PortLost):  # keep trying: the port may come back
+                if self.status is LinkStatus.CLOSED:
+                    raise LinkError(f"link to {self.transport.url} is closed: STOP was not sent")
+                try:
                     self._write(frame)
+                except TransportError as err:  # the port may come back before the deadline
+                    last_error = f" (last error: {err})"
                 if pending.done.wait(self.stop_resend_s):
-                    reply = pending.reply
-                    if isinstance(reply, m.StopAck):
+                    if isinstance(pending.reply, m.StopAck):
                         return
-                    if reply is None:
-                        self._ensure_up()  # woken because the link was lost: raises LinkLost
-                    pending.done.clear()  # a NAK (e.g. BAD_CRC) means: send it again
+                    # a NAK (BAD_CRC) or a wake-up because the link was declared lost: send again
+                    pending.done.clear()
                     pending.reply = None
                 if time.monotonic() >= deadline:
                     raise LinkLost(
                         f"STOP was not confirmed by {self.transport.url} within "
-                        f"{self.stop_deadline_s * 1000:.0f} ms: check the device and disconnect the leads"
+                        f"{self.stop_deadline_s * 1000:.0f} ms{last_error}: check the device and disconnect the leads"
                     )
         finally:
             with self._state_lock:
@@ -271,14 +279,17 @@ class Link:
                 try:
                     self.request(beat, retries=0, timeout_s=interval)
                     missed = 0
-                except ReplyTimeout:
+                except (LinkLost, LinkError) as err:
+                    if not isinstance(err, ReplyTimeout | ProtocolViolation):
+                        return  # the link is lost or closed: nothing left to feed
                     missed += 1
+                except ScsError:  # a NAK (BUSY, say): the watchdog was not fed by this beat
+                    missed += 1
+                if missed:
                     self.stats.heartbeats_missed += 1
                     if missed >= 2:
-                        self._lose(f"{missed} heartbeats unanswered")
+                        self._lose(f"{missed} heartbeats in a row went unanswered or were refused")
                         return
-                except LinkError:
-                    return
 
         self._heartbeat = threading.Thread(target=run, name="scsctl-heartbeat", daemon=True)
         self._heartbeat.start()
@@ -334,17 +345,17 @@ class Link:
         while not self._closing.is_set():
             try:
                 data = transport.read(READ_CHUNK, QUIET_FLUSH_S if decoder.buffered else 0.2)
-            except LinkError as err:
+                if not data:
+                    if decoder.buffered:
+                        self._dispatch(decoder.flush())
+                    continue
+                if self.capture is not None:
+                    self.capture.record("rx", data)
+                self._dispatch(decoder.feed(data))
+            except Exception as err:  # noqa: BLE001 - the reader must never die silently
                 if not self._closing.is_set():
-                    self._lose(str(err))
+                    self._lose(str(err) if isinstance(err, LinkError) else f"reading failed: {err!r}")
                 return
-            if not data:
-                if decoder.buffered:
-                    self._dispatch(decoder.flush())
-                continue
-            if self.capture is not None:
-                self.capture.record("rx", data)
-            self._dispatch(decoder.feed(data))
 
     def _dispatch(self, items: list[Frame | InvalidFrame]) -> None:
         for item in items:
@@ -382,9 +393,10 @@ class Link:
         with self._state_lock:
             if self.status is not LinkStatus.UP:
                 return
+            self.status = LinkStatus.LOST
             self._lost_reason = reason
             pending = list(self._pending.values())
-        self._set_status(LinkStatus.LOST, reason)
+        self._notify(LinkStateChange(LinkStatus.LOST, reason))
         for p in pending:
             p.done.set()  # wake waiters: they see the link is lost
 

@@ -178,7 +178,7 @@ class EmulatedTransport(Transport):
         chosen = chosen or DEFAULT_MODEL_NAME
         if chosen not in MODELS:
             known = ", ".join(sorted(MODELS))
-            raise PortNotFound(f"{url}: no emulated model {chosen!r}; models: {known}", port=url)
+            raise UsageError(f"{url}: no emulated model {chosen!r}; models: {known}")
         self.emulator = make_emulator(chosen, seed=seed, baud=baud, faults=all_faults, storage=storage)
 
     def open(self) -> None:

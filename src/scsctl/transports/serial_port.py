@@ -55,7 +55,10 @@ class SerialTransport(Transport):
             port = serial.serial_for_url(self.url, do_not_open=True, timeout=None, **self._options)
         except ValueError as err:
             if "not known" in str(err):  # pyserial's answer to a URL scheme it does not know
-                raise PortNotFound(f"{self.url}: {err}; {_LIST_HINT}", port=self.url) from err
+                raise UsageError(
+                    f"{self.url}: unknown kind of port ({err}); use a device path, socket://HOST:PORT, "
+                    f"rfc2217://HOST:PORT, usb://VID:PID or emu://; {_LIST_HINT}"
+                ) from err
             raise UsageError(f"{self.url}: {err}") from err
         except (serial.SerialException, TypeError) as err:
             raise UsageError(f"{self.url}: {err}") from err

@@ -31,7 +31,7 @@ def test_capture_decode_names_frames_and_points_at_damage(tmp_path: Path, capsys
     assert "1 frame(s) did not decode" in out
 
 
-def test_replay_reports_differences_and_exits_1(
+def test_replay_reports_differences_and_exits_7(
     pty_emulator: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     capture = tmp_path / "session.jsonl"
@@ -44,10 +44,31 @@ def test_replay_reports_differences_and_exits_1(
     assert main(["capture", "replay", str(capture), "--port", pty_emulator]) == 0
     assert "0 difference(s)" in capsys.readouterr().out
     # A factory-fresh device answers the same frames differently: its slot 2 is empty.
-    assert main(["capture", "replay", str(capture), "--port", "emu://"]) == 1
+    assert main(["capture", "replay", str(capture), "--port", "emu://"]) == 7
     out = capsys.readouterr().out
     assert "READ_PROGRAM: recorded PROGRAM slot=2" in out
-    assert "now NAK command=17 reason=EMPTY_SLOT" in out
+    assert "now NAK reason=EMPTY_SLOT param=SLOT" in out
+
+
+def test_replay_sends_no_stimulation_the_guard_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A hand-edited capture asking for 12 mA: a technician's replay must not send it.
+    too_much = m.SetProgram(
+        m.Program(slot=0, amplitude_ua=12000, pulse_width_us=300, rate_dhz=500,
+                  contacts=(m.ContactSetting(m.Polarity.ANODE, 100), m.ContactSetting(m.Polarity.CATHODE, 100))
+                  + (m.ContactSetting(),) * 14)
+    )  # fmt: skip
+    path = tmp_path / "edited.jsonl"
+    path.write_text(
+        '{"scsctl_capture": 1, "started_utc": "2026-11-21T10:00:00+00:00", "port": "test"}\n'
+        f'{{"t": 0.001, "dir": "tx", "hex": "{encode(too_much, 5).hex()}"}}\n'
+    )
+    assert main(["capture", "replay", str(path), "--port", "emu://", "--data-dir", str(tmp_path)]) == 7
+    out = capsys.readouterr().out
+    assert "seq 5 SET_PROGRAM: not sent, refused by the guard" in out
+    assert main(["log", "show", "--data-dir", str(tmp_path)]) == 0
+    log = capsys.readouterr().out
+    assert "refusal SET_PROGRAM" in log
+    assert "command SET_PROGRAM" not in log
 
 
 def test_log_export_csv_and_json_and_show_filters(
@@ -61,7 +82,7 @@ def test_log_export_csv_and_json_and_show_filters(
     assert {r["operator"] for r in rows} == {"ana"}
     out_file = tmp_path / "log.json"
     assert main(["log", "export", "--format", "json", "-o", str(out_file), "--data-dir", str(tmp_path)]) == 0
-    assert json.loads(out_file.read_text())[0]["name"] == "connect"
+    assert json.loads(out_file.read_text())[0]["name"] == "STOP"  # STOP first: no connect before it
     assert main(["log", "show", "--device", "NO-SUCH-SERIAL", "--data-dir", str(tmp_path)]) == 0
     assert "no records" in capsys.readouterr().out
 

@@ -10,7 +10,7 @@ import pytest
 from firmware_protocol import Frame, encode
 from firmware_protocol import messages as m
 from firmware_protocol.constants import NakReason, Param
-from scsctl.errors import DeviceRefused, LinkLost, ReplyTimeout, UsageError
+from scsctl.errors import DeviceRefused, LinkLost, ReplyTimeout, TransportError, UsageError
 from scsctl.link import Link, LinkStatus, WireCapture, read_capture
 from scsctl.link.session import LinkStateChange
 
@@ -194,3 +194,47 @@ def test_a_damaged_capture_file_names_the_line(tmp_path: Path) -> None:
     path.write_text('{"scsctl_capture": 1}\n{"t": 0.1, "dir": "tx", "hex": "zz"}\n')
     with pytest.raises(UsageError, match="line 2"):
         list(read_capture(path))
+
+
+def test_stop_keeps_trying_through_write_errors_until_the_device_confirms() -> None:
+    class Flaky(ScriptedDevice):
+        failures = 2
+
+        def write(self, data: bytes) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise TransportError("write timed out", port=self.url)
+            super().write(data)
+
+    device = Flaky()
+    with Link(device, **FAST) as link:
+        link.stop()
+    assert device.count(m.Stop) == 1
+
+
+def test_stop_is_still_sent_after_heartbeats_declared_the_link_lost() -> None:
+    def deaf_to_heartbeats(frame: Frame) -> list[tuple[m.Message, int]] | None:
+        return None if isinstance(frame.message, m.Heartbeat) and device.count(m.Heartbeat) > 1 else ack(frame)
+
+    device = ScriptedDevice(deaf_to_heartbeats)
+    with Link(device, **FAST) as link:
+        link.start_heartbeat(150, stop_on_loss=False)
+        while link.status is LinkStatus.UP:
+            threading.Event().wait(0.01)
+        link.stop()  # the heartbeats went unanswered, but STOP is answered: it must go out
+    assert device.count(m.Stop) >= 1
+
+
+def test_a_refused_heartbeat_is_a_missed_beat_not_the_end_of_the_heartbeat() -> None:
+    def busy_once(frame: Frame) -> list[tuple[m.Message, int]]:
+        if isinstance(frame.message, m.Heartbeat) and device.count(m.Heartbeat) == 2:
+            return [(m.Nak(m.MessageType.HEARTBEAT, NakReason.BUSY), frame.seq)]
+        return ack(frame)
+
+    device = ScriptedDevice(busy_once)
+    with Link(device, **FAST) as link:
+        link.start_heartbeat(90, stop_on_loss=False)
+        while device.count(m.Heartbeat) < 6:
+            threading.Event().wait(0.01)
+        assert link.status is LinkStatus.UP
+        assert link.stats.heartbeats_missed == 1

@@ -47,8 +47,8 @@ def test_a_refused_tcp_port_is_not_found() -> None:
         open_transport(f"socket://127.0.0.1:{port}")
 
 
-def test_an_unknown_url_scheme_is_not_found() -> None:
-    with pytest.raises(PortNotFound, match="gopher://x"):
+def test_an_unknown_url_scheme_is_a_usage_error_listing_the_kinds_of_port() -> None:
+    with pytest.raises(UsageError, match=r"gopher://x: unknown kind of port .*socket://HOST:PORT"):
         open_transport("gopher://x")
 
 
