@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import IntEnum, StrEnum
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from construct import ConstructError
@@ -127,7 +128,7 @@ def _contacts(items: list[tuple[int, int]]) -> tuple[ContactSetting, ...]:
     if len(items) > MAX_CONTACTS:
         raise _BadValue("contacts", Param.CONTACT_COUNT)
     try:
-        return tuple([_CONTACTS[item] for item in items])
+        return tuple(map(_CONTACTS.__getitem__, items))
     except KeyError:
         raise _BadValue("polarity", Param.CONTACT_POLARITY) from None
 
@@ -164,23 +165,38 @@ def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
 
 
 _PROGRAM_TYPES = (MessageType.SET_PROGRAM, MessageType.PROGRAM)
+_CONTACT_PAIR = attrgetter("polarity", "share_pct")
 _LAYOUTS: dict[MessageType, Layout] = {t: Layout(d) for t, d in wire.PAYLOADS.items()}
 
 
 def _make_decoder(msg_type: MessageType) -> Callable[[list[Any]], Message]:
     cls = MESSAGE_CLASSES[msg_type]
     names = _LAYOUTS[msg_type].names
-    plan = [(i, n, conv) for i, n in enumerate(names) if (conv := _converter(msg_type, n))]
+    plan = [(i, conv) for i, n in enumerate(names) if (conv := _converter(msg_type, n))]
     wrap = msg_type in _PROGRAM_TYPES
-    for f in fields(Program if wrap else cls):  # type: ignore[arg-type]
-        if f.name not in names:
-            raise TypeError(f"{cls.__name__}.{f.name} is not a wire field of {msg_type.name}")
+    target = Program if wrap else cls
+    order = [f.name for f in fields(target)]  # type: ignore[arg-type]
+    for name in order:
+        if name not in names:
+            raise TypeError(f"{cls.__name__}.{name} is not a wire field of {msg_type.name}")
+    if sorted(order) != sorted(names):
+        raise TypeError(f"{target.__name__} and the {msg_type.name} layout have different fields")
+    # Wire order -> the dataclass's field order, so the object is built positionally.
+    if not order:
+        empty = cls()
+
+        def decode_empty(values: list[Any]) -> Message:
+            return empty
+
+        return decode_empty
+    positions = [names.index(name) for name in order]
+    arrange = itemgetter(*positions) if len(positions) > 1 else (lambda values: (values[positions[0]],))
 
     def decode(values: list[Any]) -> Message:
-        for i, _name, conv in plan:
+        for i, conv in plan:
             values[i] = conv(values[i])
-        kwargs = dict(zip(names, values, strict=True))
-        return cls(Program(**kwargs)) if wrap else cls(**kwargs)  # type: ignore[call-arg]
+        args = arrange(values)
+        return cls(Program(*args)) if wrap else cls(*args)  # type: ignore[call-arg]
 
     return decode
 
@@ -192,10 +208,12 @@ def _make_encoder(msg_type: MessageType) -> Callable[[Message], list[Any]]:
         if names[-1] != "contacts":
             raise TypeError("the program layout must end with its contacts")
 
+        get_scalars = attrgetter(*scalars)
+
         def encode_program(message: Message) -> list[Any]:
             p: Program = message.program  # type: ignore[attr-defined]
-            values: list[Any] = [getattr(p, n) for n in scalars]
-            values.append([(c.polarity, c.share_pct) for c in p.contacts])
+            values: list[Any] = list(get_scalars(p))
+            values.append(list(map(_CONTACT_PAIR, p.contacts)))
             return values
 
         return encode_program

@@ -86,7 +86,7 @@ class Layout:
     Scalars come out as ints (strings as str); an array comes out as a list of tuples.
     """
 
-    __slots__ = ("min_size", "names", "segments")
+    __slots__ = ("_array", "_fixed", "min_size", "names", "segments")
 
     def __init__(self, definition: Struct) -> None:
         segments: list[Segment] = []
@@ -134,8 +134,36 @@ class Layout:
         self.segments = tuple(segments)
         self.names = tuple(n for s in self.segments for n in (s.names if isinstance(s, _Fixed) else (s.name,)))
         self.min_size = sum(s.codec.size if isinstance(s, _Fixed) else 1 for s in self.segments)
+        # Fast path for the shapes every payload but IDENTIFY has: scalars without strings,
+        # optionally followed by one array; everything else takes the general path.
+        first = self.segments[0] if self.segments else None
+        self._fixed: _Fixed | None = None
+        self._array: _Array | None = None
+        if isinstance(first, _Fixed) and not first.strings and len(self.segments) <= 2:
+            rest = self.segments[1] if len(self.segments) == 2 else None
+            if rest is None or isinstance(rest, _Array):
+                self._fixed = first
+                self._array = rest
 
     def unpack(self, data: bytes) -> list[Any]:
+        fixed = self._fixed
+        if fixed is not None:
+            size = len(data)
+            head = fixed.codec.size
+            array = self._array
+            if array is None:
+                if size == head:
+                    return list(fixed.codec.unpack(data))
+            elif size > head:
+                end = head + 1 + data[head] * array.element.size
+                if size == end:
+                    out = list(fixed.codec.unpack_from(data))
+                    out.append(list(array.element.iter_unpack(data[head + 1 :])) if end > head + 1 else [])
+                    return out
+            # Wrong length: the general path names the problem.
+        return self._unpack(data)
+
+    def _unpack(self, data: bytes) -> list[Any]:
         out: list[Any] = []
         off = 0
         size = len(data)
@@ -164,6 +192,22 @@ class Layout:
         return out
 
     def pack(self, values: list[Any] | tuple[Any, ...]) -> bytes:
+        fixed = self._fixed
+        if fixed is not None:
+            array = self._array
+            if array is None:
+                return fixed.codec.pack(*values)
+            n = len(fixed.names)
+            items = values[n]
+            if len(items) > 0xFF:
+                raise LayoutError(f"{array.name}: {len(items)} entries exceed 255", array.name)
+            # One struct for the scalars, the count and every element: one pack call.
+            return _whole(fixed.codec, array.element, len(items)).pack(
+                *values[:n], len(items), *chain.from_iterable(items)
+            )
+        return self._pack(values)
+
+    def _pack(self, values: list[Any] | tuple[Any, ...]) -> bytes:
         parts: list[bytes] = []
         i = 0
         for seg in self.segments:
@@ -193,26 +237,41 @@ def _repeated(element: struct.Struct, count: int) -> struct.Struct:
     return struct.Struct("<" + element.format[1:] * count)
 
 
+@lru_cache(maxsize=1024)
+def _whole(head: struct.Struct, element: struct.Struct, count: int) -> struct.Struct:
+    """Scalars, a one-byte count and ``count`` elements as one struct."""
+    return struct.Struct(head.format + "B" + element.format[1:] * count)
+
+
 class LayoutValueError(LayoutError):
-    """The length fits but a value does not (a string that is not NUL-padded ASCII)."""
+    """The length fits but a value does not (a string that is not NUL-padded printable ASCII)."""
+
+
+_PRINTABLE = range(0x20, 0x7F)
+"""PROTOCOL.md 1: text is printable ASCII, 0x20-0x7E. Control bytes (an ESC starting a terminal
+escape sequence, a CR overwriting a line) would let a device rewrite what a log or a screen shows."""
+
+
+def _first_unprintable(raw: bytes) -> int | None:
+    return next((b for b in raw if b not in _PRINTABLE), None)
 
 
 def _ascii(raw: bytes) -> str:
     text = raw.rstrip(b"\x00")
     if b"\x00" in text:
         raise LayoutValueError("string has a NUL before its end (NUL is padding only)")
-    try:
-        return text.decode("ascii")
-    except UnicodeDecodeError:
-        raise LayoutValueError("string is not ASCII") from None
+    bad = _first_unprintable(text)
+    if bad is not None:
+        raise LayoutValueError(f"string holds byte 0x{bad:02X}: only printable ASCII (0x20-0x7E) is allowed")
+    return text.decode("ascii")
 
 
 def _padded(name: str, text: str, size: int) -> bytes:
-    try:
-        raw = text.encode("ascii")
-    except UnicodeEncodeError:
-        raise LayoutError(f"{name} must be ASCII", name) from None
+    bad = next((c for c in text if ord(c) not in _PRINTABLE), None)
+    if bad is not None:
+        raise LayoutError(f"{name} must be printable ASCII (0x20-0x7E), not {bad!r}", name)
+    raw = text.encode("ascii")
     # struct pads 's' fields with NUL but silently cuts long ones: refuse instead.
-    if len(raw) > size or b"\x00" in raw:
-        raise LayoutError(f"{name} must be at most {size} ASCII characters without NUL", name)
+    if len(raw) > size:
+        raise LayoutError(f"{name} must be at most {size} characters, not {len(raw)}", name)
     return raw

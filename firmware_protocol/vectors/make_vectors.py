@@ -142,6 +142,7 @@ def parse_payload(type_name: str, payload: bytes) -> dict[str, Any]:
         raw = out["serial_number"]
         text = raw.rstrip(b"\0")
         assert b"\0" not in text
+        assert all(0x20 <= b <= 0x7E for b in text), "PROTOCOL.md 1: printable ASCII only"
         out["serial_number"] = text.decode("ascii")
     if array is None:
         assert len(payload) == size, (type_name, len(payload), size)
@@ -213,6 +214,7 @@ def invalid(
     data: bytes,
     reason: str,
     frames_after: list[tuple[int, str]] | None = None,
+    field: str | None = None,
 ) -> None:
     vector: dict[str, Any] = {
         "name": name,
@@ -221,6 +223,8 @@ def invalid(
         "expect": "invalid",
         "reason": reason,
     }
+    if field is not None:
+        vector["field"] = field
     if frames_after:
         vector["frames_after"] = [{"seq": s, "type": t} for s, t in frames_after]
     VECTORS.append(vector)
@@ -1047,6 +1051,26 @@ invalid(
     ),
     "bad_value",
 )
+# Serial numbers are printable ASCII, 0x20-0x7E (PROTOCOL.md 1): a control byte is a bad value.
+SERIAL_ESC = "53 43 53 31 36 1b 5b 32 4a 00 00 00 00 00 00 00"  # "SCS16" ESC "[2J" (clear screen) + NULs
+invalid(
+    "bad_value_serial_escape",
+    "IDENTIFY whose serial number holds ESC (0x1b), the start of a terminal escape sequence; valid CRC. "
+    "Then a good GET_STATUS (seq 0x05).",
+    frame(TYPES["IDENTIFY"], 0x04, h(f"01 53 | 02 | 01 | 04 | 00 | {SERIAL_ESC} | 01 | 10 | 08 | ff 01"))
+    + frame(TYPES["GET_STATUS"], 0x05, b""),
+    "bad_value",
+    [(0x05, "GET_STATUS")],
+    field="serial_number",
+)
+SERIAL_DEL = "53 43 53 31 36 7f 00 00 00 00 00 00 00 00 00 00"  # "SCS16" DEL + NULs
+invalid(
+    "bad_value_serial_delete",
+    "IDENTIFY whose serial number holds DEL (0x7f), just above printable ASCII; valid CRC.",
+    frame(TYPES["IDENTIFY"], 0x04, h(f"01 53 | 02 | 01 | 04 | 00 | {SERIAL_DEL} | 01 | 10 | 08 | ff 01")),
+    "bad_value",
+    field="serial_number",
+)
 
 
 def self_check() -> None:
@@ -1089,7 +1113,8 @@ FORMAT = {
         "them in order, each with seq, type and fields.",
         "invalid": "The bytes hold one invalid frame (reason); no frame may be decoded from the bad "
         "part, the receiver's invalid-frame count must go up, and the frames in 'frames_after' "
-        "(seq, type) must still be found after it.",
+        "(seq, type) must still be found after it. 'field', where given, is the field a bad_value "
+        "names.",
     },
     "reason": {
         "bad_crc": "header valid, CRC wrong",
@@ -1099,7 +1124,8 @@ FORMAT = {
         "only by a receiver that gives up on a partial frame when the line goes quiet",
         "unknown_type": "valid CRC, undefined type byte",
         "bad_length": "valid CRC, payload size does not match the type's layout",
-        "bad_value": "valid CRC, an enum field holds an undefined value",
+        "bad_value": "valid CRC, an enum field holds an undefined value, or serial_number holds a byte "
+        "that is not printable ASCII (0x20-0x7e) before its NUL padding",
     },
 }
 

@@ -174,6 +174,10 @@ def test_flush_reports_a_partial_frame_as_truncated() -> None:
         (m.SetAmplitude(70_000), "amplitude_ua"),
         (m.Identify(1, 1, 1, 0, 0, "S" * 17, 1, 16, 4, Capability.TONIC), "serial_number"),
         (m.Identify(1, 1, 1, 0, 0, "née", 1, 16, 4, Capability.TONIC), "serial_number"),
+        (m.Identify(1, 1, 1, 0, 0, "SCS\x1b[2J", 1, 16, 4, Capability.TONIC), "serial_number"),
+        (m.Identify(1, 1, 1, 0, 0, "SCS\x7f", 1, 16, 4, Capability.TONIC), "serial_number"),
+        (m.Identify(1, 1, 1, 0, 0, "line\r\n", 1, 16, 4, Capability.TONIC), "serial_number"),
+        (m.Identify(1, 1, 1, 0, 0, "A\x00B", 1, 16, 4, Capability.TONIC), "serial_number"),
         (m.SetProgram(replace(BIPOLAR, contacts=(m.ContactSetting(Polarity.ANODE, 1),) * 33)), "contacts"),
     ],
 )
@@ -190,13 +194,31 @@ def test_seq_outside_a_byte_is_refused(message: m.Message, seq: int) -> None:
         encode(message, seq)
 
 
-@pytest.mark.parametrize("serial", [b"AB\x00CD" + bytes(11), b"caf\xe9" + bytes(12)])
-def test_serial_numbers_must_be_nul_padded_ascii(serial: bytes) -> None:
+@pytest.mark.parametrize(
+    "serial",
+    [
+        b"AB\x00CD" + bytes(11),
+        b"caf\xe9" + bytes(12),
+        b"SCS16\x1b[2J" + bytes(7),  # ESC: a terminal escape sequence
+        b"SCS16\x7f" + bytes(10),  # DEL
+        b"\x01" + bytes(15),
+        b"A\rB" + bytes(13),
+        b"\x1f" * 16,
+    ],
+)
+def test_serial_numbers_must_be_nul_padded_printable_ascii(serial: bytes) -> None:
     good = bytearray(encode(m.Identify(0x5101, 1, 1, 0, 0, "X", 1, 16, 4, Capability.TONIC), 9)[6:-2])
     good[6:22] = serial
     (item,) = Decoder().feed(frame_bytes(m.MessageType.IDENTIFY, 9, bytes(good)))
     assert isinstance(item, InvalidFrame)
     assert (item.reason, item.field) == (InvalidReason.BAD_VALUE, "serial_number")
+
+
+@pytest.mark.parametrize("serial", ["", " ", "~" * 16, "SCS16-2024-0042"])
+def test_printable_serial_numbers_round_trip(serial: str) -> None:
+    identify = m.Identify(0x5101, 1, 1, 0, 0, serial, 1, 16, 4, Capability.TONIC)
+    (item,) = Decoder().feed(encode(identify, 9))
+    assert isinstance(item, Frame) and item.message == identify
 
 
 def test_more_than_32_impedance_readings_are_refused_both_ways() -> None:

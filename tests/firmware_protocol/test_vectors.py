@@ -123,3 +123,10 @@ def test_invalid_frame_with_good_crc_names_its_header(vector: dict[str, Any]) ->
     first = decode(data, bytewise=False)[0][0]
     assert isinstance(first, InvalidFrame)
     assert (first.msg_type, first.seq, first.offset) == (data[4], data[5], 0)
+    if "field" in vector:
+        assert first.field == vector["field"]
+
+
+def test_a_serial_number_with_a_control_byte_has_a_vector() -> None:
+    serial_vectors = [v for v in VECTORS if v.get("field") == "serial_number"]
+    assert any("1b" in v["hex"] for v in serial_vectors), "ESC in a serial number must be a bad_value vector"

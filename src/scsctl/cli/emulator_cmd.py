@@ -12,9 +12,13 @@ import contextlib
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..emulator.faults import FirmwareFault
+    from ..emulator.models import FirmwareModel
 
 _FAULT_HELP = """\
 fault specs (--fault, repeatable):
@@ -101,9 +105,24 @@ def _announce(url: str) -> None:
     print(f"port: {url}", flush=True)
 
 
+def _firmware_fault(spec: str, model: FirmwareModel, now_s: float = 0.0) -> FirmwareFault:
+    """One firmware ``--fault`` for ``model``; the core's ValueError becomes a usage error here."""
+    from ..emulator.faults import is_firmware_fault, parse_firmware_fault
+
+    try:
+        return parse_firmware_fault(spec, now_s, model)
+    except ValueError as err:
+        if is_firmware_fault(spec):
+            raise UsageError(str(err)) from None
+        raise UsageError(
+            f"{err}; or a line fault: drop-, corrupt-, duplicate-, delay-bytes/-frames, stall, "
+            "disconnect (see `scsctl emulator --help`)"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..emulator.faults import parse_firmware_fault
     from ..emulator.linefaults import is_line_fault, parse_fault
+    from ..emulator.models import MODELS
     from ..emulator.runner import DEFAULT_MODEL_NAME, make_emulator
     from ..emulator.server import EmulatorServer
 
@@ -114,25 +133,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--baud {args.baud}: give a positive number of bits per second")
     if args.link and not args.pty:
         raise UsageError("--link goes with --pty")
+    models = [m for m in (args.model or [DEFAULT_MODEL_NAME]) for _ in range(args.count)]
+    for model in models:
+        if model not in MODELS:
+            raise UsageError(f"unknown emulator model {model!r}; models: {', '.join(sorted(MODELS))}")
     line_faults = [parse_fault(spec) for spec in args.fault if is_line_fault(spec)]
     firmware_specs = [spec for spec in args.fault if not is_line_fault(spec)]
     for spec in firmware_specs:
-        try:
-            parse_firmware_fault(spec)
-        except ValueError as err:
-            raise UsageError(
-                f"{err}; or a line fault: drop-, corrupt-, duplicate-, delay-bytes/-frames, stall, "
-                "disconnect (see `scsctl emulator --help`)"
-            ) from None
+        for model in dict.fromkeys(models):  # a contact must exist on every model served
+            _firmware_fault(spec, MODELS[model])
     tcp = _tcp_address(args.tcp) if args.tcp else None
-    models = [m for m in (args.model or [DEFAULT_MODEL_NAME]) for _ in range(args.count)]
     runners = [
         make_emulator(model, seed=args.seed + i, baud=args.baud, faults=line_faults) for i, model in enumerate(models)
     ]
-    for runner in runners:
+    for model, runner in zip(models, runners, strict=True):
         now_s = runner.now_s()
         for spec in firmware_specs:
-            runner.inject(parse_firmware_fault(spec, now_s))
+            runner.inject(_firmware_fault(spec, MODELS[model], now_s))
 
     server = EmulatorServer()
     for i, runner in enumerate(runners):

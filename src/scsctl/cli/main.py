@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "emulator_cmd",
     "ports_cmd",
     "profiles_cmd",
+    "hil_cmd",
 )
 """Modules under ``scsctl.cli`` that add sub-commands, in the order ``--help`` lists them."""
 

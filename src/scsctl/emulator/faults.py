@@ -14,15 +14,22 @@ firmware's clock (None: at once). ``parse_firmware_fault`` reads the command-lin
     hardware=7@1          hardware fault (code 7) at 1 s
 
 Contact numbers on the command line are 1-based, as users see them; the Python values hold the
-0-based index the wire uses.
+0-based index the wire uses. Given the model, ``parse_firmware_fault`` also refuses a contact the
+model does not have. Every refusal is a ValueError naming the spec and what is wrong with it (the
+command line turns it into its usage error): nothing is rounded, clamped or left to fail later.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TypeVar
 
 from firmware_protocol.constants import NO_INDEX, MessageType, NakReason, Param
+
+from .models import FirmwareModel
+
+_U16 = 0xFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,16 +48,29 @@ class NakNext:
     count: int = 1
 
 
+def _check_at(at_s: float | None) -> None:
+    if at_s is not None and not math.isfinite(at_s):
+        raise ValueError(f"fault time {at_s} s is not a finite number")
+
+
 @dataclass(frozen=True, slots=True)
 class LeadOpen:
     contact_index: int
     at_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_contact_index(self.contact_index)
+        _check_at(self.at_s)
 
 
 @dataclass(frozen=True, slots=True)
 class LeadShort:
     contact_index: int
     at_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_contact_index(self.contact_index)
+        _check_at(self.at_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +80,10 @@ class LeadRepair:
     contact_index: int
     at_s: float | None = None
 
+    def __post_init__(self) -> None:
+        _check_contact_index(self.contact_index)
+        _check_at(self.at_s)
+
 
 @dataclass(frozen=True, slots=True)
 class BatteryLevel:
@@ -67,6 +91,11 @@ class BatteryLevel:
 
     percent: float
     at_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.percent <= 100:  # NaN fails this too
+            raise ValueError(f"battery level {self.percent} % is outside 0..100")
+        _check_at(self.at_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +108,35 @@ class Stall:
     duration_s: float
     at_s: float | None = None
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.duration_s) and self.duration_s >= 0):
+            raise ValueError(f"stall duration {self.duration_s} s must be a finite number, 0 or more")
+        _check_at(self.at_s)
+
 
 @dataclass(frozen=True, slots=True)
 class Reboot:
     at_s: float | None = None
 
+    def __post_init__(self) -> None:
+        _check_at(self.at_s)
+
 
 @dataclass(frozen=True, slots=True)
 class HardwareFault:
     code: int = 1
+    """Sent as the ``detail`` of EVENT_FAULT HARDWARE, a u16."""
     at_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.code <= _U16:
+            raise ValueError(f"hardware fault code {self.code} is outside 0..{_U16}")
+        _check_at(self.at_s)
+
+
+def _check_contact_index(index: int) -> None:
+    if index < 0:
+        raise ValueError(f"contact index {index} is negative")
 
 
 TimedFault = LeadOpen | LeadShort | LeadRepair | BatteryLevel | Stall | Reboot | HardwareFault
@@ -96,9 +144,21 @@ FirmwareFault = NakNext | TimedFault
 
 _E = TypeVar("_E", NakReason, MessageType)
 
+FIRMWARE_FAULT_NAMES = frozenset({"nak", "lead-open", "lead-short", "lead-repair", "battery", "stall", "reboot",
+                                  "hardware"})  # fmt: skip
+"""The names ``parse_firmware_fault`` knows (the part of a spec before ``=`` or ``@``)."""
 
-def parse_firmware_fault(spec: str, now_s: float = 0.0) -> FirmwareFault:
-    """Read one ``--fault`` value; ``@T`` is T seconds after ``now_s``. Raises ValueError."""
+
+def is_firmware_fault(spec: str) -> bool:
+    """Whether ``spec`` names a firmware fault (it may still be wrong in its values)."""
+    return spec.strip().partition("@")[0].partition("=")[0].strip().lower() in FIRMWARE_FAULT_NAMES
+
+
+def parse_firmware_fault(spec: str, now_s: float = 0.0, model: FirmwareModel | None = None) -> FirmwareFault:
+    """Read one ``--fault`` value; ``@T`` is T seconds after ``now_s``. Raises ValueError.
+
+    With ``model``, a contact number the model does not have is refused as well.
+    """
     text = spec.strip()
     at_s: float | None = None
     if "@" in text:
@@ -114,22 +174,33 @@ def parse_firmware_fault(spec: str, now_s: float = 0.0) -> FirmwareFault:
             raise ValueError(f"fault {spec!r}: nak applies to the next command and takes no @time")
         return NakNext(reason, command)
     if name in ("lead-open", "lead-short", "lead-repair"):
-        number = int(_number(arg, spec, "contact number"))
+        number = _whole(arg, spec, "contact number")
         if number < 1:
             raise ValueError(f"fault {spec!r}: contact numbers start at 1")
+        if model is not None and number > model.contact_count:
+            raise ValueError(
+                f"fault {spec!r}: contact {number} does not exist on {model.name}, "
+                f"whose contacts are numbered 1..{model.contact_count}"
+            )
         if name == "lead-open":
             return LeadOpen(number - 1, at_s)
         if name == "lead-short":
             return LeadShort(number - 1, at_s)
         return LeadRepair(number - 1, at_s)
     if name == "battery":
-        return BatteryLevel(_number(arg, spec, "percent"), at_s)
+        percent = _number(arg, spec, "battery level")
+        if percent > 100:
+            raise ValueError(f"fault {spec!r}: battery level {arg.strip()!r} is above 100 %")
+        return BatteryLevel(percent, at_s)
     if name == "stall":
         return Stall(_number(arg, spec, "duration"), at_s)
     if name == "reboot" and not arg:
         return Reboot(at_s)
     if name == "hardware":
-        return HardwareFault(int(_number(arg, spec, "code")) if arg else 1, at_s)
+        code = _whole(arg, spec, "code") if arg else 1
+        if code > _U16:
+            raise ValueError(f"fault {spec!r}: code {code} is above {_U16} (it is sent as a 16-bit detail)")
+        return HardwareFault(code, at_s)
     raise ValueError(
         f"unknown firmware fault {spec!r}; expected nak=REASON[:COMMAND], lead-open=N, lead-short=N, "
         "lead-repair=N, battery=PCT, stall=SECONDS, reboot or hardware[=CODE], each with an optional @T"
@@ -140,10 +211,20 @@ def _number(text: str, spec: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"fault {spec!r}: {what} {text!r} is not a number") from None
+        raise ValueError(f"fault {spec!r}: {what} {text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"fault {spec!r}: {what} {text.strip()!r} is not a finite number")
     if value < 0:
-        raise ValueError(f"fault {spec!r}: {what} {text!r} must not be negative")
+        raise ValueError(f"fault {spec!r}: {what} {text.strip()!r} must not be negative")
     return value
+
+
+def _whole(text: str, spec: str, what: str) -> int:
+    """A whole number: 2.5 is refused rather than cut to 2."""
+    value = _number(text, spec, what)
+    if not value.is_integer():
+        raise ValueError(f"fault {spec!r}: {what} {text.strip()!r} is not a whole number")
+    return int(value)
 
 
 def _enum(cls: type[_E], text: str, spec: str) -> _E:

@@ -39,8 +39,11 @@ Choices where PROTOCOL.md leaves room (reported for confirmation):
   leads' true impedance and raises OVER_COMPLIANCE (a fault) when it cannot drive a contact.
 - Lead faults are detected while current flows on an active contact, or by an impedance check.
 - Reserved flag bits are checked first (before the command's own rules): NAK OUT_OF_RANGE(FLAGS).
-- Reverting a tentative amplitude (STOP, watchdog) moves a stimulating output to the committed
-  amplitude at once, as SET_AMPLITUDE does.
+- Reverting a tentative amplitude on watchdog expiry (P 15 decision 13): down to the committed
+  amplitude at once (less current is always safe); up as a ramp (RAMPING_UP, cause WATCHDOG) that
+  is never faster than the program's own ramp up and never moves more than the model's largest
+  single step (``amplitude_step_max_ua``) per ramp step, so no revert is a jump a patient would
+  feel. STOP and faults just discard it: the output goes to zero anyway.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ from .faults import (
     TimedFault,
 )
 from .impedance import Leads
-from .limits import Refusal, check_live_amplitude, check_program, contact_current_ua, out_of_range
+from .limits import Refusal, check_live_amplitude, check_program, contact_currents_ua, out_of_range
 from .models import DEFAULT_MODEL, FirmwareModel
 from .output_monitor import Output, OutputMonitor, off_output
 from .storage import Storage
@@ -159,6 +162,8 @@ class Firmware:
                 f"leads have {self.leads.contact_count} contacts, {model.name} drives {model.contact_count}"
             )
         self.serial_number = serial_number or f"EMU{model.model_id:04X}-{seed % 10**8:08d}"
+        if len(self.serial_number) > 16 or not all(" " <= c <= "~" for c in self.serial_number):
+            raise ValueError(f"serial number {self.serial_number!r}: up to 16 printable ASCII characters (P 1)")
         self.monitor = OutputMonitor(model.contact_count, now_s)
         self._clock_s = now_s
         self._out = bytearray()
@@ -274,6 +279,7 @@ class Firmware:
         self._phase_start_s = t
         self._on_start_s = t
         self._ramp_from_ua = 0
+        self._ramp_ms = 0
         self._ramp_step = 0
         self._measuring: tuple[float, int] | None = None
         self._stall_until_s: float | None = None
@@ -384,12 +390,12 @@ class Firmware:
         p = self._program()
         cycle_end = self._on_start_s + p.cycle_on_s if self._cycling() else None
         if self._state == State.RAMPING_UP:
-            step = self._ramp_step_time(p.ramp_up_ms)
+            step = self._ramp_step_time(self._ramp_ms)
             return step if cycle_end is None else min(step, cycle_end)
         if self._state == State.STIMULATING:
             return cycle_end
         if self._state == State.RAMPING_DOWN:
-            return self._ramp_step_time(p.ramp_down_ms)
+            return self._ramp_step_time(self._ramp_ms)
         if self._state == State.CYCLING_OFF:
             return self._phase_start_s + p.cycle_off_s
         return None
@@ -397,12 +403,13 @@ class Firmware:
     def _fire_state(self, t: float) -> None:
         p = self._program()
         if self._state == State.RAMPING_UP:
-            step = self._ramp_step_time(p.ramp_up_ms)
+            step = self._ramp_step_time(self._ramp_ms)
             if not self._cycling() or step <= self._on_start_s + p.cycle_on_s:
-                elapsed_ms = min(self._ramp_step * self.model.ramp_step_ms, p.ramp_up_ms)
+                elapsed_ms = min(self._ramp_step * self.model.ramp_step_ms, self._ramp_ms)
                 self._ramp_step += 1
-                self._set_output(t, self._setpoint_ua() * elapsed_ms // p.ramp_up_ms)
-                if elapsed_ms >= p.ramp_up_ms:
+                rise_ua = self._setpoint_ua() - self._ramp_from_ua
+                self._set_output(t, self._ramp_from_ua + rise_ua * elapsed_ms // self._ramp_ms)
+                if elapsed_ms >= self._ramp_ms:
                     self._change_state(State.STIMULATING, StateCause.RAMP_DONE)
                 self._supervise(t)
             else:
@@ -410,10 +417,10 @@ class Firmware:
         elif self._state == State.STIMULATING:
             self._end_on_period(t)
         elif self._state == State.RAMPING_DOWN:
-            elapsed_ms = min(self._ramp_step * self.model.ramp_step_ms, p.ramp_down_ms)
+            elapsed_ms = min(self._ramp_step * self.model.ramp_step_ms, self._ramp_ms)
             self._ramp_step += 1
-            self._set_output(t, self._ramp_from_ua * (p.ramp_down_ms - elapsed_ms) // p.ramp_down_ms)
-            if elapsed_ms >= p.ramp_down_ms:
+            self._set_output(t, self._ramp_from_ua * (self._ramp_ms - elapsed_ms) // self._ramp_ms)
+            if elapsed_ms >= self._ramp_ms:
                 self._phase_start_s = t
                 self._change_state(State.CYCLING_OFF, StateCause.RAMP_DONE)
             self._supervise(t)
@@ -423,8 +430,8 @@ class Firmware:
     def _begin_on_period(self, t: float, cause: StateCause) -> None:
         p = self._program()
         self._on_start_s = self._phase_start_s = t
-        self._ramp_step = 1
         if p.ramp_up_ms > 0:
+            self._plan_ramp(t, 0, p.ramp_up_ms)
             self._change_state(State.RAMPING_UP, cause)
         else:
             self._set_output(t, self._setpoint_ua())
@@ -435,12 +442,19 @@ class Firmware:
         p = self._program()
         self._phase_start_s = t
         if p.ramp_down_ms > 0:
-            self._ramp_from_ua = self._output_ua
-            self._ramp_step = 1
+            self._plan_ramp(t, self._output_ua, p.ramp_down_ms)
             self._change_state(State.RAMPING_DOWN, StateCause.CYCLE)
         else:
             self._set_output(t, 0)
             self._change_state(State.CYCLING_OFF, StateCause.CYCLE)
+
+    def _plan_ramp(self, t: float, from_ua: int, ramp_ms: int) -> None:
+        """A linear ramp starting at ``t``: up from ``from_ua`` to the set-point, or down from it
+        to 0, over ``ramp_ms``, in steps ``ramp_step_ms`` apart (the first one step after ``t``)."""
+        self._phase_start_s = t
+        self._ramp_from_ua = from_ua
+        self._ramp_ms = ramp_ms
+        self._ramp_step = 1
 
     def _set_output(self, t: float, amplitude_ua: int) -> None:
         self._output_ua = amplitude_ua
@@ -448,13 +462,12 @@ class Firmware:
             output = off_output(self.model.contact_count)
         else:
             p = self._program()
+            currents = contact_currents_ua(amplitude_ua, p.contacts)
             output = Output(
                 amplitude_ua=amplitude_ua,
                 contact_ua=tuple(
-                    -contact_current_ua(amplitude_ua, c.share_pct) if c.polarity == Polarity.CATHODE
-                    else contact_current_ua(amplitude_ua, c.share_pct) if c.polarity == Polarity.ANODE
-                    else 0
-                    for c in p.contacts
+                    -current if c.polarity == Polarity.CATHODE else current
+                    for c, current in zip(p.contacts, currents, strict=True)
                 ),
                 pulse_width_us=p.pulse_width_us,
                 rate_dhz=p.rate_dhz,
@@ -469,21 +482,44 @@ class Firmware:
 
     def _stop_output(self, t: float, cause: StateCause, new_state: State) -> None:
         """Output off at once, tentative discarded, the run ended; then the state changes."""
-        self._revert_tentative(t)
+        self._discard_tentative()
         self._set_output(t, 0)
         if self._run_slot is not None:
             self._log(EventCode.STIMULATION_STOPPED, int(cause))
         self._run_slot = None
         self._change_state(new_state, cause)
 
-    def _revert_tentative(self, t: float) -> None:
+    def _discard_tentative(self) -> bool:
+        """The set-point returns to the committed amplitude (logged); False if nothing was tentative.
+
+        The output itself is the caller's: STOP and faults switch it off, the watchdog moves it
+        (``_return_to_committed``)."""
         if self._tentative_ua is None:
-            return
+            return False
         self._tentative_ua = None
+        self._log(EventCode.TENTATIVE_REVERTED, self._program().amplitude_ua)
+        return True
+
+    def _return_to_committed(self, t: float) -> State | None:
+        """Move a running output from a discarded tentative amplitude to the committed one.
+
+        Down at once (less current is always safe); up as a ramp, never faster than the program's
+        own ramp up nor by more than the largest single step per ramp step, for the same reason
+        SET_AMPLITUDE may not step further (P 15 decision 13). Returns the state to change to, left
+        to the caller so its events keep their order (P 11); None for no change. A ramp down goes
+        on to 0, and CYCLING_OFF's next on-period ramps to the committed amplitude as usual.
+        """
+        if self._state not in (State.RAMPING_UP, State.STIMULATING):
+            return None
         committed = self._program().amplitude_ua
-        self._log(EventCode.TENTATIVE_REVERTED, committed)
-        if self._state == State.STIMULATING:
+        if self._output_ua >= committed:
             self._set_output(t, committed)
+            return State.STIMULATING if self._state == State.RAMPING_UP else None
+        rise_ua = committed - self._output_ua
+        pace_ms = -(-rise_ua // self.model.amplitude_step_max_ua) * self.model.ramp_step_ms
+        slope_ms = -(-rise_ua * self._program().ramp_up_ms // committed)
+        self._plan_ramp(t, self._output_ua, max(pace_ms, slope_ms))
+        return State.RAMPING_UP if self._state == State.STIMULATING else None
 
     def _change_state(self, new: State, cause: StateCause) -> None:
         if new != self._state:
@@ -504,8 +540,9 @@ class Firmware:
                 self._raise(code, i, _U16 if ohm is None else ohm)
             self._enter_fault(t, StateCause.FAULT)
             return
+        currents = contact_currents_ua(self._output_ua, p.contacts)
         for i in active:
-            current = contact_current_ua(self._output_ua, p.contacts[i].share_pct)
+            current = currents[i]
             ohm = self.leads.ohm(i) or 0
             if current * ohm > self.model.compliance_mv * 1000:
                 self._raise(FaultCode.OVER_COMPLIANCE, i, min(current * ohm // 1000, _U16))
@@ -562,15 +599,18 @@ class Firmware:
     def _watchdog_expired(self, t: float) -> None:
         """P 11: revert, stop if tethered, EVENT_FAULT, then EVENT_STATE, then disarm."""
         timeout_ms = self._watchdog_ms
-        self._revert_tentative(t)
-        stop = self._stop_on_loss and self._state in OUTPUT_STATES
-        if stop:
+        reverted = self._discard_tentative()
+        new_state: State | None = None
+        if self._stop_on_loss and self._state in OUTPUT_STATES:
             self._set_output(t, 0)
             self._log(EventCode.STIMULATION_STOPPED, int(StateCause.WATCHDOG))
             self._run_slot = None
+            new_state = State.PROGRAMMED
+        elif reverted:
+            new_state = self._return_to_committed(t)
         self._raise(FaultCode.WATCHDOG_EXPIRY, NO_INDEX, timeout_ms)
-        if stop:
-            self._change_state(State.PROGRAMMED, StateCause.WATCHDOG)
+        if new_state is not None:
+            self._change_state(new_state, StateCause.WATCHDOG)
         self._watchdog_ms = 0
         self._stop_on_loss = False
         self._supervise(t)

@@ -96,4 +96,7 @@ class Leads:
 
     def _check(self, contact: int) -> None:
         if not 0 <= contact < self.contact_count:
-            raise ValueError(f"contact index {contact} is outside 0..{self.contact_count - 1}")
+            raise ValueError(
+                f"contact index {contact} is outside 0..{self.contact_count - 1} "
+                f"(these leads have contact numbers 1..{self.contact_count})"
+            )

@@ -38,9 +38,28 @@ def out_of_range(param: Param, limit: int, index: int = NO_INDEX) -> Refusal:
     return Refusal(NakReason.OUT_OF_RANGE, param, index, limit)
 
 
-def contact_current_ua(amplitude_ua: int, share_pct: int) -> int:
-    """The current one contact carries: its share of the amplitude, rounded to the nearest uA."""
-    return (amplitude_ua * share_pct + 50) // 100
+def contact_currents_ua(amplitude_ua: int, contacts: Sequence[ContactSetting]) -> tuple[int, ...]:
+    """The current each contact carries (unsigned, uA; 0 for OFF contacts).
+
+    Each polarity's contacts share the whole amplitude (P 7.4: the anodic sum equals the cathodic
+    sum equals ``amplitude_ua``), so whole microamperes are handed out by largest remainder:
+    every contact gets the floor of ``amplitude_ua x share_pct / 100``, then the microamperes left
+    over go one each to the contacts with the largest remainders, the lower index first on a tie.
+    Rounding each contact on its own would not add up: 25 uA at 50/50 would give 13 + 13.
+    """
+    currents = [0] * len(contacts)
+    for polarity in (Polarity.ANODE, Polarity.CATHODE):
+        members = [i for i, c in enumerate(contacts) if c.polarity == polarity]
+        shares = {i: amplitude_ua * contacts[i].share_pct for i in members}  # in uA/100
+        for i in members:
+            currents[i] = shares[i] // 100
+        left_over = amplitude_ua - sum(currents[i] for i in members)
+        # With shares summing to 100 (checked before any current is computed) 0 <= left_over <
+        # len(members); the guard keeps a program that breaks that from getting extra current.
+        if 0 < left_over < len(members):
+            for i in sorted(members, key=lambda i: (-(shares[i] % 100), i))[:left_over]:
+                currents[i] += 1
+    return tuple(currents)
 
 
 def waveform_limits(model: FirmwareModel, waveform: Waveform) -> WaveformLimits | None:
@@ -158,13 +177,14 @@ def check_currents(
     model: FirmwareModel, p: Program, amplitude_ua: int, measured_ohm: Sequence[int | None] | None
 ) -> Refusal | None:
     """Step 9: per-contact current, total current, charge, charge density, compliance."""
-    currents = [contact_current_ua(amplitude_ua, c.share_pct) if c.polarity != Polarity.OFF else 0 for c in p.contacts]
+    currents = contact_currents_ua(amplitude_ua, p.contacts)
     for i, current in enumerate(currents):
         if current > model.contact_current_max_ua:
             return out_of_range(Param.CONTACT_CURRENT, model.contact_current_max_ua, i)
     if amplitude_ua > model.total_current_max_ua:
         return out_of_range(Param.TOTAL_CURRENT, model.total_current_max_ua)
-    # Compared in pA*s (uA x us) so nothing is rounded before the comparison.
+    # The currents are the whole microamperes the output stage delivers; every comparison below is
+    # of integer products (uA x us = pC), so nothing is rounded before it is compared.
     for i, current in enumerate(currents):
         if current * p.pulse_width_us > model.charge_per_phase_max_nc * 1000:
             return out_of_range(Param.CHARGE_PER_PHASE, model.charge_per_phase_max_nc, i)

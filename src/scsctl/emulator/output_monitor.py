@@ -6,8 +6,10 @@ change, STOP, a fault, a cycle). Segments are contiguous from power-on: the last
 polled late, so a test can compare the delivered ramp, rate and amplitude with what was programmed.
 
 Sign convention of ``contact_ua``: the first phase of each pulse is cathodic, so cathodes carry a
-negative current and anodes a positive one; each is that contact's share of the amplitude. A
-zero-amplitude output is recorded as OFF (no pulse parameters), as no current flows.
+negative current and anodes a positive one; each is that contact's share of the amplitude in whole
+microamperes, and the anodic currents, like the cathodic ones, add up to the amplitude exactly
+(PROTOCOL.md 7.4). A zero-amplitude output is recorded as OFF (no pulse parameters), as no current
+flows.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ class Output:
     @property
     def is_on(self) -> bool:
         return self.amplitude_ua > 0
+
+    @property
+    def anodic_ua(self) -> int:
+        """The sum of the anodes' currents."""
+        return sum(c for c in self.contact_ua if c > 0)
+
+    @property
+    def cathodic_ua(self) -> int:
+        """The sum of the cathodes' currents, as a positive number."""
+        return -sum(c for c in self.contact_ua if c < 0)
 
 
 @dataclass(frozen=True, slots=True)

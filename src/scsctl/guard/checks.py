@@ -29,6 +29,7 @@ from ..profiles.models import RECHARGE_NAMES, WAVEFORM_NAMES, DeviceProfile, Gri
 from ..units import (
     format_charge_density,
     format_dhz,
+    format_ms,
     format_mv,
     format_nc,
     format_ohm,
@@ -154,7 +155,8 @@ def waveform_limits(scope: Scope, program: Program) -> WaveformLimits:
     try:
         waveform = Waveform(program.waveform)
     except ValueError:
-        raise scope.refuse(f"waveform {program.waveform!r} is not a waveform scsctl knows",
+        known = ", ".join(waveform_label(w) for w in Waveform)
+        raise scope.refuse(f"waveform code {program.waveform!r} is not a waveform scsctl knows (known: {known})",
                            parameter="waveform", value=program.waveform, limit=None) from None  # fmt: skip
     offered = ", ".join(waveform_label(w) for w in scope.profile.waveforms)
     if waveform not in scope.profile.waveforms:
@@ -188,7 +190,8 @@ def check_contacts(scope: Scope, contacts: tuple[ContactSetting, ...]) -> None:
         try:
             polarity = Polarity(contact.polarity)
         except ValueError:
-            raise scope.refuse(f"contact {number} has an unknown polarity {contact.polarity!r}",
+            raise scope.refuse(f"contact {number} has an unknown polarity code {contact.polarity!r} "
+                               "(known: off, anode, cathode)",
                                parameter="polarity", value=contact.polarity, limit=None) from None  # fmt: skip
         share = contact.share_pct
         if polarity is Polarity.OFF:
@@ -251,7 +254,8 @@ def check_program_settings(scope: Scope, program: Program) -> WaveformLimits:
     try:
         recharge = Recharge(program.recharge)
     except ValueError:
-        raise scope.refuse(f"recharge {program.recharge!r} is not a recharge mode scsctl knows",
+        known = ", ".join(RECHARGE_NAMES[r] for r in Recharge)
+        raise scope.refuse(f"recharge code {program.recharge!r} is not a recharge mode scsctl knows (known: {known})",
                            parameter="recharge", value=program.recharge, limit=None) from None  # fmt: skip
     if recharge not in profile.recharges:
         offered = ", ".join(RECHARGE_NAMES[r] for r in profile.recharges)
@@ -272,22 +276,27 @@ def check_program_settings(scope: Scope, program: Program) -> WaveformLimits:
         check_setting(scope, program.intra_burst_rate_dhz, limits.intra_burst_rate_dhz, hw.intra_burst_rate_dhz,
                       parameter="intra_burst_rate_dhz", what="rate inside a burst", fmt=format_dhz)  # fmt: skip
     else:
-        for name, value in (("burst_pulses", program.burst_pulses),
-                            ("intra_burst_rate_dhz", program.intra_burst_rate_dhz)):  # fmt: skip
-            if value != 0:
-                raise scope.refuse(f"{name} must be 0 for the {label} waveform, got {value}",
-                                   parameter=name, value=value, limit=0)  # fmt: skip
+        if program.burst_pulses != 0:
+            raise scope.refuse(f"the pulses per burst must be 0 for the {label} waveform, which has no bursts "
+                               f"(got {_pulses(program.burst_pulses)})",
+                               parameter="burst_pulses", value=program.burst_pulses, limit=0)  # fmt: skip
+        if program.intra_burst_rate_dhz != 0:
+            raise scope.refuse(f"the rate inside a burst must be {format_dhz(0)} for the {label} waveform, which has "
+                               f"no bursts (got {format_dhz(program.intra_burst_rate_dhz)})",
+                               parameter="intra_burst_rate_dhz", value=program.intra_burst_rate_dhz,
+                               limit=0)  # fmt: skip
     check_timing(scope, program, waveform)
     for name, value, rng in (("cycle_on_s", program.cycle_on_s, hw.cycle_on_s),
                              ("cycle_off_s", program.cycle_off_s, hw.cycle_off_s)):  # fmt: skip
         what = "cycling on-time" if name == "cycle_on_s" else "cycling off-time"
         if not profile.cycling and value != 0:
-            raise scope.refuse(f"{what} must be 0: this model does not cycle", parameter=name, value=value, limit=0)
+            raise scope.refuse(f"{what} must be {format_s(0)}: this model does not cycle (got {format_s(value)})",
+                               parameter=name, value=value, limit=0)  # fmt: skip
         check_in_range(scope, value, rng, parameter=name, what=what, fmt=format_s)
     check_in_range(scope, program.ramp_up_ms, hw.ramp_up_ms, parameter="ramp_up_ms", what="ramp-up",
-                   fmt=lambda v: f"{v} ms")  # fmt: skip
+                   fmt=format_ms)  # fmt: skip
     check_in_range(scope, program.ramp_down_ms, hw.ramp_down_ms, parameter="ramp_down_ms", what="ramp-down",
-                   fmt=lambda v: f"{v} ms")  # fmt: skip
+                   fmt=format_ms)  # fmt: skip
     # The patient's remote may set any amplitude up to patient_max_ua without the host, so it must
     # itself be a setting this tier allows.
     patient_max = program.patient_max_ua
@@ -414,9 +423,9 @@ def check_ramp_up(scope: Scope, program: Program) -> None:
     needed_ms = -(-amplitude * 1000 // safety.ramp_rate_ua_per_s)
     if program.ramp_up_ms < needed_ms:
         raise scope.refuse(
-            f"starting at {format_ua(amplitude)} with a ramp-up of {program.ramp_up_ms} ms is a jump: changes "
-            f"above {format_ua(safety.max_amplitude_step_ua)} must ramp at {format_ua(safety.ramp_rate_ua_per_s)}/s "
-            f"at most, so the ramp-up must be at least {needed_ms} ms",
+            f"starting at {format_ua(amplitude)} with a ramp-up of {format_ms(program.ramp_up_ms)} is a jump: "
+            f"changes above {format_ua(safety.max_amplitude_step_ua)} must ramp at "
+            f"{format_ua(safety.ramp_rate_ua_per_s)}/s at most, so the ramp-up must be at least {format_ms(needed_ms)}",
             parameter="ramp_up_ms", value=program.ramp_up_ms, limit=needed_ms,
         )  # fmt: skip
 

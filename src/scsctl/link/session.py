@@ -156,6 +156,7 @@ class Link:
     def close(self) -> None:
         self.stop_heartbeat()
         self._closing.set()
+        self.transport.cancel_read()  # else the reader sees _closing only when its read times out
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=2.0)
         self.transport.close()

@@ -38,6 +38,12 @@ hardware ranges; every clinical value is also an engineering value; the engineer
 every allowed waveform and the clinical tier no other; the patient maximum default is a clinical
 amplitude; the largest amplitude step while stimulating is at least every amplitude grid's step (so
 a ramp can always move); impedance bounds are ordered; UI increments start at 0 and ascend.
+
+A profile may make the charge-density safety limits stricter, never looser: ``shannon_k`` is at
+most 1.85 (tissue damage was seen at k >= 1.85, Shannon 1992) and the warning level at most
+30 uC/cm2 (the widely used soft limit per phase). The cross checks (tiers against the hardware,
+clinical against engineering, amplitude grids) run on every key that parsed, whatever else is
+broken, so one run of ``scsctl profiles check`` lists every problem.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +83,10 @@ __all__ = ["SCHEMA_VERSION", "load_profile", "parse_profile", "parse_profile_tex
 SCHEMA_VERSION = 1
 DEFAULT_CHARGE_DENSITY_WARNING_UC_PER_CM2 = 30.0
 DEFAULT_SHANNON_K = 1.85
+MAX_CHARGE_DENSITY_WARNING_UC_PER_CM2 = 30.0
+"""The widely used soft limit per phase (DOMAIN.md): a profile may warn earlier, never later."""
+MAX_SHANNON_K = 1.85
+"""Tissue damage was seen at k >= 1.85 (Shannon 1992): a profile may be stricter, never looser."""
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _U8, _U16, _U32 = 0xFF, 0xFFFF, 0xFFFF_FFFF
@@ -108,7 +119,21 @@ class _Collector:
         self.problems: list[ProfileProblem] = []
 
     def add(self, key: str, reason: str) -> None:
-        self.problems.append(ProfileProblem(self.file, key, reason))
+        problem = ProfileProblem(self.file, key, reason)
+        if problem not in self.problems:  # e.g. [high_frequency] checked once per tier
+            self.problems.append(problem)
+
+
+@dataclass(frozen=True, slots=True)
+class _ParsedGrid:
+    """One tier grid that parsed, kept for the cross checks even when the rest of the file did not."""
+
+    tier: TierName
+    waveform: Waveform
+    setting: str
+    grid: Grid
+    key: str
+    """Where a problem with it is reported (``high_frequency.*`` for the fixed values)."""
 
 
 class _Table:
@@ -332,13 +357,19 @@ def parse_profile(data: Mapping[str, Any], file: str) -> DeviceProfile:
 
     usb = _usb(top)
     contacts = _contacts(top)
-    hardware = _hardware(top, waveforms)
+    hardware, hardware_ranges = _hardware(top, waveforms)
     high_frequency = _high_frequency(top, waveforms)
-    safety = _safety(top)
+    safety, max_step_ua = _safety(top)
     impedance = _impedance(top)
     increments = _increments(top)
-    tiers = _tiers(top, waveforms, high_frequency)
+    grids: list[_ParsedGrid] = []
+    tiers = _tiers(top, waveforms, high_frequency, grids)
     top.done()
+
+    # The cross checks take whatever parsed, so a type error elsewhere hides none of their problems.
+    _check_tiers_against_hardware(out, hardware_ranges, grids)
+    _check_clinical_within_engineering(out, grids)
+    _check_amplitude_grids(out, grids, max_step_ua, patient_max_default)
 
     if (
         name is None or model_id is None or description is None or slots is None
@@ -349,26 +380,7 @@ def parse_profile(data: Mapping[str, Any], file: str) -> DeviceProfile:
         or out.problems
     ):  # fmt: skip
         raise ProfileError(out.problems or [ProfileProblem(file, "", "invalid profile")])
-
     engineering, clinical = tiers
-    _check_tiers_against_hardware(out, hardware, engineering, clinical)
-    _check_clinical_within_engineering(out, engineering, clinical)
-    for tier in (engineering, clinical):
-        for w in tier.waveforms:
-            key = f"tiers.{tier.name}.{WAVEFORM_NAMES[w.waveform]}.amplitude_ua"
-            if w.amplitude_ua.min != 0:
-                out.add(key, f"must start at 0 (amplitude always starts at 0), starts at {w.amplitude_ua.min}")
-            if w.amplitude_ua.largest_step > safety.max_amplitude_step_ua:
-                out.add("safety.max_amplitude_step_ua",
-                        f"{safety.max_amplitude_step_ua} is smaller than the step "
-                        f"{w.amplitude_ua.largest_step} of {key}: a ramp could not move")  # fmt: skip
-    for w in clinical.waveforms:
-        if patient_max_default not in w.amplitude_ua:
-            out.add("patient_max_default_ua",
-                    f"{patient_max_default} is not a clinical {WAVEFORM_NAMES[w.waveform]} amplitude "
-                    f"(grid {w.amplitude_ua.min}..{w.amplitude_ua.max})")  # fmt: skip
-    if out.problems:
-        raise ProfileError(out.problems)
 
     return DeviceProfile(
         name=name,
@@ -434,10 +446,11 @@ def _contacts(top: _Table) -> ContactLayout | None:
     return ContactLayout(leads, per_lead, tuple(areas), source)
 
 
-def _hardware(top: _Table, waveforms: tuple[Waveform, ...] | None) -> Hardware | None:
+def _hardware(top: _Table, waveforms: tuple[Waveform, ...] | None) -> tuple[Hardware | None, dict[str, Range]]:
+    """The hardware section, and the ranges that parsed (for the cross checks) even if it did not."""
     t = top.table("hardware")
     if t is None:
-        return None
+        return None, {}
     ranges = {n: _range(t, n, _WIRE_MAX[n]) for n in (
         "amplitude_ua", "pulse_width_us", "rate_dhz", "cycle_on_s", "cycle_off_s", "ramp_up_ms",
         "ramp_down_ms")}  # fmt: skip
@@ -455,11 +468,12 @@ def _hardware(top: _Table, waveforms: tuple[Waveform, ...] | None) -> Hardware |
     total_max = t.integer("total_current_max_ua", lo=1, hi=_U16)
     compliance = t.integer("compliance_mv", lo=1, hi=_U32)
     t.done()
+    parsed = {n: r for n, r in (*ranges.items(), *burst.items()) if r is not None}
     if any(r is None for r in ranges.values()) or contact_max is None or total_max is None or compliance is None:
-        return None
+        return None, parsed
     if has_burst and any(r is None for r in burst.values()):
-        return None
-    return Hardware(
+        return None, parsed
+    hardware = Hardware(
         amplitude_ua=_req(ranges["amplitude_ua"]),
         pulse_width_us=_req(ranges["pulse_width_us"]),
         rate_dhz=_req(ranges["rate_dhz"]),
@@ -473,6 +487,7 @@ def _hardware(top: _Table, waveforms: tuple[Waveform, ...] | None) -> Hardware |
         total_current_max_ua=total_max,
         compliance_mv=compliance,
     )
+    return hardware, parsed
 
 
 def _req(value: Range | None) -> Range:
@@ -499,21 +514,30 @@ def _high_frequency(top: _Table, waveforms: tuple[Waveform, ...] | None) -> High
     return HighFrequency(pw, rate) if pw is not None and rate is not None else None
 
 
-def _safety(top: _Table) -> SafetyLimits | None:
+def _safety(top: _Table) -> tuple[SafetyLimits | None, int | None]:
+    """The safety section, and ``max_amplitude_step_ua`` (for the cross checks) if it parsed."""
     t = top.table("safety")
     if t is None:
-        return None
+        return None, None
     charge = t.integer("charge_per_phase_max_nc", lo=1, hi=_U32)
     warning = t.number("charge_density_warning_uc_per_cm2", default=DEFAULT_CHARGE_DENSITY_WARNING_UC_PER_CM2)
+    if warning is not None and warning > MAX_CHARGE_DENSITY_WARNING_UC_PER_CM2:
+        t.out.add(t.key("charge_density_warning_uc_per_cm2"),
+                  f"{warning:g} uC/cm2 is above {MAX_CHARGE_DENSITY_WARNING_UC_PER_CM2:g} uC/cm2, the widely used "
+                  "soft limit of charge density per phase: a profile may warn earlier, never later")  # fmt: skip
+        warning = None
     k = t.number("shannon_k", default=DEFAULT_SHANNON_K)
+    if k is not None and k > MAX_SHANNON_K:
+        t.out.add(t.key("shannon_k"),
+                  f"{k:g} is above {MAX_SHANNON_K:g}: tissue damage was seen at k >= {MAX_SHANNON_K:g} "
+                  "(Shannon 1992), so a profile may make the Shannon limit stricter, never looser")  # fmt: skip
+        k = None
     step = t.integer("max_amplitude_step_ua", lo=1, hi=_U16)
     ramp = t.integer("ramp_rate_ua_per_s", lo=1, hi=_U32)
     t.done()
-    if None in (charge, warning, k, step, ramp):
-        return None
-    assert charge is not None and warning is not None and k is not None and step is not None
-    assert ramp is not None
-    return SafetyLimits(charge, warning, k, step, ramp)
+    if charge is None or warning is None or k is None or step is None or ramp is None:
+        return None, step
+    return SafetyLimits(charge, warning, k, step, ramp), step
 
 
 def _impedance(top: _Table) -> ImpedanceLimits | None:
@@ -567,7 +591,10 @@ def _increments(top: _Table) -> tuple[AmplitudeIncrement, ...] | None:
     return tuple(result)
 
 
-def _tiers(top: _Table, waveforms: tuple[Waveform, ...] | None, hf: HighFrequency | None) -> tuple[Tier, Tier] | None:
+def _tiers(
+    top: _Table, waveforms: tuple[Waveform, ...] | None, hf: HighFrequency | None, grids: list[_ParsedGrid]
+) -> tuple[Tier, Tier] | None:
+    """Both tiers; every grid that parsed is also added to ``grids``, even if its tier did not."""
     t = top.table("tiers")
     if t is None:
         return None
@@ -591,7 +618,7 @@ def _tiers(top: _Table, waveforms: tuple[Waveform, ...] | None, hf: HighFrequenc
             if wt is None:
                 ok = False
                 continue
-            wl = _waveform_limits(wt, waveform, hf)
+            wl = _waveform_limits(wt, tier_name, waveform, hf, grids)
             if wl is None:
                 ok = False
             else:
@@ -618,20 +645,32 @@ def _tiers(top: _Table, waveforms: tuple[Waveform, ...] | None, hf: HighFrequenc
     return built[TierName.ENGINEERING], built[TierName.CLINICAL]
 
 
-def _waveform_limits(wt: _Table, waveform: Waveform, hf: HighFrequency | None) -> WaveformLimits | None:
-    amplitude = _grid(wt, "amplitude_ua", _U16)
+def _waveform_limits(
+    wt: _Table, tier: TierName, waveform: Waveform, hf: HighFrequency | None, grids: list[_ParsedGrid]
+) -> WaveformLimits | None:
+    def grid(setting: str) -> Grid | None:
+        parsed = _grid(wt, setting, _WIRE_MAX[setting])
+        if parsed is not None:
+            grids.append(_ParsedGrid(tier, waveform, setting, parsed, wt.key(setting)))
+        return parsed
+
+    amplitude = grid("amplitude_ua")
     if waveform is Waveform.HIGH_FREQUENCY:
         fixed = "fixed by [high_frequency]"
         wt.done({"pulse_width_us": fixed, "rate_dhz": fixed})
-        if amplitude is None or hf is None:
+        if hf is None:
+            return None
+        for setting, value in (("pulse_width_us", hf.pulse_width_us), ("rate_dhz", hf.rate_dhz)):
+            grids.append(_ParsedGrid(tier, waveform, setting, Grid.fixed(value), f"high_frequency.{setting}"))
+        if amplitude is None:
             return None
         return WaveformLimits(waveform, amplitude, Grid.fixed(hf.pulse_width_us), Grid.fixed(hf.rate_dhz))
-    pulse_width = _grid(wt, "pulse_width_us", _U16)
-    rate = _grid(wt, "rate_dhz", _U32)
+    pulse_width = grid("pulse_width_us")
+    rate = grid("rate_dhz")
     burst_pulses = intra = None
     if waveform is Waveform.BURST:
-        burst_pulses = _grid(wt, "burst_pulses", _U8)
-        intra = _grid(wt, "intra_burst_rate_dhz", _U32)
+        burst_pulses = grid("burst_pulses")
+        intra = grid("intra_burst_rate_dhz")
         if burst_pulses is None or intra is None:
             return None
     wt.done({n: "only for the burst waveform" for n in _BURST_SETTINGS})
@@ -640,53 +679,51 @@ def _waveform_limits(wt: _Table, waveform: Waveform, hf: HighFrequency | None) -
     return WaveformLimits(waveform, amplitude, pulse_width, rate, burst_pulses, intra)
 
 
-def _settings(w: WaveformLimits) -> list[tuple[str, Grid]]:
-    out = [("amplitude_ua", w.amplitude_ua), ("pulse_width_us", w.pulse_width_us), ("rate_dhz", w.rate_dhz)]
-    if w.burst_pulses is not None:
-        out.append(("burst_pulses", w.burst_pulses))
-    if w.intra_burst_rate_dhz is not None:
-        out.append(("intra_burst_rate_dhz", w.intra_burst_rate_dhz))
-    return out
+def _check_tiers_against_hardware(out: _Collector, hardware: Mapping[str, Range], grids: Sequence[_ParsedGrid]) -> None:
+    for g in grids:
+        hw_range = hardware.get(g.setting)
+        if hw_range is None:
+            continue  # not parsed (reported), or not a hardware setting
+        if g.grid.min < hw_range.min:
+            out.add(g.key, f"{g.grid.min} is below the hardware minimum {hw_range.min} "
+                    f"(hardware.{g.setting}): a tier cannot be wider than the hardware")  # fmt: skip
+        if g.grid.max > hw_range.max:
+            out.add(g.key, f"{g.grid.max} is above the hardware maximum {hw_range.max} "
+                    f"(hardware.{g.setting}): a tier cannot be wider than the hardware")  # fmt: skip
 
 
-def _check_tiers_against_hardware(out: _Collector, hw: Hardware, *tiers: Tier) -> None:
-    hw_ranges: dict[str, Range | None] = {
-        "amplitude_ua": hw.amplitude_ua,
-        "pulse_width_us": hw.pulse_width_us,
-        "rate_dhz": hw.rate_dhz,
-        "burst_pulses": hw.burst_pulses,
-        "intra_burst_rate_dhz": hw.intra_burst_rate_dhz,
-    }
-    for tier in tiers:
-        for w in tier.waveforms:
-            for setting, grid in _settings(w):
-                hw_range = hw_ranges[setting]
-                if w.waveform is Waveform.HIGH_FREQUENCY and setting != "amplitude_ua":
-                    where = f"high_frequency.{setting}"
-                else:
-                    where = f"tiers.{tier.name}.{WAVEFORM_NAMES[w.waveform]}.{setting}"
-                if hw_range is None:
-                    continue
-                if grid.min < hw_range.min:
-                    out.add(where, f"{grid.min} is below the hardware minimum {hw_range.min} "
-                            f"(hardware.{setting}): a tier cannot be wider than the hardware")  # fmt: skip
-                if grid.max > hw_range.max:
-                    out.add(where, f"{grid.max} is above the hardware maximum {hw_range.max} "
-                            f"(hardware.{setting}): a tier cannot be wider than the hardware")  # fmt: skip
+def _check_clinical_within_engineering(out: _Collector, grids: Sequence[_ParsedGrid]) -> None:
+    engineering = {(g.waveform, g.setting): g.grid for g in grids if g.tier is TierName.ENGINEERING}
+    for g in grids:
+        egrid = engineering.get((g.waveform, g.setting))
+        if g.tier is not TierName.CLINICAL or egrid is None:
+            continue  # a missing engineering grid is reported where it is missing
+        cgrid = g.grid
+        if cgrid.min < egrid.min or cgrid.max > egrid.max:
+            out.add(g.key, f"{cgrid.min}..{cgrid.max} is wider than the engineering tier's "
+                    f"{egrid.min}..{egrid.max}: the clinical tier cannot be wider")  # fmt: skip
+            continue
+        stray = next((v for v in cgrid.values() if v not in egrid), None)
+        if stray is not None:
+            out.add(g.key, f"{stray} is a clinical value but not an engineering one: the clinical grid "
+                    f"must be part of the engineering grid")  # fmt: skip
 
 
-def _check_clinical_within_engineering(out: _Collector, engineering: Tier, clinical: Tier) -> None:
-    for cw in clinical.waveforms:
-        ew = engineering.for_waveform(cw.waveform)
-        if ew is None:
-            continue  # reported as a missing engineering waveform
-        for (setting, cgrid), (_, egrid) in zip(_settings(cw), _settings(ew), strict=True):
-            key = f"tiers.clinical.{WAVEFORM_NAMES[cw.waveform]}.{setting}"
-            if cgrid.min < egrid.min or cgrid.max > egrid.max:
-                out.add(key, f"{cgrid.min}..{cgrid.max} is wider than the engineering tier's "
-                        f"{egrid.min}..{egrid.max}: the clinical tier cannot be wider")  # fmt: skip
-                continue
-            stray = next((v for v in cgrid.values() if v not in egrid), None)
-            if stray is not None:
-                out.add(key, f"{stray} is a clinical value but not an engineering one: the clinical grid "
-                        f"must be part of the engineering grid")  # fmt: skip
+def _check_amplitude_grids(
+    out: _Collector, grids: Sequence[_ParsedGrid], max_step_ua: int | None, patient_max_default_ua: int | None
+) -> None:
+    amplitude_grids = [g for g in grids if g.setting == "amplitude_ua"]
+    for g in amplitude_grids:
+        if g.grid.min != 0:
+            out.add(g.key, f"must start at 0 (amplitude always starts at 0), starts at {g.grid.min}")
+        if max_step_ua is not None and g.grid.largest_step > max_step_ua:
+            out.add("safety.max_amplitude_step_ua",
+                    f"{max_step_ua} is smaller than the step {g.grid.largest_step} of {g.key}: "
+                    "a ramp could not move")  # fmt: skip
+    if patient_max_default_ua is None:
+        return
+    for g in amplitude_grids:
+        if g.tier is TierName.CLINICAL and patient_max_default_ua not in g.grid:
+            out.add("patient_max_default_ua",
+                    f"{patient_max_default_ua} is not a clinical {WAVEFORM_NAMES[g.waveform]} amplitude "
+                    f"(grid {g.grid.min}..{g.grid.max})")  # fmt: skip

@@ -44,6 +44,12 @@ class Transport(ABC):
     @abstractmethod
     def is_open(self) -> bool: ...
 
+    def cancel_read(self) -> None:  # noqa: B027 - optional: a no-op where a read cannot be cut short
+        """Make a ``read`` blocked in another thread return ``b""`` now (closing the link uses it).
+
+        Optional: a transport without it leaves the read to return at its timeout.
+        """
+
     def __enter__(self) -> Self:
         self.open()
         return self

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import pytest
 
 from firmware_protocol import encode
@@ -17,6 +20,7 @@ from firmware_protocol.constants import (
     StateCause,
 )
 from scsctl.emulator import (
+    MODELS,
     BatteryLevel,
     HardwareFault,
     LeadOpen,
@@ -164,8 +168,41 @@ def test_parse_firmware_fault(spec: str, fault: object) -> None:
         ("lead-open=x", "not a number"),
         ("stall=-1", "must not be negative"),
         ("explode", "unknown firmware fault"),
+        ("lead-open=2.5", "'2.5' is not a whole number"),
+        ("lead-open=inf", "'inf' is not a finite number"),
+        ("lead-open=", "'' is not a number"),
+        ("battery=101", "above 100 %"),
+        ("battery=nan", "not a finite number"),
+        ("stall=inf", "not a finite number"),
+        ("hardware=1.5", "not a whole number"),
+        ("hardware=65536", "above 65535"),
+        ("reboot@nan", "time 'nan' is not a finite number"),
     ],
 )
 def test_parse_firmware_fault_errors_name_the_problem(spec: str, words: str) -> None:
-    with pytest.raises(ValueError, match=words):
+    with pytest.raises(ValueError, match=words) as caught:
         parse_firmware_fault(spec)
+    assert repr(spec) in str(caught.value)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_parse_firmware_fault_refuses_a_contact_the_model_does_not_have(model: str) -> None:
+    count = MODELS[model].contact_count
+    assert parse_firmware_fault(f"lead-open={count}", model=MODELS[model]) == LeadOpen(count - 1)
+    with pytest.raises(ValueError, match=rf"contact {count + 1} does not exist on {model}, .* 1\.\.{count}"):
+        parse_firmware_fault(f"lead-open={count + 1}", model=MODELS[model])
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda: BatteryLevel(150.0), "outside 0..100"),
+        (lambda: LeadShort(-1), "negative"),
+        (lambda: Stall(math.inf), "finite"),
+        (lambda: HardwareFault(0x10000), "outside 0..65535"),
+        (lambda: Reboot(math.nan), "finite"),
+    ],
+)
+def test_fault_values_are_checked_when_made_not_when_they_fire(make: Callable[[], object], words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        make()

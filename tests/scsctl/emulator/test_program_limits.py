@@ -10,10 +10,13 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import NO_INDEX, NakReason, Param, Recharge, Waveform
+from firmware_protocol.constants import NO_INDEX, NakReason, Param, Polarity, Recharge, Waveform
 from scsctl.emulator import MODELS, Firmware, FirmwareModel
+from scsctl.emulator.limits import contact_currents_ua
 
 from .host import Host, contacts, program, ready
 
@@ -175,3 +178,26 @@ def test_high_frequency_model_limits() -> None:
     assert (nak.param, nak.limit) == (Param.AMPLITUDE, 15_000)
     nak = host.nak(m.SetProgram(program(waveform=Waveform.BURST)))
     assert nak.param == Param.WAVEFORM
+
+
+@st.composite
+def _split(draw: st.DrawFn, polarity: Polarity) -> list[tuple[int, m.ContactSetting]]:
+    """1 to 8 contacts (indexes 0-7 anodes, 8-15 cathodes) whose shares sum to 100 %."""
+    count = draw(st.integers(1, 8))
+    cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=count - 1, max_size=count - 1, unique=True)))
+    shares = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+    first = 0 if polarity is Polarity.ANODE else 8
+    return [(first + i, m.ContactSetting(polarity, share)) for i, share in enumerate(shares)]
+
+
+@given(st.integers(0, 0xFFFF), _split(Polarity.ANODE), _split(Polarity.CATHODE))
+def test_each_polaritys_currents_add_up_to_the_amplitude_exactly(
+    amplitude_ua: int, anodes: list[tuple[int, m.ContactSetting]], cathodes: list[tuple[int, m.ContactSetting]]
+) -> None:
+    settings = [m.ContactSetting()] * 16
+    for index, setting in anodes + cathodes:
+        settings[index] = setting
+    currents = contact_currents_ua(amplitude_ua, settings)
+    assert sum(currents[:8]) == sum(currents[8:]) == amplitude_ua
+    for index, setting in anodes + cathodes:
+        assert abs(currents[index] * 100 - amplitude_ua * setting.share_pct) < 100  # within 1 uA of its share

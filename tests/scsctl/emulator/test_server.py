@@ -84,9 +84,7 @@ def test_a_second_tcp_connection_is_refused_while_one_is_open(server: EmulatorSe
         conformance(first)
 
 
-def test_a_pty_disconnect_is_reported_at_once_and_the_link_path_reopens(
-    server: EmulatorServer, tmp_path: Path
-) -> None:
+def test_a_pty_disconnect_is_reported_at_once_and_the_link_path_reopens(server: EmulatorServer, tmp_path: Path) -> None:
     link = str(tmp_path / "scs0")
     announced: queue.Queue[str] = queue.Queue()
     runner = EmulatorRunner(StandInFirmware())
@@ -215,6 +213,15 @@ def test_scsctl_emulator_tcp_serves_several_with_firmware_and_line_faults() -> N
         (["--tcp", "localhost"], "write HOST:PORT"),
         (["--tcp", "127.0.0.1:0", "--link", "/tmp/x"], "--link goes with --pty"),
         (["--pty", "--baud", "0"], "--baud 0"),
+        (["--pty", "--fault", "lead-open=99"], "fault 'lead-open=99': contact 99 does not exist on tonic-burst-16"),
+        (["--pty", "--model", "drg-4x4", "--fault", "lead-short=17@5"], "contact 17 does not exist on drg-4x4"),
+        (["--pty", "--fault", "lead-open=2.5"], "fault 'lead-open=2.5': contact number '2.5' is not a whole number"),
+        (["--pty", "--fault", "lead-repair=inf"], "'inf' is not a finite number"),
+        (["--pty", "--fault", "battery=150"], "fault 'battery=150': battery level '150' is above 100 %"),
+        (["--pty", "--fault", "battery=nan"], "battery level 'nan' is not a finite number"),
+        (["--pty", "--fault", "battery=-1"], "must not be negative"),
+        (["--pty", "--fault", "hardware=70000"], "fault 'hardware=70000': code 70000 is above 65535"),
+        (["--pty", "--fault", "reboot@1e400"], "time '1e400' is not a finite number"),
     ],
 )
 def test_scsctl_emulator_refuses_bad_arguments_before_serving(

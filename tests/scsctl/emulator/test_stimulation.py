@@ -62,6 +62,45 @@ def test_delivered_output_matches_the_program() -> None:
     assert host.status().amplitude_ua == 5000
 
 
+@pytest.mark.parametrize("amplitude_ua", [25, 1001, 3001, 7777, 10_001])
+@pytest.mark.parametrize(
+    ("anodes", "cathodes"),
+    [
+        ({0: 50, 1: 50}, {8: 33, 9: 33, 10: 34}),
+        ({0: 33, 1: 34, 2: 33}, {8: 100}),
+        ({0: 1, 1: 1, 2: 98}, {8: 34, 9: 33, 10: 33}),
+    ],
+)
+def test_split_currents_add_up_to_the_amplitude_on_both_sides(
+    amplitude_ua: int, anodes: dict[int, int], cathodes: dict[int, int]
+) -> None:
+    host = ready()
+    t0 = _start(host, amplitude_ua=amplitude_ua, patient_max_ua=12_000, contacts=contacts(16, anodes, cathodes))
+    out = host.fw.monitor.output_at(t0)
+    assert out.anodic_ua == out.cathodic_ua == amplitude_ua  # no charge imbalance
+    for index, share_pct in {**anodes, **cathodes}.items():
+        exact_x100 = amplitude_ua * share_pct
+        assert abs(abs(out.contact_ua[index]) * 100 - exact_x100) < 100  # each within 1 uA of its share
+
+
+def test_25_ua_split_50_50_is_12_and_13_not_13_and_13() -> None:
+    host = ready()
+    t0 = _start(host, amplitude_ua=25, contacts=contacts(16, {0: 50, 1: 50}, {8: 50, 9: 50}))
+    out = host.fw.monitor.output_at(t0)
+    assert out.contact_ua[:2] == (13, 12)  # the left-over microampere goes to the lower contact
+    assert out.contact_ua[8:10] == (-13, -12)
+
+
+def test_a_ramp_keeps_the_split_balanced_at_every_step() -> None:
+    host = ready()
+    t0 = _start(host, amplitude_ua=3001, ramp_up_ms=1000, contacts=contacts(16, {0: 50, 1: 50}, {8: 33, 9: 33, 10: 34}))
+    host.at(t0 + 2)
+    segments = host.fw.monitor.segments_between(t0, t0 + 2)
+    assert len(segments) > 40
+    for segment in segments:
+        assert segment.output.anodic_ua == segment.output.cathodic_ua == segment.amplitude_ua
+
+
 def test_burst_delivery_records_its_parameters() -> None:
     host = ready()
     t0 = _start(host, waveform=Waveform.BURST, rate_dhz=400, burst_pulses=5, intra_burst_rate_dhz=5000,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -123,10 +124,42 @@ def test_waveforms_the_model_or_the_tier_does_not_offer() -> None:
     refusal(Guard(PROFILE), SetProgram(program(burst_pulses=5)), idle(), parameter="burst_pulses", value=5, limit=0)
 
 
+_FIELD_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)*_(?:ua|us|ms|s|dhz|nc|pct|mv|ohm)\b")
+
+
+@pytest.mark.parametrize(
+    ("fields", "parameter", "value", "limit", "text"),
+    [
+        ({"intra_burst_rate_dhz": 5000}, "intra_burst_rate_dhz", 5000, 0,
+         "the rate inside a burst must be 0 Hz for the tonic waveform, which has no bursts (got 500 Hz)"),
+        ({"burst_pulses": 5}, "burst_pulses", 5, 0,
+         "the pulses per burst must be 0 for the tonic waveform, which has no bursts (got 5 pulses)"),
+        ({"ramp_up_ms": 45_000}, "ramp_up_ms", 45_000, 30_000, "ramp-up 45 s is above the hardware maximum of 30 s"),
+        ({"ramp_down_ms": 30_500}, "ramp_down_ms", 30_500, 30_000,
+         "ramp-down 30.5 s is above the hardware maximum of 30 s"),
+        ({"amplitude_ua": 1000, "ramp_up_ms": 200}, "ramp_up_ms", 200, 1000,
+         "starting at 1.0 mA with a ramp-up of 200 ms is a jump"),
+        ({"waveform": 9}, "waveform", 9, None,
+         "waveform code 9 is not a waveform scsctl knows (known: tonic, burst, high frequency)"),
+        ({"recharge": 4}, "recharge", 4, None, "recharge code 4 is not a recharge mode scsctl knows (known: active, "
+                                               "passive)"),
+    ],
+)  # fmt: skip
+def test_refusals_speak_in_words_and_the_units_people_use(
+    fields: dict[str, object], parameter: str, value: object, limit: object, text: str
+) -> None:
+    prog = program(**fields)
+    err = refusal(Guard(PROFILE), SetProgram(prog), idle(held_like(prog)), parameter=parameter, value=value,
+                  limit=limit)  # fmt: skip
+    assert text in str(err)
+    assert not _FIELD_NAME.search(str(err)), str(err)
+
+
 def test_cycling_only_where_the_model_cycles() -> None:
     no_cycling = sample_profile({"cycling": False})
-    refusal(Guard(no_cycling), SetProgram(program(cycle_on_s=10, cycle_off_s=10)), idle(),
-            parameter="cycle_on_s", value=10, limit=0)  # fmt: skip
+    err = refusal(Guard(no_cycling), SetProgram(program(cycle_on_s=10, cycle_off_s=10)), idle(),
+                  parameter="cycle_on_s", value=10, limit=0)  # fmt: skip
+    assert "cycling on-time must be 0 s: this model does not cycle (got 10 s)" in str(err)
     approve(Guard(PROFILE), SetProgram(program(cycle_on_s=10, cycle_off_s=10)), idle())
 
 

@@ -112,3 +112,15 @@ def test_check_lists_every_error_of_every_file(tmp_path: Path, capsys: pytest.Ca
     assert f"{bad}: program_slots: must be at least 1, got 0" in captured.err
     assert f"{garbled}: not valid TOML" in captured.err and "line 1" in captured.err
     assert "2 of 3 profile file(s) invalid" in captured.err
+
+
+def test_check_refuses_a_profile_that_loosens_the_shannon_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loose = write_profile(
+        tmp_path, patched({"safety.shannon_k": 5.0, "safety.charge_density_warning_uc_per_cm2": 3000})
+    )
+    assert main(["profiles", "check", str(loose)]) == 2
+    err = capsys.readouterr().err
+    assert f"{loose}: safety.shannon_k: 5 is above 1.85: tissue damage was seen at k >= 1.85" in err
+    assert f"{loose}: safety.charge_density_warning_uc_per_cm2: 3000 uC/cm2 is above 30 uC/cm2" in err

@@ -137,6 +137,84 @@ def test_defaults_for_the_two_charge_density_levels(tmp_path: Path) -> None:
     assert profile.safety.shannon_k == 1.85
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("safety.shannon_k", 5.0, ["5 is above 1.85", "tissue damage", "stricter, never looser"]),
+        ("safety.shannon_k", 1.86, ["1.86 is above 1.85"]),
+        ("safety.shannon_k", 0, ["positive number, got 0"]),
+        ("safety.shannon_k", -1.0, ["positive number, got -1"]),
+        ("safety.charge_density_warning_uc_per_cm2", 3000, ["3000 uC/cm2 is above 30 uC/cm2", "soft limit",
+                                                            "never later"]),
+        ("safety.charge_density_warning_uc_per_cm2", 30.5, ["30.5 uC/cm2 is above 30 uC/cm2"]),
+        ("safety.charge_density_warning_uc_per_cm2", 0, ["positive number, got 0"]),
+    ],
+)  # fmt: skip
+def test_a_profile_cannot_loosen_the_charge_density_limits(
+    tmp_path: Path, key: str, value: float, words: list[str]
+) -> None:
+    problem = only_problem(tmp_path, {key: value})
+    assert problem.key == key
+    for word in words:
+        assert word in problem.reason, problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("safety.shannon_k", 1.85),
+        ("safety.shannon_k", 1.5),
+        ("safety.charge_density_warning_uc_per_cm2", 30),
+        ("safety.charge_density_warning_uc_per_cm2", 20),
+    ],
+)
+def test_a_profile_may_make_the_charge_density_limits_stricter(tmp_path: Path, key: str, value: float) -> None:
+    profile = load_profile(write_profile(tmp_path, patched({key: value})))
+    assert getattr(profile.safety, key.removeprefix("safety.")) == value
+
+
+def test_a_hardware_type_error_does_not_hide_the_tier_cross_checks(tmp_path: Path) -> None:
+    data = patched({
+        "hardware.compliance_mv": "lots",  # a type error in [hardware]
+        "hardware.amplitude_ua": {"min": 0, "max": "big"},  # and in one of its ranges
+        "tiers.engineering.tonic.rate_dhz": {"min": 10, "max": 200_000, "step": 10},
+        "tiers.clinical.tonic.pulse_width_us": {"min": 40, "max": 1200, "step": 10},
+        "safety.max_amplitude_step_ua": 40,
+        "patient_max_default_ua": 1010,
+    })  # fmt: skip
+    problems = problems_of(tmp_path, data)
+    found = {(p.key, next(w for w in ("expected", "above the hardware maximum", "wider than the engineering",
+                                      "a ramp could not move", "not a clinical", "?") if w in p.reason))
+             for p in problems}  # fmt: skip
+    assert {
+        ("hardware.compliance_mv", "expected"),
+        ("hardware.amplitude_ua.max", "expected"),
+        ("tiers.engineering.tonic.rate_dhz", "above the hardware maximum"),
+        ("tiers.clinical.tonic.pulse_width_us", "above the hardware maximum"),
+        ("tiers.clinical.tonic.pulse_width_us", "wider than the engineering"),
+        ("safety.max_amplitude_step_ua", "a ramp could not move"),
+        ("patient_max_default_ua", "not a clinical"),
+    } <= found
+
+
+def test_a_broken_tier_grid_does_not_hide_the_other_grids_cross_checks(tmp_path: Path) -> None:
+    data = patched({
+        "tiers.clinical.tonic.amplitude_ua": "lots",
+        "tiers.clinical.tonic.rate_dhz": {"min": 40, "max": 120_000, "step": 20},
+        "safety.shannon_k": 5.0,
+    })  # fmt: skip
+    problems = problems_of(tmp_path, data)
+    assert any(p.key == "safety.shannon_k" for p in problems)
+    assert any(p.key == "tiers.clinical.tonic.amplitude_ua" and "expected" in p.reason for p in problems)
+    assert any(p.key == "tiers.clinical.tonic.rate_dhz" and "above the hardware maximum" in p.reason
+               for p in problems)  # fmt: skip
+
+
+def test_the_fixed_high_frequency_values_are_reported_once(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, patched({"high_frequency.pulse_width_us": 10}))
+    assert [p.key for p in problems] == ["high_frequency.pulse_width_us"]
+
+
 def test_per_contact_areas(tmp_path: Path) -> None:
     areas = [12.0] * 8 + [6.0] * 8
     profile = load_profile(write_profile(tmp_path, patched({"contacts.area_mm2": areas})))

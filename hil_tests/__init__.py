@@ -1,0 +1,1 @@
+"""The conformance catalogue: see README.md and REQUIREMENTS.md."""

@@ -1,0 +1,201 @@
+"""The device under test: one ``Target`` per worker for the session, one ``Bench`` per test.
+
+The bench hands the port to one session at a time, as a serial line allows: opening a controller
+session closes the raw sender and the other way round. When a test ends the bench stops
+stimulation through whichever session is open (or a new one), so no test leaves output running
+for the next, then closes everything.
+
+Targets ``emu://...`` run the emulator in this process. The emulator outlives the sessions of a
+test session, as a device on a bench does; a test that takes the emulator handle (to inject
+faults) gets a factory-new emulator of the same URL instead, so what it breaks stays broken only
+for itself.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from firmware_protocol import messages as m
+
+from ..errors import LinkError, ScsError
+from .options import is_in_process
+from .raw import RawSender
+
+if TYPE_CHECKING:
+    from ..controller import Device
+    from ..emulator.runner import EmulatorRunner
+    from ..transports.base import Transport
+    from ..transports.emulated import EmulatedTransport
+
+__all__ = ["Bench", "Target"]
+
+_SAFE_STOP_TRIES_S = 3.0
+
+
+class Target:
+    """The device one worker tests for the whole session: its URL, profile and identity."""
+
+    def __init__(self, url: str, *, profile: str | None, data_dir: Path | None, worker: str | None) -> None:
+        self.url = url
+        self.profile = profile
+        self.data_dir = data_dir
+        self.worker = worker
+        self.in_process = is_in_process(url)
+        self.identity: dict[str, Any] | None = None
+        """IDENTIFY as the first session saw it (model, serial, firmware...)."""
+        self._shared: EmulatedTransport | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """For the test record: where the target is and, once known, who it is."""
+        out: dict[str, Any] = {"port": self.url, "worker": self.worker, "in_process_emulator": self.in_process}
+        if self.profile:
+            out["profile_requested"] = self.profile
+        out.update(self.identity or {})
+        return out
+
+    def emulator_transport(self, *, fresh: bool) -> EmulatedTransport:
+        from ..transports.emulated import EmulatedTransport
+
+        if fresh:
+            return EmulatedTransport(self.url)
+        if self._shared is None:
+            self._shared = EmulatedTransport(self.url)
+        return self._shared
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+
+
+class Bench:
+    """One test's access to the target: controller sessions, the raw sender, the emulator."""
+
+    def __init__(self, target: Target, *, fresh_emulator: bool = False) -> None:
+        self.target = target
+        self._emu = target.emulator_transport(fresh=fresh_emulator) if target.in_process else None
+        self._fresh = fresh_emulator and target.in_process
+        self._owner: Device | RawSender | None = None
+        self._raw: RawSender | None = None
+        self._used = False
+
+    @property
+    def emulator(self) -> EmulatorRunner[Any] | None:
+        """The in-process emulator's runner (faults, output monitor), or None for a real port."""
+        return None if self._emu is None else self._emu.emulator
+
+    def _transport(self) -> Transport:
+        if self._emu is not None:
+            return self._emu
+        from ..transports import transport_for_url
+
+        return transport_for_url(self.target.url)
+
+    def _claim(self, owner: Device | RawSender | None) -> None:
+        current = self._owner
+        if current is not None and current is not owner:
+            current.close()
+        self._owner = owner
+        self._used = True
+
+    # --- sessions ----------------------------------------------------------------------------------
+
+    def connect(
+        self,
+        role: str = "technician",
+        *,
+        tethered: bool = False,
+        watchdog_timeout_ms: int | None = None,
+        data_dir: str | Path | None = None,
+        profile: str | None = None,
+        capture: str | Path | None = None,
+    ) -> Device:
+        """A new controller session (``scsctl.connect``); the session open before is closed."""
+        import scsctl
+        from scsctl.controller import DEFAULT_WATCHDOG_MS
+
+        self._claim(None)
+        device = scsctl.connect(
+            self.target.url,
+            profile or self.target.profile,
+            role,
+            data_dir=data_dir or self.target.data_dir,
+            tethered=tethered,
+            watchdog_timeout_ms=DEFAULT_WATCHDOG_MS if watchdog_timeout_ms is None else watchdog_timeout_ms,
+            capture=capture,
+            transport=self._emu,
+        )
+        self._owner = device
+        if self.target.identity is None:
+            self.target.identity = device.identity.as_dict()
+        return device
+
+    def raw(self) -> RawSender:
+        """The raw frame sender (engineer role, audited); it takes the port when it is used."""
+        if self._raw is None:
+            from ..audit import AuditLog
+
+            audit = AuditLog.in_dir(self.target.data_dir, role="engineer")
+            self._raw = RawSender(self._transport(), audit, on_open=lambda: self._claim(self._raw))
+        return self._raw
+
+    def raw_hello(self) -> RawSender:
+        raw = self.raw()
+        ident = raw.hello()
+        if self.target.identity is None:
+            self.target.identity = {
+                "model_id": ident.model_id,
+                "serial": ident.serial_number,
+                "firmware": ident.firmware_version,
+                "hardware_revision": ident.hardware_revision,
+                "protocol_version": ident.protocol_version,
+                "contacts": ident.contact_count,
+                "program_slots": ident.program_slots,
+            }
+        return raw
+
+    # --- end of test -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop output (through the open session, or a new raw one), then close every session."""
+        try:
+            if self._used and not self._fresh:
+                self._stop_output()
+        finally:
+            if self._owner is not None:
+                self._owner.close()
+            self._owner = None
+            if self._raw is not None:
+                self._raw.close()
+                self._raw.audit.close()
+            if self._fresh and self._emu is not None:
+                self._emu.close()
+
+    def _stop_output(self) -> None:
+        from ..link import LinkStatus
+
+        owner = self._owner
+        try:
+            if owner is not None and not isinstance(owner, RawSender) and owner.link.status is LinkStatus.UP:
+                owner.stop()
+                return
+        except ScsError:
+            pass  # the session is broken: stop through a new one below
+        deadline = time.monotonic() + _SAFE_STOP_TRIES_S
+        while True:
+            try:
+                reply = self.raw().request(m.Stop())
+                if isinstance(reply, m.StopAck):
+                    return
+                problem: str = f"the device answered STOP with {reply}"
+            except ScsError as err:
+                problem = str(err)
+                if self._raw is not None:
+                    self._raw.close()
+            if time.monotonic() >= deadline:
+                raise LinkError(
+                    f"after the test, STOP could not be confirmed on {self.target.url}: {problem}; "
+                    "check the device and disconnect the leads"
+                )
+            time.sleep(0.1)
