@@ -21,6 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "emulator_cmd",
     "ports_cmd",
     "profiles_cmd",
+    "tui_cmd",
+    "trial_cmd",
+    "bench_cmd",
     "hil_cmd",
 )
 """Modules under ``scsctl.cli`` that add sub-commands, in the order ``--help`` lists them."""
@@ -43,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
+    if handler is None and sys.stdin.isatty() and sys.stdout.isatty():
+        # No command at a terminal: open the TUI (on the emulator unless $SCSCTL_PORT names a port).
+        args = parser.parse_args(["tui"])
+        handler = args.handler
     if handler is None:
         parser.print_help()
         return 0

@@ -34,9 +34,9 @@ from ..guard import Guard, Role
 from ..link import Link, WireCapture
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
 from ..transports import Transport, transport_for_url
-from .device import Device, Identity, Outcome
+from .device import Device, Identity, LinkView, Outcome
 
-__all__ = ["Device", "Identity", "Outcome", "connect", "stop_now"]
+__all__ = ["Device", "Identity", "LinkView", "Outcome", "connect", "stop_now"]
 
 DEFAULT_WATCHDOG_MS = 1000
 

@@ -26,7 +26,8 @@ from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, AmplitudeFlags, 
 from ..audit import AuditLog, Kind
 from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
 from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord
-from ..link import Link, LinkStatus
+from ..link import Link, LinkStats, LinkStatus
+from ..link.session import LinkStateChange
 from ..profiles import DeviceProfile
 from .events import Event, EventPump
 
@@ -74,6 +75,41 @@ class Identity:
         }
 
 
+class LinkView:
+    """A device's link as callers see it: its state, figures and events, and the watchdog's feed.
+
+    It has no way to send a command: everything that reaches the device goes through ``Device``,
+    past the guard and into the audit log. Starting or silencing the heartbeat is allowed (rigs
+    simulate a lost host with it); it commands no stimulation.
+    """
+
+    __slots__ = ("_link",)
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    @property
+    def status(self) -> LinkStatus:
+        return self._link.status
+
+    @property
+    def stats(self) -> LinkStats:
+        return self._link.stats
+
+    @property
+    def url(self) -> str:
+        return self._link.transport.url
+
+    def subscribe(self, callback: Callable[[m.Message | LinkStateChange], None]) -> Callable[[], None]:
+        return self._link.subscribe(callback)
+
+    def start_heartbeat(self, watchdog_timeout_ms: int, *, stop_on_loss: bool) -> None:
+        self._link.start_heartbeat(watchdog_timeout_ms, stop_on_loss=stop_on_loss)
+
+    def stop_heartbeat(self) -> None:
+        self._link.stop_heartbeat()
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a state-changing call did, and what the operator must be shown about it."""
@@ -98,11 +134,12 @@ class Device:
         self, link: Link, identity: Identity, profile: DeviceProfile, guard: Guard, audit: AuditLog,
         *, tethered: bool = False,
     ) -> None:  # fmt: skip
-        self.link = link
+        self._link = link
         self.identity = identity
         self.profile = profile
-        self.guard = guard
-        self.audit = audit
+        self._guard = guard
+        self._audit = audit
+        self._link_view = LinkView(link)
         self._known = _Known()
         self._lock = threading.RLock()  # one stimulation command at a time; STOP never takes it
         self._cache_lock = threading.Lock()  # the read-back cache, for readers while a ramp runs
@@ -115,16 +152,36 @@ class Device:
         self.sleep: Callable[[float], None] = time.sleep
         """How ramp steps wait between set-points (a test may replace it)."""
 
+    # --- what callers may see (read-only: a technician's guard cannot be swapped, nor sent around) ---
+
+    @property
+    def guard(self) -> Guard:
+        """The guard of this session: its tier follows the role it was connected with."""
+        return self._guard
+
+    @property
+    def role(self) -> str:
+        return self._guard.role.value
+
+    @property
+    def audit(self) -> AuditLog:
+        return self._audit
+
+    @property
+    def link(self) -> LinkView:
+        """Link state, statistics and events; commands go through this object's methods only."""
+        return self._link_view
+
     # --- reading ---------------------------------------------------------------------------------
 
     def status(self) -> m.Status:
-        reply = self.link.request(m.GetStatus())
+        reply = self._link.request(m.GetStatus())
         assert isinstance(reply, m.Status)
         return reply
 
     def read_program(self, slot: int) -> m.Program:
         try:
-            reply = self.link.request(m.ReadProgram(slot))
+            reply = self._link.request(m.ReadProgram(slot))
         except DeviceRefused as err:
             if err.reason == "EMPTY_SLOT":
                 with self._cache_lock:
@@ -148,11 +205,11 @@ class Device:
 
     def usage(self) -> m.Usage:
         """Usage counters and the whole event log (paged)."""
-        first = self.link.request(m.GetUsage(0, 32))
+        first = self._link.request(m.GetUsage(0, 32))
         assert isinstance(first, m.Usage)
         events = list(first.events)
         while len(events) < first.event_total:
-            page = self.link.request(m.GetUsage(len(events), 32))
+            page = self._link.request(m.GetUsage(len(events), 32))
             assert isinstance(page, m.Usage)
             if not page.events:
                 break
@@ -184,10 +241,10 @@ class Device:
         self._stops += 1
         sent_at = time.monotonic()
         try:
-            self.link.stop()
+            self._link.stop()
         except ScsError as err:
             with contextlib.suppress(AuditError):  # the failure to stop is what the user must see
-                self.audit.record("error", "STOP", {"error": str(err)})
+                self._audit.record("error", "STOP", {"error": str(err)})
             raise
         detail = {"confirmed_after_ms": round((time.monotonic() - sent_at) * 1000, 3)}
         self._audit_after("command", "STOP", detail, done="STOP was carried out")
@@ -286,7 +343,7 @@ class Device:
                 if approved.messages != (message,):
                     raise self._refuse_as_is(message, approved)
             if isinstance(message, m.GetStatus | m.Heartbeat | m.ReadProgram | m.GetUsage):
-                return self.link.request(message)  # reads and keep-alives are not audit records
+                return self._link.request(message)  # reads and keep-alives are not audit records
             return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
 
     def measure_impedance(self) -> ImpedanceRecord:
@@ -310,7 +367,7 @@ class Device:
             return
         self._closed = True
         try:
-            if self.link.status is LinkStatus.UP:
+            if self._link.status is LinkStatus.UP:
                 self._end_session()
             self._unsubscribe_link()
             self._events.close()  # every event queued so far has been handled ...
@@ -319,8 +376,8 @@ class Device:
         finally:
             self._unsubscribe_link()
             self._events.close()
-            self.link.close()
-            self.audit.close()
+            self._link.close()
+            self._audit.close()
 
     def _end_session(self) -> None:
         with contextlib.suppress(ScsError):
@@ -328,8 +385,8 @@ class Device:
                 self.stop()
             else:
                 self._revert_tentative()
-            self.link.stop_heartbeat()
-            self.link.request(m.Heartbeat(0))  # disarm: leaving is not losing the link
+            self._link.stop_heartbeat()
+            self._link.request(m.Heartbeat(0))  # disarm: leaving is not losing the link
 
     def _revert_tentative(self) -> None:
         status = self.status()
@@ -342,7 +399,7 @@ class Device:
             self.set_amplitude(committed.amplitude_ua)  # tentative steps: a cut-short ramp commits nothing
         # Committing the value the program already holds changes nothing but ends the tentative state.
         self.set_amplitude(committed.amplitude_ua, commit=True)
-        self.audit.record("action", "tentative reverted", {"to_ua": committed.amplitude_ua})
+        self._audit.record("action", "tentative reverted", {"to_ua": committed.amplitude_ua})
 
     def __enter__(self) -> Device:
         return self
@@ -359,7 +416,7 @@ class Device:
         """
         if not self.status().status_flags & StatusFlags.IMPEDANCE_FRESH:
             return None
-        last = self.audit.last("reply", "MEASURE_IMPEDANCE", device=self.identity.serial)
+        last = self._audit.last("reply", "MEASURE_IMPEDANCE", device=self.identity.serial)
         if last is None or "contacts" not in last.detail:
             return None
         age_s = (datetime.now(UTC) - datetime.fromisoformat(last.time_utc)).total_seconds()
@@ -423,14 +480,14 @@ class Device:
             f"{message.TYPE.name} would have to go out as {len(approved.messages)} steps "
             f"({'; '.join(approved.notices)}): it is not sent as it is",
             parameter="command", value=message.TYPE.name, limit="one approved step",
-            tier=self.guard.tier.name.value, profile=self.profile.name,
+            tier=self._guard.tier.name.value, profile=self.profile.name,
         )  # fmt: skip
         self._audit_before("refusal", message.TYPE.name, {"message": str(err)}, what="the refusal")
         return err
 
     def _check(self, command: m.Message, acknowledge: frozenset[str]) -> Approved:
         try:
-            return self.guard.check(command, self.context(), acknowledge=acknowledge)
+            return self._guard.check(command, self.context(), acknowledge=acknowledge)
         except SafetyRefusal as err:
             detail = {
                 "message": str(err), "parameter": err.parameter, "value": err.value, "limit": err.limit,
@@ -446,7 +503,7 @@ class Device:
         self._events.flush_unrecorded()
         self._audit_before("command", name, {**detail, "sent": m.to_readable(message)}, what="the command")
         try:
-            reply = self.link.request(message, idempotent=idempotent, timeout_s=timeout_s)
+            reply = self._link.request(message, idempotent=idempotent, timeout_s=timeout_s)
         except DeviceRefused as err:
             nak = {"nak": err.reason, "param": err.param, "index": err.index, "limit": err.limit, "message": str(err)}
             self._audit_after("reply", name, nak, done=f"the device refused {name}")
@@ -475,14 +532,14 @@ class Device:
     def _audit_before(self, kind: Kind, name: str, detail: Mapping[str, Any], *, what: str) -> None:
         """Record before acting: when the log cannot be written, nothing is sent."""
         try:
-            self.audit.record(kind, name, detail)
+            self._audit.record(kind, name, detail)
         except AuditError as err:
             raise AuditError(f"{err} {what.capitalize()} was not sent.") from err
 
     def _audit_after(self, kind: Kind, name: str, detail: Mapping[str, Any], *, done: str) -> None:
         """Record what already happened: when the log cannot be written, say that it did happen."""
         try:
-            self.audit.record(kind, name, detail)
+            self._audit.record(kind, name, detail)
         except AuditError as err:
             raise AuditError(f"{err} {done[0].upper() + done[1:]}, but it is NOT recorded.") from err
 

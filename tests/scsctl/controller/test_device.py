@@ -48,6 +48,16 @@ def audit_names(tmp_path: Path, kind: str) -> list[str]:
     return [r.name for r in AuditLog.in_dir(tmp_path).query() if r.kind == kind]
 
 
+def test_the_session_offers_no_way_around_the_guard(device: scsctl.Device) -> None:
+    from scsctl.guard import Guard, Role
+
+    with pytest.raises(AttributeError):
+        device.guard = Guard(device.profile, role=Role.ENGINEER)  # type: ignore[misc]
+    assert not hasattr(device.link, "request")
+    assert not hasattr(device.link, "transport")
+    assert device.role == "technician"
+
+
 def test_connect_identifies_and_matches_the_profile(device: scsctl.Device, tmp_path: Path) -> None:
     assert device.identity.profile == "tonic-burst-16"
     assert device.identity.contacts == 16
@@ -112,13 +122,13 @@ def test_large_changes_go_out_as_a_ramp_of_small_steps(device: scsctl.Device, tm
     assert max(b - a for a, b in zip([0, *steps], steps, strict=False)) <= device.profile.safety.max_amplitude_step_ua
 
 
-def test_a_device_refusal_names_the_reason_and_is_audited(device: scsctl.Device, tmp_path: Path) -> None:
-    transport = device.link.transport
-    assert isinstance(transport, EmulatedTransport)
-    transport.emulator.inject(NakNext(NakReason.BUSY, m.MessageType.SELECT_PROGRAM))
-    device.write_program(bipolar())
-    with pytest.raises(DeviceRefused, match="device refused SELECT_PROGRAM: busy"):
-        device.select(0)
+def test_a_device_refusal_names_the_reason_and_is_audited(tmp_path: Path) -> None:
+    transport = EmulatedTransport("emu://")
+    with scsctl.connect("emu://", data_dir=tmp_path, transport=transport) as device:
+        transport.emulator.inject(NakNext(NakReason.BUSY, m.MessageType.SELECT_PROGRAM))
+        device.write_program(bipolar())
+        with pytest.raises(DeviceRefused, match="device refused SELECT_PROGRAM: busy"):
+            device.select(0)
     replies = [r for r in AuditLog.in_dir(tmp_path).query() if r.kind == "reply" and r.name == "SELECT_PROGRAM"]
     assert replies[-1].detail["nak"] == "BUSY"
 

@@ -1,0 +1,426 @@
+"""The application: connection, device state as reactives, controller calls in threads, and STOP.
+
+Everything the screens show of the device lives here as reactive attributes (``status``,
+``programs``, ``impedance``, ``link_lost``, ``audit_version``, ``note``); widgets watch them
+(``self.watch(self.app, "status", ...)``) and never talk to the device themselves. Every controller
+call goes through :meth:`ScsApp.call_device`, which runs it in a Textual thread worker so the UI
+never blocks, reports failures in words a technician understands, and asks for an acknowledgement
+when the guard wants one. STOP does not: it goes to a thread of its own (``StopLine``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+
+from firmware_protocol import messages as m
+from firmware_protocol.constants import OUTPUT_STATES
+
+from ..errors import AcknowledgementRequired, ScsError
+from ..guard import ImpedanceRecord
+from ..link.session import LinkStateChange, LinkStatus
+from .messages import CommandFailed, DeviceEventArrived, StatusFailed, StatusReady, StopFinished
+from .stop_line import StopLine, StopResult
+from .target import ConnectTarget
+from .watch import DeviceWatch
+from .wording import Explanation, explain
+
+if TYPE_CHECKING:
+    from ..controller import Device
+    from ..transports.ports import PortListing
+
+__all__ = ["STOP_KEY", "ScsApp"]
+
+T = TypeVar("T")
+
+STOP_KEY = "f2"
+"""The one STOP key (see ``ScsApp`` for why F2)."""
+
+DeviceCall = Callable[["Device", frozenset[str]], T]
+"""A controller call: gets the device and the warnings acknowledged so far."""
+
+
+class ScsApp(App[None]):
+    """scsctl's terminal UI.
+
+    STOP is F2, an app-level binding with ``priority=True``: it works on every screen, inside every
+    dialog and inside text fields, is shown in every footer and beside a STOP button on each screen.
+    F2 because: a function key is never typed while entering a value, so it is not pressed by
+    accident, and no other function key is bound (a neighbour key pressed by mistake does nothing);
+    it sits at the top left beside Esc where a hand finds it without looking; terminals send it
+    at once, unlike Esc, which terminals and tmux hold back (up to 500 ms) to tell it from escape
+    sequences, and which people press by habit to close dialogs (here Esc closes dialogs); F1, F10
+    and F11 are taken by common terminal emulators, F12 by drop-down ones. Space was rejected as
+    too easy to hit and needed for buttons and contacts.
+
+    Screens: ``ConnectScreen`` (ports, the emulator; connects on start), ``MainScreen`` (the device),
+    dialogs (``StartDialog``, ``AcknowledgeDialog``, ``ValueDialog``, ``QuitDialog``). To add a screen
+    such as the trial workflow's ``TrialScreen``: make it a ``Screen`` that composes ``StopButton``
+    and ``StopFooter`` (STOP then shows and works there too), reads the device through ``app.device``
+    and the reactives above, and runs every controller call through ``app.call_device(label, fn,
+    on_done)``; open it from the main screen with ``app.open_screen(TrialScreen(...))`` from a
+    binding on ``MainScreen`` (``MainScreen.BINDINGS``), and leave it with ``app.pop_screen()``.
+
+    Headless use (the benchmark): ``app = ScsApp(ConnectTarget(...))``; ``async with
+    app.run_test() as pilot`` (or ``app.run(headless=True)`` in a thread); ``app.connected`` is a
+    ``threading.Event`` set once the main screen shows a connected device, ``app.started_at_s`` and
+    ``app.connected_at_s`` are ``time.monotonic()`` stamps, ``app.device`` is the ``Device``;
+    ``app.last_stop`` holds the last STOP's ``StopResult`` (asked-for and confirmed times).
+    """
+
+    CSS_PATH = "scsctl.tcss"
+    TITLE = "scsctl"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # show=False: the footer of every screen shows F2 STOP in a place of its own (StopFooter).
+        Binding(STOP_KEY, "stop", "STOP", key_display="F2", priority=True, show=False),
+        Binding("ctrl+q", "quit_app", "Quit", priority=True),
+    ]
+
+    status: var[m.Status | None] = var(None, always_update=True)
+    """The device's last status (coalesced: the newest replaces one not yet drawn)."""
+    programs: var[dict[int, m.Program]] = var(dict, always_update=True)
+    """Every slot that holds a program, as last read back from the device."""
+    impedance: var[ImpedanceRecord | None] = var(None, always_update=True)
+    link_lost: var[str] = var("")
+    """Why the link is lost ("" while it is up)."""
+    audit_version: var[int] = var(0)
+    """Bumped whenever the audit trail of this session grew (the events view reloads)."""
+    note: var[Explanation | None] = var(None, always_update=True)
+    """What the message bar shows: the last refusal, STOP result, fault or done action."""
+    busy: var[tuple[str, ...]] = var(())
+    """Labels of the controller calls running now."""
+
+    def __init__(
+        self,
+        target: ConnectTarget | None = None,
+        *,
+        show_times: bool = True,
+        port_lister: Callable[[], PortListing] | None = None,
+        status_interval_s: float = 0.5,
+    ) -> None:
+        """``show_times``: False masks what changes with time or machine load rather than with what the
+        user does: clocks, ages, round-trip times, battery voltage, missed heartbeats (for snapshots).
+        ``port_lister``: what the connect screen lists (default ``scsctl.transports.ports.list_ports``).
+        """
+        super().__init__()
+        self.target = target or ConnectTarget()
+        self.show_times = show_times
+        self.port_lister = port_lister
+        self.status_interval_s = status_interval_s
+        self.device: Device | None = None
+        self.device_watch: DeviceWatch | None = None
+        self.connected = threading.Event()
+        self.started_at_s = time.monotonic()
+        self.connected_at_s: float | None = None
+        self.drafts: dict[str, m.Program] = {}
+        """The draft on screen per device serial, so a reconnect does not lose unsaved edits."""
+        self.stop_line = StopLine(lambda result: self.post_message(StopFinished(result)))
+        self._exit_after_stop = False
+        self.last_stop: StopResult | None = None
+        """The last STOP's result, with when it was asked for and when the device confirmed it."""
+
+    # --- screens -----------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from .screens.connect import ConnectScreen
+
+        self.push_screen(ConnectScreen(self.target, auto_connect=True))
+
+    def open_screen(self, screen: Any) -> None:
+        """Show ``screen`` on top of the present one (dialogs, the connect screen, a trial screen)."""
+        self.push_screen(screen)
+
+    def show_note(self, title: str, text: str = "", severity: str = "info", limit: str = "") -> None:
+        self.note = Explanation(title, text, severity, limit)
+
+    # --- connecting --------------------------------------------------------------------------------
+
+    def connect_to(self, target: ConnectTarget, on_failed: Callable[[BaseException], None]) -> None:
+        """Close any device, open ``target`` in a worker, and show the main screen once connected."""
+        old, self.device = self.device, None
+        self._detach_watch()
+
+        def work() -> None:
+            if old is not None:
+                with contextlib.suppress(ScsError):
+                    old.close()
+            try:
+                device = target.open()
+                programs = device.programs()
+            except Exception as err:  # noqa: BLE001 - any failure is shown on the connect screen
+                self._from_thread(on_failed, err)
+                return
+            self._from_thread(self._attach_device, target, device, programs)
+
+        self.run_worker(work, name=f"connect {target.url}", group="connect", thread=True, exit_on_error=False)
+
+    def _attach_device(self, target: ConnectTarget, device: Device, programs: dict[int, m.Program]) -> None:
+        from .screens.main import MainScreen
+
+        self.target = target
+        self.device = device
+        self.programs = programs
+        self.impedance = device.impedance
+        self.link_lost = ""
+        self.status = None
+        self.note = None
+        self.stop_line.attach(device)
+        self.sub_title = _sub_title(target, device)
+        self.device_watch = DeviceWatch(
+            device,
+            on_status=lambda: self.post_message(StatusReady()),
+            on_event=lambda event: self.post_message(DeviceEventArrived(event)),
+            on_error=lambda err: self.post_message(StatusFailed(err)),
+            interval_s=self.status_interval_s,
+        )
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(MainScreen(device, programs, self.drafts.get(device.identity.serial)))
+        self.connected_at_s = time.monotonic()
+        self.connected.set()
+
+    def _detach_watch(self) -> None:
+        self.connected.clear()
+        self.stop_line.attach(None)
+        if self.device_watch is not None:
+            self.device_watch.close()
+            self.device_watch = None
+
+    def reconnect(self, target: ConnectTarget | None = None) -> None:
+        """Show the connect screen connecting to ``target`` (default: the present one) again."""
+        from .screens.connect import ConnectScreen
+
+        self.push_screen(ConnectScreen(target or self.target, auto_connect=True))
+
+    # --- controller calls --------------------------------------------------------------------------
+
+    def call_device(
+        self,
+        label: str,
+        fn: DeviceCall[T],
+        on_done: Callable[[T], None] | None = None,
+        *,
+        on_error: Callable[[BaseException], None] | None = None,
+        acknowledge: frozenset[str] = frozenset(),
+        background: bool = False,
+    ) -> None:
+        """Run ``fn(device, acknowledge)`` in a thread; ``on_done(result)`` then runs on the UI thread.
+
+        ``background``: a read that changes nothing (not shown as busy, no status refresh after it).
+
+        A failure shows in the message bar (``note``) in a technician's words, after ``on_error``;
+        a warning the guard wants acknowledged opens a dialog and, if the user agrees, the call is
+        made again with it acknowledged. Nothing the screen shows changes unless the call succeeded.
+        """
+        device = self.device
+        if device is None:
+            self.show_note(f"{label}: no device is connected", "connect first (p)", "error")
+            return
+        stops_before = self.stop_line.requests
+        if not background:
+            self.busy = (*self.busy, label)
+
+        def work() -> None:
+            try:
+                result = fn(device, acknowledge)
+            except Exception as err:  # noqa: BLE001 - every failure is shown; a bug must not kill the UI
+                after_stop = self.stop_line.requests != stops_before
+                self._from_thread(
+                    self._failed,
+                    label,
+                    err,
+                    after_stop,
+                    on_error,
+                    lambda ack: self.call_device(
+                        label, fn, on_done, on_error=on_error, acknowledge=acknowledge | ack, background=background
+                    ),
+                )
+            else:
+                if on_done is not None:
+                    self._from_thread(on_done, result)
+            finally:
+                if not background:
+                    self._from_thread(self._finished, label)
+
+        self.run_worker(work, name=label, group="device", thread=True, exit_on_error=False)
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run ``callback`` on the UI thread and wait for it; nothing if the app has gone."""
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(callback, *args)
+
+    def _finished(self, label: str) -> None:
+        busy = list(self.busy)
+        if label in busy:
+            busy.remove(label)
+        self.busy = tuple(busy)
+        self.audit_version += 1
+        if self.device_watch is not None:
+            self.device_watch.poke()
+
+    def _failed(
+        self,
+        label: str,
+        err: BaseException,
+        after_stop: bool,
+        on_error: Callable[[BaseException], None] | None,
+        retry: Callable[[frozenset[str]], None],
+    ) -> None:
+        if on_error is not None:
+            on_error(err)
+        self.post_message(CommandFailed(label, err, after_stop=after_stop))
+        if isinstance(err, AcknowledgementRequired) and not after_stop:
+            from .screens.dialogs import AcknowledgeDialog
+
+            warnings = frozenset(str(w) for w in err.value) if isinstance(err.value, tuple) else frozenset()
+
+            def answered(agreed: bool | None) -> None:
+                if agreed:
+                    retry(warnings)
+                else:
+                    self.show_note(
+                        f"{label}: not done", "the warning was not acknowledged; nothing was sent", "warning"
+                    )
+
+            self.push_screen(AcknowledgeDialog(label, str(err)), answered)
+
+    def on_command_failed(self, message: CommandFailed) -> None:
+        if isinstance(message.error, AcknowledgementRequired) and not message.after_stop:
+            return  # the dialog asks
+        explanation = explain(message.error, message.label)
+        if message.after_stop:
+            explanation = Explanation(f"{message.label}: cut short by STOP", explanation.text, "warning")
+        self.note = explanation
+        self.refresh_programs()
+
+    def refresh_programs(self) -> None:
+        """Read every slot back (after a failure or a commit: the screen shows what the device holds)."""
+        if self.device is None or self.link_lost:
+            return
+
+        def done(programs: dict[int, m.Program]) -> None:
+            self.programs = programs
+
+        self.call_device("read programs", lambda device, _ack: device.programs(), done, background=True)
+
+    # --- device side -------------------------------------------------------------------------------
+
+    def on_status_ready(self, _message: StatusReady) -> None:
+        watch = self.device_watch
+        status = watch.statuses.take() if watch is not None else None
+        if status is not None and not _same_status(status, self.status):
+            self.status = status
+
+    def on_status_failed(self, message: StatusFailed) -> None:
+        if not self.link_lost:
+            self.note = explain(message.error, "reading the device's status")
+
+    def on_device_event_arrived(self, message: DeviceEventArrived) -> None:
+        event = message.event
+        self.audit_version += 1
+        if isinstance(event, LinkStateChange):
+            if event.status is LinkStatus.LOST:
+                self.link_lost = event.reason or "no answer"
+                self.show_note(
+                    "LINK LOST: the device does not answer",
+                    f"{self.link_lost}. " + _after_loss(self.target.tethered) + " Press r to reconnect.",
+                    "error",
+                )
+            elif event.status is LinkStatus.UP:
+                self.link_lost = ""
+            return
+        if isinstance(event, m.EventFault):
+            contact = f" on contact {event.contact + 1}" if event.contact != 0xFF else ""
+            self.show_note(
+                f"Device fault: {event.fault.name.lower().replace('_', ' ')}{contact}",
+                "the device reports it in its status; see Events",
+                "error",
+            )
+        elif isinstance(event, m.EventImpedanceWarning):
+            self.show_note(
+                f"Impedance warning: contact {event.contact + 1} reads {event.impedance_ohm} ohm "
+                f"({event.status.name.lower()})",
+                "see the Impedance tab",
+                "warning",
+            )
+
+    # --- STOP --------------------------------------------------------------------------------------
+
+    def action_stop(self) -> None:
+        """Hand STOP to its own thread at once; the result comes back as ``StopFinished``."""
+        self.stop_line.request()
+        time.sleep(0)  # let the STOP thread take the interpreter now, before this thread goes on to redraw
+        self.show_note("STOP sent", "waiting for the device to confirm all outputs are off", "stop")
+
+    def on_stop_finished(self, message: StopFinished) -> None:
+        result = message.result
+        self.last_stop = result
+        if result.confirmed:
+            self.show_note("STOPPED: the device confirmed all outputs are off", "", "stop")
+        else:
+            self.show_note("STOP NOT CONFIRMED", f"{result.error}", "error")
+        self.audit_version += 1
+        if self.device_watch is not None:
+            self.device_watch.poke()
+        if self._exit_after_stop and result.confirmed:
+            self.exit()
+        self._exit_after_stop = False
+
+    # --- leaving -----------------------------------------------------------------------------------
+
+    @property
+    def stimulating(self) -> bool:
+        return self.status is not None and self.status.state in OUTPUT_STATES
+
+    def action_quit_app(self) -> None:
+        if self.stimulating and not self.target.tethered and not self.link_lost:
+            from .screens.dialogs import QuitDialog
+
+            def answered(choice: str | None) -> None:
+                if choice == "stop":
+                    self._exit_after_stop = True  # leave once the device confirmed (or STOP failed)
+                    self.action_stop()
+                elif choice == "leave":
+                    self.exit()
+
+            self.push_screen(QuitDialog(), answered)
+            return
+        self.exit()
+
+    def on_unmount(self) -> None:
+        device, self.device = self.device, None
+        self._detach_watch()
+        if device is not None:
+            with contextlib.suppress(ScsError):
+                device.close()
+        self.stop_line.close()
+
+
+def _same_status(new: m.Status, old: m.Status | None) -> bool:
+    """Equal but for the uptime, which ticks every second and is not shown: nothing to redraw."""
+    return old is not None and dataclasses.replace(new, uptime_s=old.uptime_s) == old
+
+
+def _after_loss(tethered: bool) -> str:
+    if tethered:
+        return "This session is tethered: the device stops stimulation by itself when its watchdog expires."
+    return (
+        "A running program keeps running on the device (untethered); tentative amplitude changes revert. "
+        "STOP (F2) is still tried."
+    )
+
+
+def _sub_title(target: ConnectTarget, device: Device) -> str:
+    ident = device.identity
+    where = "EMULATOR - not a real device" if target.is_emulator else target.url
+    guard = device.guard
+    return f"{where} | {ident.profile} {ident.serial} | {guard.role.value}: {guard.tier.name.value} limits"

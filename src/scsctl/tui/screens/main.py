@@ -1,0 +1,339 @@
+"""The main screen: the device, stimulation, and tabs for the program, impedance and events.
+
+The screen owns the *draft*, the program being edited (a ``Program`` for one slot), and pushes it
+down to the widgets that show it; they post their edits back up. Every edit is checked at once by
+the device's guard against what the device was last read to hold (``check_draft``), so an invalid
+program is marked before anything is sent. Saving writes the draft through the controller, which
+checks it again, writes it and reads it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Header, Static, TabbedContent, TabPane
+
+from firmware_protocol import messages as m
+from firmware_protocol.constants import OUTPUT_STATES
+
+from ...parsing import amplitude_ua, format_electrodes
+from ...units import format_ua
+from ..draft import DraftVerdict, check_draft, local_context, new_program
+from ..params import EXAMPLES, PARAM_LABELS, parse_param, with_value
+from ..widgets import scs, show
+from ..widgets.audit_view import AuditView
+from ..widgets.banners import Banner, MessageBar
+from ..widgets.charge_panel import ChargePanel
+from ..widgets.device_panel import DevicePanel
+from ..widgets.footer import StopFooter
+from ..widgets.impedance_panel import ImpedancePanel
+from ..widgets.lead_view import LeadView
+from ..widgets.param_list import ParamList
+from ..widgets.programs_table import ProgramsTable
+from ..widgets.pulse_preview import PulsePreview
+from ..widgets.stim_panel import LiveAmplitude, StimPanel
+from .dialogs import ValueDialog
+from .start_dialog import StartDialog
+
+if TYPE_CHECKING:
+    from ...controller import Device, Outcome
+    from ...guard import ImpedanceRecord
+
+__all__ = ["MainScreen"]
+
+NARROW_BELOW = 150
+"""Terminal width (columns) below which the program tab is one scrolling column."""
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("g", "start", "Start..."),
+        Binding("c", "commit", "Commit"),
+        Binding("s", "save", "Save"),
+        Binding("m", "measure", "Impedance"),
+        Binding("a", "go('live')", "Amplitude"),
+        Binding("e", "go('leads')", "Electrodes", show=False),
+        Binding("v", "go('params')", "Settings", show=False),
+        Binding("n", "new_draft", "New draft", show=False),
+        Binding("1", "tab('tab-program')", "Program", show=False),
+        Binding("2", "tab('tab-impedance')", "Impedance", show=False),
+        Binding("3", "tab('tab-events')", "Events", show=False),
+        Binding("r", "reconnect", "Reconnect", show=False),
+        Binding("p", "ports", "Ports"),
+        Binding("t", "trial", "Trial"),
+    ]
+
+    draft: var[m.Program] = var(m.Program(0, 0, 0, 0, ()), always_update=True)
+    verdict: var[DraftVerdict] = var(DraftVerdict(), always_update=True)
+
+    def __init__(self, device: Device, programs: dict[int, m.Program], kept: m.Program | None = None) -> None:
+        """``programs``: what the device holds, read at connect time (the draft starts from the first);
+        ``kept``: the draft left on screen for this device before a reconnect (unsaved edits survive)."""
+        super().__init__()
+        self.device = device
+        self.draft_is_running = False
+        first = min(programs) if programs else 0
+        draft = programs.get(first) or new_program(device.profile, first)
+        if kept is not None and len(kept.contacts) == device.identity.contacts:
+            draft = kept  # the same device again (a reconnect): its unsaved edits are still here
+        self.set_reactive(MainScreen.draft, draft)
+
+    def compose(self) -> ComposeResult:
+        device = self.device
+        yield Header(show_clock=False)
+        yield Banner(id="banner")
+        with Horizontal(id="top"):
+            yield DevicePanel(device, id="device")
+            yield StimPanel(device, id="stim")
+        with TabbedContent(id="tabs", initial="tab-program"):
+            with TabPane("Program (1)", id="tab-program"), Horizontal(id="program-tab"):
+                with Vertical(id="program-left"):
+                    yield ProgramsTable(device.identity.program_slots, id="programs")
+                    yield LeadView(device.profile.contacts, id="leads")
+                    yield Static(id="draft-check")
+                with VerticalScroll(id="program-right"):
+                    yield ParamList(device.profile, device.guard.tier, id="params")
+                    yield ChargePanel(device.profile, id="charge")
+                    yield PulsePreview(id="pulse")
+            with TabPane("Impedance (2)", id="tab-impedance"):
+                yield ImpedancePanel(device.profile, id="impedance")
+            with TabPane("Events and audit trail (3)", id="tab-events"):
+                yield AuditView(id="audit")
+        yield MessageBar(id="messages")
+        yield StopFooter()
+
+    def on_mount(self) -> None:
+        app = scs(self)
+        self.title = "scsctl"
+        self.sub_title = app.sub_title
+        for name in ("programs", "status", "impedance"):
+            self.watch(app, name, lambda _v: self._check(), init=False)
+        self._show_draft(self.draft)
+        self.query_one(LeadView).focus()
+
+    def on_resize(self) -> None:
+        # Below 150 columns the program tab's two columns are stacked and scroll (see scsctl.tcss).
+        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
+
+    # --- the draft ---------------------------------------------------------------------------------
+
+    def watch_draft(self, program: m.Program) -> None:
+        scs(self).drafts[self.device.identity.serial] = program
+        if self.is_mounted:
+            self._show_draft(program)
+
+    def _show_draft(self, program: m.Program) -> None:
+        self.query_one(LeadView).contacts = program.contacts
+        self.query_one(ParamList).program = program
+        self.query_one(ChargePanel).show(program)
+        self.query_one(PulsePreview).show(program)
+        self.query_one(StimPanel).draft_slot = program.slot
+        self._check()
+
+    def _check(self) -> None:
+        app = scs(self)
+        context = local_context(app.status, app.programs, app.impedance)
+        self.draft_is_running = context.stimulating and context.running_slot == self.draft.slot
+        if self.draft_is_running:
+            # The guard refuses any write to the running slot; check the draft's content anyway.
+            context = dataclasses.replace(context, stimulating=False, running_slot=None)
+        self.verdict = check_draft(self.device.guard, self.draft, context)
+
+    def watch_verdict(self, verdict: DraftVerdict) -> None:
+        if not self.is_mounted:
+            return
+        app = scs(self)
+        stored = app.programs.get(self.draft.slot)
+        saved = stored == self.draft
+        lead_problem = verdict.parameter in ("contacts", "share_pct", "polarity")
+        self.query_one(LeadView).invalid = lead_problem
+        self.query_one(ParamList).invalid_key = "" if lead_problem else (verdict.parameter or "")
+        text = Text(f"Draft for slot {self.draft.slot}: ", style="bold")
+        if verdict.problem is not None:
+            text.append("✗ NOT VALID - nothing is sent until this is fixed\n", style="bold red")
+            text.append(verdict.problem, style="red")
+        else:
+            text.append("✓ valid ", style="bold green")
+            text.append(
+                "(saved: the slot holds it)" if saved else "- not saved yet: s saves it to the device",
+                style="green" if saved else "bold yellow",
+            )
+            if self.draft_is_running and not saved:
+                text.append(
+                    f"\nslot {self.draft.slot} is running: save after STOP (change the amplitude live)", style="yellow"
+                )
+            for line in (*verdict.warnings, *verdict.notices):
+                text.append("\n" + line, style="yellow")
+        show(self.query_one("#draft-check", Static), text)
+
+    def on_lead_view_edited(self, message: LeadView.Edited) -> None:
+        self.draft = dataclasses.replace(self.draft, contacts=message.contacts)
+
+    def on_param_list_changed(self, message: ParamList.Changed) -> None:
+        self.draft = message.program
+        if message.note:
+            scs(self).show_note(message.note, "", "info")
+
+    def on_param_list_refused(self, message: ParamList.Refused) -> None:
+        scs(self).show_note("Not changed", message.message, "warning")
+
+    def on_param_list_type_value(self, message: ParamList.TypeValue) -> None:
+        spec = message.spec
+        key = spec.key
+
+        def typed(value: int | None) -> None:
+            if value is not None:
+                self.draft = with_value(self.draft, key, value)
+
+        current = spec.fmt(int(getattr(self.draft, key))).replace(" ", "")
+        self.app.push_screen(
+            ValueDialog(
+                f"{PARAM_LABELS[key]} for slot {self.draft.slot}",
+                lambda text: parse_param(key, text),
+                EXAMPLES.get(key, ""),
+                current,
+            ),
+            typed,
+        )
+
+    def on_programs_table_load(self, message: ProgramsTable.Load) -> None:
+        stored = scs(self).programs.get(message.slot)
+        self.draft = stored if stored is not None else new_program(self.device.profile, message.slot)
+        what = "loaded for editing" if stored is not None else "is empty: a new draft"
+        scs(self).show_note(f"Slot {message.slot} {what}", "", "info")
+        self.query_one(LeadView).focus()
+
+    def on_programs_table_select_slot(self, message: ProgramsTable.SelectSlot) -> None:
+        slot = message.slot
+        scs(self).call_device(
+            f"select slot {slot}",
+            lambda device, _ack: device.select(slot),
+            lambda _r: scs(self).show_note(f"Slot {slot} is the selected program", "", "info"),
+        )
+
+    def action_new_draft(self) -> None:
+        self.draft = new_program(self.device.profile, self.draft.slot)
+
+    # --- device actions ----------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        program = self.draft
+        slot = program.slot
+
+        def save(device: Device, acknowledge: frozenset[str]) -> tuple[Outcome, m.Program]:
+            outcome = device.write_program(program, acknowledge=acknowledge)
+            return outcome, device.read_program(slot)
+
+        def saved(result: tuple[Outcome, m.Program]) -> None:
+            outcome, readback = result
+            app = scs(self)
+            app.programs = {**app.programs, slot: readback}
+            summary = (
+                f"{format_electrodes(readback.contacts)}, {format_ua(readback.amplitude_ua)}, "
+                f"{readback.pulse_width_us} us, patient max {format_ua(readback.patient_max_ua)}"
+            )
+            app.show_note(f"Slot {slot} written and read back: {summary}", "; ".join(outcome.notices), "info")
+            self._check()
+
+        scs(self).call_device(f"save slot {slot}", save, saved)
+
+    def action_start(self) -> None:
+        stim = self.query_one(StimPanel)
+        blocker = stim.start_blocker()
+        if blocker is not None:
+            scs(self).show_note("Cannot start now", blocker, "warning")
+            return
+        slot = self.draft.slot
+        stored = scs(self).programs[slot]
+        self.app.push_screen(StartDialog(slot, stored, draft_differs=stored != self.draft))
+
+    def action_commit(self) -> None:
+        app = scs(self)
+        if not app.stimulating:
+            app.show_note("Nothing to commit", "stimulation is off", "warning")
+            return
+
+        def committed(outcome: Outcome) -> None:
+            if outcome.status is not None:
+                app.status = outcome.status
+                app.show_note(
+                    f"Committed {format_ua(outcome.status.setpoint_ua)} to slot {outcome.status.active_slot}",
+                    "it is now part of the stored program",
+                    "info",
+                )
+            app.refresh_programs()
+
+        app.call_device("commit", lambda device, _ack: device.commit(), committed)
+
+    def action_measure(self) -> None:
+        def measured(record: ImpedanceRecord) -> None:
+            app = scs(self)
+            app.impedance = record
+            flagged = [
+                f"{i + 1} {r.status.name.lower()}" for i, r in enumerate(record.readings) if r.status.name != "OK"
+            ]
+            app.show_note(
+                "Impedance measured",
+                ("flagged: " + ", ".join(flagged)) if flagged else "all contacts ok",
+                "warning" if flagged else "info",
+            )
+
+        scs(self).call_device("impedance check", lambda device, _ack: device.measure_impedance(), measured)
+        self.action_tab("tab-impedance")
+
+    def action_go(self, which: str) -> None:
+        if which == "live":
+            self.query_one(LiveAmplitude).focus()
+            return
+        self.query_one(TabbedContent).active = "tab-program"
+        self.query_one(LeadView if which == "leads" else ParamList).focus()
+
+    def action_tab(self, tab: str) -> None:
+        # Focus moves into the tab shown; otherwise focus left behind in a hidden tab would go to the
+        # next focusable widget, and the tabs follow focus back.
+        self.query_one(TabbedContent).active = tab
+        target = {"tab-program": "#leads", "tab-impedance": "#impedance-table", "tab-events": "#audit"}[tab]
+        self.query_one(target).focus()
+
+    def action_reconnect(self) -> None:
+        scs(self).reconnect()
+
+    def action_ports(self) -> None:
+        from .connect import ConnectScreen
+
+        self.app.push_screen(ConnectScreen(scs(self).target))
+
+    def action_trial(self) -> None:
+        """The trial record (coverage, diary, pain chart) of this device; Esc comes back."""
+        from ..trial_screen import TrialScreen
+
+        scs(self).open_screen(TrialScreen())
+
+    def on_live_amplitude_type_value(self, _message: LiveAmplitude.TypeValue) -> None:
+        stim = self.query_one(StimPanel)
+        app = scs(self)
+        status = app.status
+        if status is None or status.state not in OUTPUT_STATES:
+            app.show_note("Live amplitude: stimulation is off", "start a program first (g)", "warning")
+            return
+
+        def typed(value: int | None) -> None:
+            if value is not None:
+                stim.request_amplitude(value)
+
+        self.app.push_screen(
+            ValueDialog(
+                "Live amplitude (tentative until committed)",
+                amplitude_ua,
+                "3.5mA",
+                format_ua(status.setpoint_ua).replace(" ", ""),
+            ),
+            typed,
+        )

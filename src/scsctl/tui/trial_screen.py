@@ -1,0 +1,542 @@
+"""The trial screen: open or create a trial for the connected device, record the paresthesia coverage
+of the program being adjusted (its settings read back from the device), add diary entries, and see
+daily pain against the baseline and the goal with the hours of stimulation.
+
+All trial data goes through ``scsctl.trial.TrialStore`` (the audit log's database); every device
+read goes through ``app.call_device``, so the screen never talks to the device itself and STOP (F2)
+works here as everywhere. Input is checked before anything is read or stored; a refusal is shown in
+the message bar and changes nothing.
+
+To open it (from the main screen): ``scs(self).open_screen(TrialScreen())``; Esc leaves it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, DataTable, Header, Input, Label, Select, Static
+
+from ..errors import ScsError, UsageError
+from ..trial import (
+    COMFORT_LABELS,
+    Assessment,
+    DeviceUsage,
+    DiaryEntry,
+    ProgramCapture,
+    Trial,
+    TrialStore,
+    assess,
+    capture_program,
+    format_regions,
+    hours_to_s,
+    parse_day,
+    parse_nrs,
+    parse_regions,
+    program_summary,
+    read_usage,
+    selected_slot,
+)
+from .screens.dialogs import Dialog
+from .widgets import scs, show
+from .widgets.banners import MessageBar
+from .widgets.footer import StopFooter
+from .widgets.stop_button import StopButton
+
+if TYPE_CHECKING:
+    from ..controller import Device
+
+__all__ = ["NewTrialDialog", "TrialScreen", "pain_chart_text"]
+
+_CHART_COLS_PER_POINT = 3
+
+
+def pain_chart_text(trial: Trial, diary: list[DiaryEntry], assessment: Assessment | None) -> Text:
+    """Daily pain as bars against the baseline (│) and the goal (┆), with the hours of stimulation.
+
+    One row per trial day from the start to the later of the planned end and the last entry; bars at
+    or under the goal are green. The days the verdict's mean is taken over are marked ▸.
+    """
+    from datetime import timedelta
+
+    width = 10 * _CHART_COLS_PER_POINT
+    base_col = trial.baseline_nrs * _CHART_COLS_PER_POINT
+    goal_col = round(trial.goal_nrs * _CHART_COLS_PER_POINT)
+    last_dates = {e.entry_date for e in assessment.last_entries} if assessment else set()
+    by_date = {e.entry_date: e for e in diary}
+    last_day = max([trial.planned_end_date, *by_date])
+    text = Text()
+    axis = "".join(str(n).ljust(2 * _CHART_COLS_PER_POINT) for n in range(0, 11, 2))
+    text.append(f"{'':14}{axis[: width + 2]}  stimulation\n", style="dim")
+    day = trial.start_date
+    while day <= last_day:
+        entry = by_date.get(day)
+        mark = "▸" if day in last_dates else " "
+        text.append(
+            f"{mark}day {trial.day_number(day):>2} {day.month:02d}-{day.day:02d} ", style="bold" if mark.strip() else ""
+        )
+        filled = 0 if entry is None else entry.nrs * _CHART_COLS_PER_POINT
+        bar_style = "green" if entry is not None and entry.nrs <= trial.goal_nrs else "cyan"
+        for col in range(width + 1):
+            if col < filled:
+                text.append("█", style=bar_style)
+            elif col == base_col:
+                text.append("│", style="grey50")
+            elif col == goal_col:
+                text.append("┆", style="green")
+            else:
+                text.append(" ")
+        if entry is None:
+            text.append("  -    ", style="dim")
+            text.append("no entry\n", style="dim")
+        else:
+            hours = "" if entry.stimulation_s is None else f"{entry.stimulation_s / 3600:5.1f} h"
+            text.append(f" {entry.nrs:>2}    ", style="bold")
+            text.append(f"{hours}\n")
+        day += timedelta(days=1)
+    text.append(f"│ baseline {trial.baseline_nrs}   ", style="grey50")
+    text.append(f"┆ goal {trial.goal_nrs:g} (-{trial.goal_reduction_pct} %)   ", style="green")
+    text.append("▸ the days the verdict's mean is taken over", style="bold")
+    return text
+
+
+class NewTrialDialog(Dialog[dict[str, Any]]):
+    """The trial's baseline and plan; checked by the store before the dialog closes (nothing stored yet)."""
+
+    def __init__(self, store: TrialStore, device_serial: str) -> None:
+        super().__init__(f"New trial for device {device_serial}")
+        self.store = store
+
+    def body(self) -> ComposeResult:
+        yield Static("No names or other identifying data: the trial id is opaque (leave it empty for one).",
+                     classes="dialog-body")  # fmt: skip
+        yield Input(placeholder="baseline pain before the trial, NRS 1-10", id="new-baseline")
+        yield Input(placeholder="pain area: low-back, foot-left (optional)", id="new-pain-area")
+        with Horizontal(classes="trial-row"):
+            yield Input(value="today", placeholder="start: 2026-11-19, today, today-3", id="new-start")
+            yield Input(value="7", placeholder="planned days", id="new-days")
+            yield Input(value="50", placeholder="goal, % reduction", id="new-goal")
+        yield Input(placeholder="trial id (optional; default T-YEAR-NNNN)", id="new-id")
+        yield Static("", id="new-error", classes="dialog-body")
+
+    def buttons(self) -> ComposeResult:
+        yield Button("Create (Enter)", id="create", variant="primary")
+        yield Button("Cancel (Esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#new-baseline", Input).focus()
+
+    def _value(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value.strip()
+
+    def _submit(self) -> None:
+        from datetime import timedelta
+
+        try:
+            start = parse_day(self._value("new-start"), self.store.today(), what="start")
+            days_text, goal_text = self._value("new-days"), self._value("new-goal")
+            if not days_text.isdigit() or int(days_text) < 1:
+                raise UsageError(f"planned days {days_text!r}: give the trial's length in days, 1 or more")
+            if not goal_text.isdigit():
+                raise UsageError(f"goal {goal_text!r}: give the reduction that counts as success, 1 to 100 %")
+            fields: dict[str, Any] = {
+                "baseline_nrs": parse_nrs(self._value("new-baseline"), what="baseline pain (NRS)"),
+                "start_date": start,
+                "planned_end_date": start + timedelta(days=int(days_text) - 1),
+                "pain_regions": self._value("new-pain-area") or (),
+                "goal_reduction_pct": int(goal_text),
+                "trial_id": self._value("new-id") or None,
+            }
+            self.store.check_new_trial(**fields)
+        except ScsError as err:
+            error = self.query_one("#new-error", Static)
+            error.update(str(err))
+            error.add_class("-error")
+            return
+        self.dismiss(fields)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self._submit()
+        elif event.button.id == "cancel":
+            self.dismiss(None)
+
+
+class TrialScreen(Screen[None]):
+    """The trial of the connected device: coverage while adjusting, the diary, the chart."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+n", "new_trial", "New trial"),
+        Binding("ctrl+k", "record_coverage", "Record coverage"),
+        Binding("ctrl+d", "add_diary", "Add diary entry"),
+    ]
+
+    DEFAULT_CSS = """
+    TrialScreen #trial-top { height: auto; padding: 0 1; }
+    TrialScreen #trial-pick { width: 40; }
+    TrialScreen #trial-summary { width: 1fr; height: auto; padding: 0 1; }
+    TrialScreen #trial-body { height: 1fr; }
+    TrialScreen #trial-forms { width: 62; height: 1fr; border: round $primary; padding: 0 1; }
+    TrialScreen #trial-view { width: 1fr; height: 1fr; }
+    TrialScreen #trial-chart { height: auto; border: round $primary; padding: 0 1; }
+    TrialScreen #trial-programs { height: auto; max-height: 10; border: round $primary; }
+    TrialScreen #trial-diary { height: auto; max-height: 12; border: round $primary; }
+    TrialScreen .trial-heading { text-style: bold; margin-top: 1; }
+    TrialScreen .trial-row { height: auto; margin-bottom: 1; }
+    TrialScreen #trial-forms Input, TrialScreen #trial-forms Select, TrialScreen #trial-forms Checkbox {
+        margin-bottom: 1;
+    }
+    TrialScreen .trial-row Input, TrialScreen .trial-row Select { margin: 0 1 0 0; }
+    TrialScreen #trial-forms Button { margin-bottom: 1; }
+    TrialScreen .trial-row Input, TrialScreen .trial-row Select { width: 1fr; }
+    TrialScreen #trial-stop-row { height: auto; }
+    NewTrialDialog .trial-row { height: auto; }
+    NewTrialDialog .trial-row Input { width: 1fr; }
+    """
+
+    def __init__(self, store: TrialStore | None = None) -> None:
+        """``store``: the trial records to use (default: those in the connected target's data folder)."""
+        super().__init__()
+        self._given_store = store
+        self.store: TrialStore | None = store
+        self.trial: Trial | None = None
+
+    # --- layout --------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="trial-top"):
+            yield Select[str]((), prompt="Choose a trial", id="trial-pick")
+            yield Button("New trial (ctrl+n)", id="trial-new")
+            yield Static(id="trial-summary")
+        with Horizontal(id="trial-body"):
+            with VerticalScroll(id="trial-forms"):
+                yield Label("Coverage (settings read back from the device)", classes="trial-heading")
+                with Horizontal(classes="trial-row"):
+                    yield Select[int]((), prompt="slot", id="cov-slot", compact=True)
+                    yield Select[int](
+                        [(f"{k} {v}", k) for k, v in COMFORT_LABELS.items()],
+                        prompt="comfort",
+                        id="cov-comfort",
+                        compact=True,
+                    )
+                yield Input(
+                    placeholder="felt in: low-back-left, buttock-left (or none)",
+                    id="cov-regions",
+                    compact=True,
+                )
+                yield Input(placeholder="notes (no identifying data)", id="cov-notes", compact=True)
+                yield Checkbox("left active at the end of the session", id="cov-left-active", compact=True)
+                yield Button("Record coverage (ctrl+k)", id="cov-record", variant="primary")
+                yield Label("Diary", classes="trial-heading")
+                with Horizontal(classes="trial-row"):
+                    yield Input(value="today", placeholder="date", id="diary-date", compact=True)
+                    yield Input(placeholder="pain NRS 0-10", id="diary-nrs", compact=True)
+                    yield Input(placeholder="hours of stimulation", id="diary-hours", compact=True)
+                yield Select[str](
+                    [("analgesics: less than before", "less"), ("analgesics: the same", "same"),
+                     ("analgesics: more than before", "more")],
+                    prompt="analgesics",
+                    id="diary-analgesics",
+                    compact=True,
+                )  # fmt: skip
+                yield Input(placeholder="notes (no identifying data)", id="diary-notes", compact=True)
+                yield Checkbox("hours from the device's counter if not typed", id="diary-device", compact=True)
+                yield Checkbox("edit that day's entry (old values kept)", id="diary-edit", compact=True)
+                yield Input(placeholder="reason for the change", id="diary-reason", compact=True)
+                yield Button("Add diary entry (ctrl+d)", id="diary-add", variant="primary")
+            with VerticalScroll(id="trial-view"):
+                yield Static(id="trial-chart")
+                yield DataTable(id="trial-programs", cursor_type="row", zebra_stripes=True)
+                yield DataTable(id="trial-diary", cursor_type="row", zebra_stripes=True)
+        yield MessageBar(id="messages")
+        with Horizontal(id="trial-stop-row"):
+            yield StopButton()
+        yield StopFooter()
+
+    def on_mount(self) -> None:
+        app = scs(self)
+        self.title = "scsctl: trial"
+        self.sub_title = app.sub_title
+        self.query_one("#trial-programs", DataTable).add_columns(
+            "program", "date", "slot", "settings (read back)", "felt in", "over the pain area", "comfort", "left active"
+        )
+        self.query_one("#trial-diary", DataTable).add_columns(
+            "day", "date", "NRS", "stimulation", "analgesics", "notes", "revision"
+        )
+        self.watch(app, "programs", self._show_slots, init=True)
+        if self.store is None:
+            try:
+                self.store = TrialStore.in_dir(app.target.data_dir, operator=app.target.operator)
+            except ScsError as err:
+                app.show_note("Trial records cannot be opened", str(err), "error")
+                return
+        self._load_trials()
+
+    def on_unmount(self) -> None:
+        if self.store is not None and self._given_store is None:
+            with contextlib.suppress(ScsError):
+                self.store.close()
+
+    # --- showing -------------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> Device | None:
+        return scs(self).device
+
+    def _show_slots(self, programs: dict[int, Any]) -> None:
+        select = self.query_one("#cov-slot", Select)
+        chosen = select.value
+        select.set_options((f"slot {slot}: {program_summary(p)}", slot) for slot, p in sorted(programs.items()))
+        if isinstance(chosen, int) and chosen in programs:
+            select.value = chosen
+
+    def _load_trials(self, choose: str | None = None) -> None:
+        device = self.device
+        if self.store is None or device is None:
+            return
+        try:
+            trials = [t for t in self.store.trials() if t.device_serial == device.identity.serial]
+        except ScsError as err:
+            scs(self).show_note("Trial records cannot be read", str(err), "error")
+            return
+        pick = self.query_one("#trial-pick", Select)
+        pick.set_options((f"{t.trial_id}  from {t.start_date}", t.trial_id) for t in reversed(trials))
+        wanted = choose or (self.trial.trial_id if self.trial else None) or (trials[-1].trial_id if trials else None)
+        if wanted is not None and any(t.trial_id == wanted for t in trials):
+            pick.value = wanted
+            self._open(wanted)
+        else:
+            self.trial = None
+            self._refresh()
+
+    def _open(self, trial_id: str) -> None:
+        assert self.store is not None
+        try:
+            self.trial = self.store.trial(trial_id)
+        except ScsError as err:
+            scs(self).show_note("Trial not opened", str(err), "error")
+            return
+        self._refresh()
+
+    def _refresh(self) -> None:
+        summary = self.query_one("#trial-summary", Static)
+        chart = self.query_one("#trial-chart", Static)
+        programs = self.query_one("#trial-programs", DataTable)
+        diary_table = self.query_one("#trial-diary", DataTable)
+        programs.clear()
+        diary_table.clear()
+        trial, store = self.trial, self.store
+        if trial is None or store is None:
+            serial = self.device.identity.serial if self.device else "?"
+            show(summary, Text(f"No trial for device {serial} yet: ctrl+n creates one.", style="yellow"))
+            show(chart, Text(""))
+            return
+        diary = store.diary(trial.trial_id)
+        assessment = assess(trial, diary) if diary else None
+        text = Text(f"{trial.trial_id}", style="bold")
+        text.append(
+            f"  {trial.start_date} to {trial.planned_end_date}  baseline NRS {trial.baseline_nrs}  "
+            f"pain: {format_regions(trial.pain_regions) if trial.pain_regions else 'not recorded'}\n"
+        )
+        if assessment is None:
+            text.append("no diary entry yet", style="dim")
+        else:
+            style = {"success": "bold green", "not met": "bold red", "not yet": "yellow"}[assessment.verdict]
+            text.append(assessment.statement, style=style)
+        show(summary, text)
+        show(chart, pain_chart_text(trial, diary, assessment))
+        history = {h.entry.entry_date for h in store.diary_history(trial.trial_id)}
+        for test in store.program_tests(trial.trial_id):
+            programs.add_row(
+                test.label, str(test.session_date), str(test.slot), program_summary(test.capture.program),
+                format_regions(test.regions), test.overlap.describe(),
+                "-" if test.comfort is None else f"{test.comfort} {COMFORT_LABELS[test.comfort]}",
+                "yes" if test.left_active else "",
+            )  # fmt: skip
+        for entry in diary:
+            hours = (
+                "-"
+                if entry.stimulation_s is None
+                else f"{entry.stimulation_s / 3600:.1f} h ({entry.stimulation_source})"
+            )
+            diary_table.add_row(
+                str(trial.day_number(entry.entry_date)), str(entry.entry_date), str(entry.nrs), hours,
+                entry.analgesics.value if entry.analgesics else "-", entry.notes,
+                f"{entry.revision} (edited)" if entry.entry_date in history else str(entry.revision),
+            )  # fmt: skip
+
+    def _refused(self, what: str, err: BaseException) -> None:
+        scs(self).show_note(f"{what}: not done", str(err), "error" if not isinstance(err, UsageError) else "warning")
+
+    # --- events --------------------------------------------------------------------------------------
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        opened = self.trial.trial_id if self.trial is not None else None
+        if event.select.id == "trial-pick" and isinstance(event.value, str) and event.value != opened:
+            self._open(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"trial-new": self.action_new_trial, "cov-record": self.action_record_coverage,
+                   "diary-add": self.action_add_diary}  # fmt: skip
+        if event.button.id in actions:
+            event.stop()
+            actions[event.button.id]()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # --- new trial -----------------------------------------------------------------------------------
+
+    def action_new_trial(self) -> None:
+        app, store, device = scs(self), self.store, self.device
+        if store is None or device is None:
+            app.show_note("New trial: no device or no trial records", "connect first", "warning")
+            return
+
+        def create(fields: dict[str, Any] | None) -> None:
+            if fields is None:
+                return
+
+            def stored(usage: DeviceUsage) -> None:
+                try:
+                    trial = store.new_trial(
+                        device_serial=device.identity.serial, profile=device.identity.profile, usage=usage, **fields
+                    )
+                except ScsError as err:
+                    self._refused("New trial", err)
+                    return
+                app.show_note(f"Trial {trial.trial_id} recorded", "the usage counter was read as its start", "info")
+                self._load_trials(choose=trial.trial_id)
+
+            app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), stored, background=True)
+
+        app.push_screen(NewTrialDialog(store, device.identity.serial), create)
+
+    # --- coverage ------------------------------------------------------------------------------------
+
+    def action_record_coverage(self) -> None:
+        app, store, trial = scs(self), self.store, self.trial
+        if store is None or trial is None:
+            app.show_note("Record coverage: no trial open", "choose a trial or create one (ctrl+n)", "warning")
+            return
+        slot = self.query_one("#cov-slot", Select).value
+        comfort = self.query_one("#cov-comfort", Select).value
+        regions_text = self.query_one("#cov-regions", Input).value
+        notes = self.query_one("#cov-notes", Input).value
+        left_active = self.query_one("#cov-left-active", Checkbox).value
+        try:
+            if not isinstance(slot, int):
+                raise UsageError("choose the slot whose program the patient is feeling")
+            regions = parse_regions(regions_text, what="paresthesia felt in")
+        except ScsError as err:
+            self._refused("Record coverage", err)
+            return
+        chosen_slot = slot
+
+        def read(device: Device, _ack: frozenset[str]) -> tuple[ProgramCapture, DeviceUsage, int | None]:
+            return capture_program(device, chosen_slot), read_usage(device), selected_slot(device)
+
+        def recorded(result: tuple[ProgramCapture, DeviceUsage, int | None]) -> None:
+            capture, usage, selected = result
+            try:
+                if left_active and selected != chosen_slot:
+                    raise UsageError(
+                        f"the device has {'no slot' if selected is None else f'slot {selected}'} selected, not slot "
+                        f"{chosen_slot}: select it first, or untick 'left active'"
+                    )
+                test = store.record_program(
+                    trial.trial_id, capture, regions=regions, comfort=comfort if isinstance(comfort, int) else None,
+                    notes=notes, left_active=left_active, usage=usage,
+                )  # fmt: skip
+            except ScsError as err:
+                self._refused("Record coverage", err)
+                return
+            app.show_note(
+                f"{test.label} recorded: slot {test.slot}, {program_summary(test.capture.program)}",
+                f"felt in {format_regions(test.regions)}; over the pain area: {test.overlap.describe()}",
+                "info",
+            )
+            self.query_one("#cov-regions", Input).value = ""
+            self.query_one("#cov-notes", Input).value = ""
+            self._refresh()
+
+        app.call_device(f"read back slot {chosen_slot}", read, recorded, background=True)
+
+    # --- diary ---------------------------------------------------------------------------------------
+
+    def action_add_diary(self) -> None:
+        app, store, trial = scs(self), self.store, self.trial
+        if store is None or trial is None:
+            app.show_note("Diary: no trial open", "choose a trial or create one (ctrl+n)", "warning")
+            return
+        analgesics = self.query_one("#diary-analgesics", Select).value
+        drug = analgesics if isinstance(analgesics, str) else None
+        notes = self.query_one("#diary-notes", Input).value
+        from_device = self.query_one("#diary-device", Checkbox).value
+        edit = self.query_one("#diary-edit", Checkbox).value
+        try:
+            day = parse_day(self.query_one("#diary-date", Input).value, store.today(), what="date")
+            nrs_text = self.query_one("#diary-nrs", Input).value.strip()
+            hours_text = self.query_one("#diary-hours", Input).value.strip()
+            nrs = parse_nrs(nrs_text) if nrs_text or not edit else None
+            seconds = hours_to_s(hours_text) if hours_text else None
+            if edit:
+                entry = store.edit_diary(
+                    trial.trial_id, day, nrs=nrs, stimulation_s=seconds, analgesics=drug, notes=notes or None,
+                    reason=self.query_one("#diary-reason", Input).value,
+                )  # fmt: skip
+                self._diary_done(entry, "changed; the old values are kept in the history")
+                return
+            store.check_day(trial, day)
+            if store.diary_entry(trial.trial_id, day) is not None:
+                raise UsageError(f"{day} has an entry already: tick 'change the existing entry' to edit it")
+        except ScsError as err:
+            self._refused("Diary", err)
+            return
+        assert nrs is not None
+        if not from_device:
+            try:
+                entry = store.add_diary(trial.trial_id, day, nrs, stimulation_s=seconds, analgesics=drug, notes=notes)
+            except ScsError as err:
+                self._refused("Diary", err)
+                return
+            self._diary_done(entry, "recorded")
+            return
+
+        def stored(usage: DeviceUsage) -> None:
+            try:
+                entry = store.add_diary(
+                    trial.trial_id, day, nrs, stimulation_s=seconds, usage=usage, analgesics=drug, notes=notes
+                )
+            except ScsError as err:
+                self._refused("Diary", err)
+                return
+            self._diary_done(entry, "recorded")
+
+        app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), stored, background=True)
+
+    def _diary_done(self, entry: DiaryEntry, what: str) -> None:
+        assert self.trial is not None
+        hours = (
+            "" if entry.stimulation_s is None else f", {entry.stimulation_s / 3600:.1f} h ({entry.stimulation_source})"
+        )
+        scs(self).show_note(
+            f"Diary {entry.entry_date} (day {self.trial.day_number(entry.entry_date)}) {what}",
+            f"NRS {entry.nrs}{hours}",
+            "info",
+        )
+        for widget_id in ("#diary-nrs", "#diary-hours", "#diary-notes", "#diary-reason"):
+            self.query_one(widget_id, Input).value = ""
+        self.query_one("#diary-edit", Checkbox).value = False
+        self._refresh()

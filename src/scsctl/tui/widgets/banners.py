@@ -1,0 +1,64 @@
+"""The banner (emulator / link lost) and the message bar (refusals, STOP, faults, results)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..wording import Explanation
+from . import scs, show
+
+__all__ = ["Banner", "MessageBar"]
+
+
+class Banner(Static):
+    """Says plainly when this is the emulator, and loudly when the link is lost."""
+
+    def on_mount(self) -> None:
+        self.watch(scs(self), "link_lost", self._show, init=True)
+
+    def _show(self, reason: str) -> None:  # the reason is in the message bar
+        app = scs(self)
+        self.set_class(bool(reason), "-lost")
+        self.set_class(not reason and app.target.is_emulator, "-emulator")
+        if reason:
+            show(
+                self, Text(" LINK LOST - the device does not answer - r reconnects; F2 still tries STOP ", style="bold")
+            )
+        elif app.target.is_emulator:
+            show(
+                self,
+                Text(
+                    " EMULATOR - not a real device: the built-in emulator (emu://); nothing here reaches a patient ",
+                    style="bold",
+                ),
+            )
+        else:
+            show(self, Text(f" connected to {app.target.url} "))
+
+
+class MessageBar(Static):
+    """The last thing the user must read: stays until the next one (no toasts that vanish)."""
+
+    def on_mount(self) -> None:
+        self.watch(scs(self), "note", self._show, init=True)
+        self.watch(scs(self), "busy", self._show_busy, init=False)
+
+    def _show(self, note: Explanation | None) -> None:
+        for severity in ("info", "warning", "error", "stop"):
+            self.set_class(note is not None and note.severity == severity, f"-{severity}")
+        if note is None:
+            show(
+                self,
+                Text("Ready. Tab moves between panels; the keys of the focused panel are in the footer.", style="dim"),
+            )
+            return
+        text = Text(note.title, style="bold")
+        if note.text:
+            text.append("\n" + note.text)
+        if note.limit:
+            text.append("\n" + note.limit, style="bold")
+        show(self, text)
+
+    def _show_busy(self, busy: tuple[str, ...]) -> None:
+        self.border_subtitle = ("working: " + ", ".join(busy)) if busy else ""

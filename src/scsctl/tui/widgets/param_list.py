@@ -1,0 +1,168 @@
+"""The draft's settings, one per row, each with its value, a bar of where it sits in the tier's
+range, and its fine and coarse steps.
+
+Keyboard: up/down choose a row; left/right a fine step; shift+left/right a coarse step; Enter
+types a value. Mouse: click a row to choose it, ◀ / ▶ to step it. A step the range does not allow
+is refused (``StepRefused``, shown in the message bar) and nothing changes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from firmware_protocol.messages import Program
+
+from ...profiles import DeviceProfile, Tier
+from ..params import ParamSpec, StepRefused, program_params, step_param
+from .bars import range_bar
+
+__all__ = ["ParamList"]
+
+LABEL_WIDTH = 17
+VALUE_WIDTH = 10
+BAR_WIDTH = 16
+LEFT_ARROW_AT = LABEL_WIDTH
+RIGHT_ARROW_AT = LABEL_WIDTH + 2 + VALUE_WIDTH + 1
+
+
+class ParamList(Widget, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Setting", show=False),
+        Binding("down", "move(1)", "Setting", show=False),
+        Binding("right", "step(1, False)", "Fine +"),
+        Binding("left", "step(-1, False)", "Fine -"),
+        Binding("shift+right", "step(1, True)", "Coarse +"),
+        Binding("shift+left", "step(-1, True)", "Coarse -"),
+        Binding("enter", "type_value", "Type a value"),
+    ]
+
+    program: reactive[Program | None] = reactive(None, always_update=True)
+    cursor: reactive[int] = reactive(0)
+    invalid_key: reactive[str] = reactive("")
+
+    class Changed(Message):
+        def __init__(self, program: Program, note: str | None) -> None:
+            super().__init__()
+            self.program = program
+            self.note = note
+
+    class Refused(Message):
+        def __init__(self, message: str) -> None:
+            super().__init__()
+            self.message = message
+
+    class TypeValue(Message):
+        def __init__(self, spec: ParamSpec) -> None:
+            super().__init__()
+            self.spec = spec
+
+    def __init__(self, profile: DeviceProfile, tier: Tier, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.profile = profile
+        self.tier = tier
+        self._rows = 0
+        self.border_title = "Program settings"
+        self.border_subtitle = "←/→ fine  shift+←/→ coarse  Enter type"
+
+    @property
+    def specs(self) -> list[ParamSpec]:
+        if self.program is None:
+            return []
+        return program_params(self.profile, self.tier, self.program)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return len(self.specs) + 1  # and a line explaining the chosen setting
+
+    def watch_program(self, program: Program | None) -> None:
+        rows = len(self.specs)
+        self.cursor = min(self.cursor, max(rows - 1, 0))
+        if rows != self._rows:  # burst adds rows: the widget grows (a layout pass only then)
+            self._rows = rows
+            self.refresh(layout=True)
+
+    def render(self) -> Text:
+        program = self.program
+        if program is None:
+            return Text("")
+        text = Text()
+        specs = self.specs
+        for i, spec in enumerate(specs):
+            row = self._row(spec, program, i == self.cursor)
+            row.truncate(max(self.content_size.width, 1), overflow="ellipsis")
+            text.append_text(row)
+            text.append("\n")
+        if specs:
+            spec = specs[min(self.cursor, len(specs) - 1)]
+            about = f"  {spec.label}: {spec.hint}" if spec.hint else f"  {spec.label}"
+            if spec.grid is not None:
+                about += f" (the {self.tier.name.value} tier's range)"
+            elif spec.range is not None:
+                about += " (the hardware's range)"
+            line = Text(about, style="dim italic")
+            line.truncate(max(self.content_size.width, 1), overflow="ellipsis")
+            text.append_text(line)
+        return text
+
+    def _row(self, spec: ParamSpec, program: Program, at_cursor: bool) -> Text:
+        value = int(getattr(program, spec.key))
+        bad = spec.key == self.invalid_key
+        label_style = "reverse" if at_cursor and self.has_focus else ("underline" if at_cursor else "")
+        row = Text((("✗ " if bad else "  ") + spec.label).ljust(LABEL_WIDTH), style=label_style)
+        if bad:
+            row.stylize("bold red", 0, 2)
+        row.append("◀ ", style="bold")
+        row.append(f"{spec.fmt(value):>{VALUE_WIDTH}}", style="bold red" if bad else "bold")
+        row.append(" ▶ ", style="bold")
+        if spec.choices:
+            names = [("[" + spec.fmt(c) + "]") if c == value else spec.fmt(c) for c in spec.choices]
+            row.append("  ".join(names), style="dim")
+            return row
+        bounds = spec.bounds
+        if bounds is not None:
+            low, high = bounds
+            row.append_text(range_bar(value, low, high, BAR_WIDTH))
+            row.append(f" {spec.fmt(low)} - {spec.fmt(high)}", style="dim")
+            fine, coarse = spec.fine(value), spec.coarse(value)
+            unit = spec.fmt(fine)
+            steps = f"  step {unit}" if fine == coarse else f"  steps {unit} / {spec.fmt(coarse)}"
+            row.append(steps, style="dim")
+        return row
+
+    def action_move(self, delta: int) -> None:
+        self.cursor = min(max(self.cursor + delta, 0), len(self.specs) - 1)
+
+    def action_step(self, direction: int, coarse: bool) -> None:
+        specs = self.specs
+        if self.program is None or not specs:
+            return
+        result = step_param(
+            specs[self.cursor], self.program, direction, coarse=coarse, profile=self.profile, tier=self.tier
+        )
+        if isinstance(result, StepRefused):
+            self.post_message(self.Refused(result.message))
+            return
+        program, note = result
+        self.post_message(self.Changed(program, note))
+
+    def action_type_value(self) -> None:
+        specs = self.specs
+        if specs and not specs[self.cursor].choices:
+            self.post_message(self.TypeValue(specs[self.cursor]))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or not 0 <= offset.y < len(self.specs):
+            return
+        self.cursor = offset.y
+        self.focus()
+        if LEFT_ARROW_AT <= offset.x < LEFT_ARROW_AT + 2:
+            self.action_step(-1, False)
+        elif RIGHT_ARROW_AT <= offset.x < RIGHT_ARROW_AT + 2:
+            self.action_step(1, False)
