@@ -71,6 +71,28 @@ def default_operator() -> str:
         return "unknown"
 
 
+def open_database(path: Path, *, timeout_s: float = 2.0) -> sqlite3.Connection:
+    """A connection to the shared database (audit log, trial records) with the guarantees records
+    need: write-ahead log and synchronous commits, so a committed row survives a killed process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=timeout_s)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    return db
+
+
+def database_problem(err: BaseException) -> str:
+    """What a database error means for the user, and what to do about it."""
+    text = str(err)
+    if "locked" in text or "busy" in text:
+        return "another program holds it locked; close it and try again"
+    if "readonly" in text or "read-only" in text or isinstance(err, PermissionError):
+        return "it is read-only; choose a writable --data-dir"
+    if "not a database" in text or "malformed" in text:
+        return "it is damaged; move it aside (keep it for the record) and a new one will be made"
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
@@ -116,10 +138,7 @@ class AuditLog:
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=2.0)
                 self._db.execute("SELECT count(*) FROM audit")
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=2.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = open_database(self.path)
             self._db.executescript(_SCHEMA)
             self._db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -139,16 +158,7 @@ class AuditLog:
         self._db.execute("ROLLBACK")
 
     def _error(self, what: str, err: BaseException) -> AuditError:
-        text = str(err)
-        if "locked" in text or "busy" in text:
-            hint = "another program holds it locked; close it and try again"
-        elif "readonly" in text or "read-only" in text or isinstance(err, PermissionError):
-            hint = "it is read-only; choose a writable --data-dir"
-        elif "not a database" in text or "malformed" in text:
-            hint = "it is damaged; move it aside (keep it for the record) and a new one will be made"
-        else:
-            hint = text
-        return AuditError(f"audit log {self.path}: {what} ({text}): {hint}.")
+        return AuditError(f"audit log {self.path}: {what} ({err}): {database_problem(err)}.")
 
     def record(self, kind: Kind, name: str, detail: Mapping[str, Any] | None = None) -> int:
         """Write one record and return its id once it is committed to disk."""

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..audit import DB_NAME, default_data_dir, default_operator
+from ..audit import DB_NAME, database_problem, default_data_dir, default_operator, open_database
 from ..errors import AuditError, UsageError
 from .dates import utc_now_text
 from .models import (
@@ -176,13 +176,10 @@ class TrialStore:
         self._now = now
         self._lock = threading.RLock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=timeout_s)
+            self._db = open_database(self.path, timeout_s=timeout_s)
         except (sqlite3.Error, OSError) as err:
             raise self._error("cannot open", err) from err
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             if not self._has_schema():
                 with self._transaction():
@@ -686,16 +683,7 @@ class TrialStore:
 
     def _error(self, what: str, err: BaseException) -> AuditError:
         # The audit log's wording, so both say the same about the same file.
-        text = str(err)
-        if "locked" in text or "busy" in text:
-            hint = "another program holds it locked; close it and try again"
-        elif "readonly" in text or "read-only" in text or isinstance(err, PermissionError):
-            hint = "it is read-only; choose a writable --data-dir"
-        elif "not a database" in text or "malformed" in text:
-            hint = "it is damaged; move it aside (keep it for the record) and a new one will be made"
-        else:
-            hint = text
-        return AuditError(f"trial records in {self.path}: {what} ({text}): {hint}. Nothing was stored.")
+        return AuditError(f"trial records in {self.path}: {what} ({err}): {database_problem(err)}. Nothing was stored.")
 
 
 # --- row conversion ----------------------------------------------------------------------------------
