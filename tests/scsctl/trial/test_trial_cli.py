@@ -7,9 +7,7 @@ import contextlib
 import io
 import json
 import shutil
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,20 +32,8 @@ def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.
 
 
 @pytest.fixture(scope="module")
-def pty_port() -> Iterator[str]:
-    """``scsctl emulator --pty`` in another process, as a user runs it in a second terminal."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--pty"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("port: "), first + (proc.stderr.read() if proc.stderr else "")
-    yield first.removeprefix("port: ").strip()
-    proc.terminate()
-    proc.wait(timeout=10)
+def pty_port(pty_emulator: str) -> str:
+    return pty_emulator
 
 
 def new_week(run: Run) -> None:
