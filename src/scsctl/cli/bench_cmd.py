@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     mode = Mode.QUICK if args.quick else Mode.FULL if args.full else Mode.DEFAULT
     only = [name.strip() for name in (args.only or "").split(",") if name.strip()]
+    if args.only is not None and not only:
+        raise UsageError("--only: name at least one figure or family (e.g. --only rtt,codec); without it all run")
     work_dir = Path(args.work_dir) if args.work_dir else None
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)

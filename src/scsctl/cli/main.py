@@ -59,7 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"scsctl: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
+        # Whatever this command had sent stays as the device took it: say so, and how to look.
+        print(
+            "scsctl: interrupted: the device keeps what it had already accepted; `scsctl status` shows it, "
+            "`scsctl stop` stops it",
+            file=sys.stderr,
+        )
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to say to nobody
+        sys.stderr.close()
+        return 0
     except OSError as err:  # a file or device the command was given could not be used
         print(f"scsctl: error: {err}", file=sys.stderr)
         return 1

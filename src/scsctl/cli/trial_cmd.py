@@ -94,7 +94,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="change an existing entry (hours as reported; no device is used); its old values stay in the history",
     )
-    p.add_argument("--reason", default="", help="why an entry is edited (kept in the history)")
+    p.add_argument("--reason", default="", help="why an entry is edited (required with --edit; kept in the history)")
 
     p = with_device(
         "coverage",
@@ -199,7 +199,7 @@ def _new(args: argparse.Namespace) -> int:
     from ..trial import parse_nrs, read_usage
 
     with _store(args, write=True) as store:
-        baseline = parse_nrs(args.baseline, what="--baseline")
+        baseline = parse_nrs(args.baseline, what="--baseline", lowest=1)
         start = _day(store, args.start, "--start")
         end = _day(store, args.end, "--end") if args.end else None
         if args.days is not None:
@@ -289,7 +289,10 @@ def _show(args: argparse.Namespace) -> int:
                     f"{h.replaced_utc} by {h.replaced_by}" + (f" ({h.reason})" if h.reason else "")
                 )
         elif history:
-            lines += ["", f"{len(history)} replaced diary value(s): --history lists them"]
+            lines += [
+                "",
+                f"{len(history)} replaced diary value(s): `scsctl trial show {t.trial_id} --history` lists them",
+            ]
         emit(args, data, "\n".join(lines))
     return 0
 
@@ -298,6 +301,9 @@ def _diary(args: argparse.Namespace) -> int:
     from ..trial import hours_to_s, parse_nrs, read_usage
     from ..trial.capture import check_trial_device
 
+    if args.edit and not args.reason.strip():
+        # A clinical record's correction says why: the history keeps the old value and the reason.
+        raise UsageError('--edit needs --reason "why the entry is corrected" (kept with the old values)')
     with _store(args, write=True) as store:
         trial = store.trial(args.trial_id)
         day = _day(store, args.date, "--date")

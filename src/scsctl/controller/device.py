@@ -265,6 +265,9 @@ class Device:
             return outcome
 
     def select(self, slot: int) -> None:
+        if not 0 <= slot < self.identity.program_slots:
+            last = self.identity.program_slots - 1
+            raise UsageError(f"slot {slot} does not exist: this device has slots 0 to {last}")
         with self._lock:
             self._send(m.SelectProgram(slot), detail={"slot": slot})
 
@@ -312,7 +315,24 @@ class Device:
                           "step": f"{i + 1}/{len(steps)}"}  # fmt: skip
                 self._send(msg, detail=detail)
                 before = msg.amplitude_ua
+            if commit and self._stops == stops:
+                notices += self._restart_notice(amplitude_ua)
             return Outcome(tuple(notices), tuple(w.id for w in approved.warnings), self.status())
+
+    def _restart_notice(self, amplitude_ua: int) -> list[str]:
+        """Say now, not at the next START, when a committed amplitude outgrows the program's ramp-up."""
+        status = self.status()
+        program = self._known_program(status.active_slot) if status.active_slot != NO_SLOT else None
+        rate = self.profile.safety.ramp_rate_ua_per_s
+        if program is None or amplitude_ua <= self.profile.safety.max_amplitude_step_ua or rate <= 0:
+            return []
+        needed_ms = -(-amplitude_ua * 1000 // rate)
+        if program.ramp_up_ms >= needed_ms:
+            return []
+        return [
+            f"slot {program.slot} now starts at {amplitude_ua / 1000:g} mA with a ramp-up of {program.ramp_up_ms} ms: "
+            f"to START it again it needs a ramp-up of at least {needed_ms} ms (rewrite it with --ramp)"
+        ]
 
     def commit(self) -> Outcome:
         """Make the present tentative amplitude part of the running program."""

@@ -425,7 +425,9 @@ def check_ramp_up(scope: Scope, program: Program) -> None:
         raise scope.refuse(
             f"starting at {format_ua(amplitude)} with a ramp-up of {format_ms(program.ramp_up_ms)} is a jump: "
             f"changes above {format_ua(safety.max_amplitude_step_ua)} must ramp at "
-            f"{format_ua(safety.ramp_rate_ua_per_s)}/s at most, so the ramp-up must be at least {format_ms(needed_ms)}",
+            f"{format_ua(safety.ramp_rate_ua_per_s)}/s at most, so the ramp-up must be at least "
+            f"{format_ms(needed_ms)}: rewrite slot {program.slot} with that ramp-up (scsctl program ... --ramp), "
+            "or with 0 mA and raise it live",
             parameter="ramp_up_ms", value=program.ramp_up_ms, limit=needed_ms,
         )  # fmt: skip
 

@@ -7,6 +7,10 @@
 | ``--scs-record FILE`` | ``SCSCTL_HIL_RECORD`` | ``scs_record`` | no record |
 | ``--scs-requirements FILE`` | | ``scs_requirements`` | nearest ``REQUIREMENTS.md`` |
 | ``--scs-data-dir DIR`` | | ``scs_data_dir`` | see below |
+| ``--scs-role ROLE`` | ``SCSCTL_HIL_ROLE`` | ``scs_role`` | ``technician`` |
+
+The role is the rig operator's: the raw frame sender (``scs_raw``), which bypasses the host's
+guard on purpose, is only for the engineer role, and skips otherwise.
 
 The variables are not the CLI's ``SCSCTL_PORT``: a port exported for everyday ``scsctl`` commands
 must not turn a plain test run into one that rewrites and stimulates that device.
@@ -45,6 +49,8 @@ DEFAULT_PORT = "emu://"
 PORT_ENV = "SCSCTL_HIL_PORT"
 PROFILE_ENV = "SCSCTL_HIL_PROFILE"
 RECORD_ENV = "SCSCTL_HIL_RECORD"
+ROLE_ENV = "SCSCTL_HIL_ROLE"
+ROLES = ("technician", "engineer")
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -79,6 +85,13 @@ def add_options(parser: pytest.Parser) -> None:
         help="folder of the audit log the test sessions write (default: scsctl's usual one for a device on a "
         "port, a folder of this run for the in-process emulator)",
     )
+    group.addoption(
+        "--scs-role",
+        default=None,
+        choices=ROLES,
+        help=f"the rig operator's role (default technician); raw frames (scs_raw) need engineer (${ROLE_ENV})",
+    )
+    parser.addini("scs_role", "the rig operator's role, as --scs-role", default="")
     parser.addini("scs_port", "device(s) to test, as --scs-port", type="args", default=[])
     parser.addini("scs_profile", "device profile, as --scs-profile", default="")
     parser.addini("scs_record", "JSON test record file, as --scs-record", default="")
@@ -95,6 +108,8 @@ class Settings:
     record: Path | None
     requirements: Path | None
     data_dir: Path | None
+    role: str = "technician"
+    role_from: str = "default"
 
 
 def _first(config: pytest.Config, option: str, env: str | None, ini: str) -> tuple[str | None, str]:
@@ -142,6 +157,9 @@ def resolve(config: pytest.Config) -> Settings:
     record, record_from = _first(config, "scs_record", RECORD_ENV, "scs_record")
     requirements, requirements_from = _first(config, "scs_requirements", None, "scs_requirements")
     data_dir, data_dir_from = _first(config, "scs_data_dir", None, "scs_data_dir")
+    role, role_from = _first(config, "scs_role", ROLE_ENV, "scs_role")
+    if role is not None and role not in ROLES:
+        raise UsageError(f"{role_from}: role {role!r} is neither technician nor engineer")
     return Settings(
         ports=tuple(ports),
         ports_from=origin,
@@ -149,6 +167,8 @@ def resolve(config: pytest.Config) -> Settings:
         record=_path(config, record, record_from),
         requirements=_path(config, requirements, requirements_from),
         data_dir=_path(config, data_dir, data_dir_from),
+        role=role or "technician",
+        role_from=role_from,
     )
 
 

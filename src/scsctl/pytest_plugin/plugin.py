@@ -282,7 +282,10 @@ def scs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if data_dir is None and options.is_in_process(state.port):
         data_dir = tmp_path_factory.mktemp("scsctl-audit")
     # A device on a port: None is scsctl's usual audit log, as for any session with a device.
-    target = Target(state.port, profile=state.settings.profile, data_dir=data_dir, worker=state.worker)
+    target = Target(
+        state.port, profile=state.settings.profile, data_dir=data_dir, worker=state.worker,
+        role=state.settings.role, role_from=state.settings.role_from,
+    )  # fmt: skip
     yield target
     target.close()
 
@@ -317,7 +320,17 @@ def scs_device(scs_bench: Bench) -> Device:
 
 @pytest.fixture
 def scs_raw(scs_bench: Bench) -> RawSender:
-    """The raw frame sender (engineer role, every frame audited), after a HELLO."""
+    """The raw frame sender (engineer role, every frame audited), after a HELLO.
+
+    Skips unless the rig operator's role is engineer: raw frames bypass the host's safety guard.
+    """
+    target = scs_bench.target
+    if target.role != "engineer":
+        pytest.skip(
+            "raw frames bypass the host's safety guard: they need the engineer role "
+            f"(--scs-role engineer, scs_role = engineer or ${options.ROLE_ENV}); this run's role is {target.role} "
+            f"(from {target.role_from})"
+        )
     return scs_bench.raw_hello()
 
 

@@ -37,6 +37,8 @@ def load_record(path: str | Path) -> dict[str, Any]:
         data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as err:
         raise UsageError(f"cannot read the test record {p}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{p} is not a test record: not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise UsageError(f"{p} is not a test record: not JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -46,7 +48,42 @@ def load_record(path: str | Path) -> dict[str, Any]:
             f"{p} is a test record of format version {data.get('format_version')}; "
             f"this scsctl reads version {FORMAT_VERSION}"
         )
+    _check_shape(p, data)
     return data
+
+
+# Each list the report reads, with the keys every entry must have (and their types).
+_SHAPE: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "targets": {},
+    "requirements": {"id": str, "verdict": str, "tests": list, "measurements": list},
+    "untraced_tests": {},
+}
+
+
+def _check_shape(p: Path, data: dict[str, Any]) -> None:
+    """A damaged record is named as such, field by field, instead of failing half-way through."""
+    for field, keys in _SHAPE.items():
+        entries = data.get(field, [])
+        if not isinstance(entries, list):
+            raise UsageError(f"{p}: '{field}' must be a list, not {type(entries).__name__}")
+        for i, entry in enumerate(entries):
+            if field == "untraced_tests":
+                if not isinstance(entry, str):
+                    raise UsageError(f"{p}: '{field}[{i}]' must be a test name")
+                continue
+            if not isinstance(entry, dict):
+                raise UsageError(f"{p}: '{field}[{i}]' must be an object, not {type(entry).__name__}")
+            for key, kind in keys.items():
+                if not isinstance(entry.get(key), kind):
+                    raise UsageError(f"{p}: '{field}[{i}].{key}' is missing or not a {getattr(kind, '__name__', kind)}")
+            for j, test in enumerate(entry.get("tests", [])):
+                if not (isinstance(test, dict) and isinstance(test.get("nodeid"), str)):
+                    raise UsageError(f"{p}: '{field}[{i}].tests[{j}]' must be an object with a nodeid")
+            for j, meas in enumerate(entry.get("measurements", [])):
+                if not (isinstance(meas, dict) and isinstance(meas.get("nodeid"), str)):
+                    raise UsageError(f"{p}: '{field}[{i}].measurements[{j}]' must be an object with a nodeid")
+    if not isinstance(data.get("summary", {}), dict):
+        raise UsageError(f"{p}: 'summary' must be an object")
 
 
 def traceability(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from firmware_protocol import messages as m
-
 from ..errors import LinkError, ScsError
 from .options import is_in_process
 from .raw import RawSender
@@ -37,8 +35,14 @@ _SAFE_STOP_TRIES_S = 3.0
 class Target:
     """The device one worker tests for the whole session: its URL, profile and identity."""
 
-    def __init__(self, url: str, *, profile: str | None, data_dir: Path | None, worker: str | None) -> None:
+    def __init__(
+        self, url: str, *, profile: str | None, data_dir: Path | None, worker: str | None,
+        role: str = "technician", role_from: str = "default",
+    ) -> None:  # fmt: skip
         self.url = url
+        self.role = role
+        """The rig operator's role (``--scs-role``): raw frames need engineer."""
+        self.role_from = role_from
         self.profile = profile
         self.data_dir = data_dir
         self.worker = worker
@@ -136,7 +140,8 @@ class Bench:
         if self._raw is None:
             from ..audit import AuditLog
 
-            audit = AuditLog.in_dir(self.target.data_dir, role="engineer")
+            # The operator's role as given, not assumed: RawSender refuses anyone but an engineer.
+            audit = AuditLog.in_dir(self.target.data_dir, role=self.target.role)
             self._raw = RawSender(self._transport(), audit, on_open=lambda: self._claim(self._raw))
         return self._raw
 
@@ -184,15 +189,18 @@ class Bench:
             pass  # the session is broken: stop through a new one below
         deadline = time.monotonic() + _SAFE_STOP_TRIES_S
         while True:
+            # STOP needs no role and no session: the controller's stop-first path, as `scsctl stop`.
+            from ..controller import stop_now
+
+            if self._raw is not None:
+                self._raw.close()  # one user of the port at a time
+            self._owner = None
             try:
-                reply = self.raw().request(m.Stop())
-                if isinstance(reply, m.StopAck):
-                    return
-                problem: str = f"the device answered STOP with {reply}"
+                stop_now(self.target.url, data_dir=self.target.data_dir, role=self.target.role, transport=self._emu
+                         if self._emu is not None else None)  # fmt: skip
+                return
             except ScsError as err:
                 problem = str(err)
-                if self._raw is not None:
-                    self._raw.close()
             if time.monotonic() >= deadline:
                 raise LinkError(
                     f"after the test, STOP could not be confirmed on {self.target.url}: {problem}; "

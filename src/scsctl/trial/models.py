@@ -110,21 +110,27 @@ def _contains_date(text: str) -> bool:
     return False
 
 
-def check_nrs(value: int, *, what: str = "pain (NRS)") -> int:
-    """A pain score on the 11-point numeric rating scale: a whole number from 0 to 10."""
+def check_nrs(value: int, *, what: str = "pain (NRS)", lowest: int = 0) -> int:
+    """A pain score on the 11-point numeric rating scale: a whole number from ``lowest`` to 10.
+
+    A baseline takes ``lowest=1``: a trial that starts without pain has nothing to reduce.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"{what} {value!r} must be a whole number from 0 to 10")
-    if not 0 <= value <= 10:
-        raise UsageError(f"{what} {value} is outside the scale: give a whole number from 0 to 10")
+        raise UsageError(f"{what} {value!r} must be a whole number from {lowest} to 10")
+    if not lowest <= value <= 10:
+        why = " (0 leaves no pain to reduce)" if lowest == 1 and value == 0 else ""
+        raise UsageError(f"{what} {value} is outside the scale: give a whole number from {lowest} to 10{why}")
     return value
 
 
-def parse_nrs(text: str, *, what: str = "pain (NRS)") -> int:
+def parse_nrs(text: str, *, what: str = "pain (NRS)", lowest: int = 0) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise UsageError(f"{what} {text!r} must be a whole number from 0 to 10 (the scale has no fractions)") from None
-    return check_nrs(value, what=what)
+        raise UsageError(
+            f"{what} {text!r} must be a whole number from {lowest} to 10 (the scale has no fractions)"
+        ) from None
+    return check_nrs(value, what=what, lowest=lowest)
 
 
 def check_comfort(value: int | None) -> int | None:

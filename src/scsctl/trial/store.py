@@ -273,9 +273,7 @@ class TrialStore:
         today = self.today()
         start = start_date or today
         end = planned_end_date or start + timedelta(days=DEFAULT_TRIAL_DAYS - 1)
-        baseline = check_nrs(baseline_nrs, what="baseline pain (NRS)")
-        if baseline == 0:
-            raise UsageError("baseline pain (NRS) 0 leaves no pain to reduce: give the pain before the trial, 1 to 10")
+        baseline = check_nrs(baseline_nrs, what="baseline pain (NRS)", lowest=1)
         if isinstance(goal_reduction_pct, bool) or not 1 <= goal_reduction_pct <= 100:
             raise UsageError(f"goal {goal_reduction_pct!r} %: give the reduction that counts as success, 1 to 100 %")
         if start > today + timedelta(days=MAX_TRIAL_DAYS):
@@ -333,7 +331,8 @@ class TrialStore:
         Hours of stimulation: ``stimulation_s`` as the patient reports them; else, with ``usage``
         (a counter reading taken now), the counter's growth since the newest earlier reading that
         is ``MIN_COUNTER_GAP_H`` to ``MAX_COUNTER_GAP_H`` old, for an entry about today or
-        yesterday. A reading is kept either way, as the start of a later day's difference.
+        yesterday. Every entry stored with a reading keeps it, as the start of a later day's
+        difference; a refused entry keeps nothing (bad input changes nothing).
         """
         trial = self.trial(trial_id)
         day = self.check_day(trial, entry_date)
@@ -576,7 +575,7 @@ class TrialStore:
         if day < today - timedelta(days=1):
             raise UsageError(
                 f"the device counter tells today's use, not that of {day}: give the hours the patient reports "
-                "for a late entry (the reading is kept for the next day)"
+                "for a late entry (--hours); nothing was stored"
             )
         now = datetime.fromisoformat(usage.read_utc)
         readings = sorted(
@@ -587,7 +586,11 @@ class TrialStore:
             )
         )
         earlier = [r for r in readings if r[0] <= now - timedelta(hours=MIN_COUNTER_GAP_H)]
-        instead = "give the hours the patient reports (the reading is kept for a later day)"
+        instead = (
+            "give the hours the patient reports (--hours); nothing was stored. The counter gives them once a reading "
+            f"{MIN_COUNTER_GAP_H}-{MAX_COUNTER_GAP_H} h old exists: every entry, coverage or trial recorded with the "
+            "device connected leaves one"
+        )
         if not earlier:
             if readings and readings[-1][0] <= now:
                 age_h = (now - readings[-1][0]).total_seconds() / 3600

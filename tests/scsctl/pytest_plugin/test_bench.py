@@ -18,7 +18,7 @@ from scsctl.transports.emulated import EmulatedTransport
 
 
 def _target(tmp_path: Path, url: str = "emu://") -> Target:
-    return Target(url, profile=None, data_dir=tmp_path, worker=None)
+    return Target(url, profile=None, data_dir=tmp_path, worker=None, role="engineer")
 
 
 def _stimulate(bench: Bench) -> None:

@@ -268,17 +268,19 @@ def test_the_raw_sender_is_audited_as_bypassing_the_guard(pytester: pytest.Pytes
             assert isinstance(scs_raw.request(m.GetStatus()), m.Status)
         """
     )
-    run(pytester, "--scs-data-dir", str(tmp_path)).assert_outcomes(passed=1)
+    run(pytester, "--scs-data-dir", str(tmp_path), "--scs-role", "engineer").assert_outcomes(passed=1)
     from scsctl.audit import AuditLog
 
     records = [r for r in AuditLog.in_dir(tmp_path).query() if r.name == "RAW_FRAME"]
     commands = [r.detail for r in records if r.kind == "command"]
     replies = [r.detail for r in records if r.kind == "reply"]
-    # HELLO from the fixture, the test's GET_STATUS, and the STOP every test ends with
-    assert [c["type"] for c in commands] == ["HELLO", "GET_STATUS", "STOP"]
+    # HELLO from the fixture and the test's GET_STATUS went raw; the STOP every test ends with goes
+    # the controller's stop-first way, which needs no raw sender.
+    assert [c["type"] for c in commands] == ["HELLO", "GET_STATUS"]
     assert all(c["guard"] == "bypassed" for c in commands)
-    assert [r["reply"] for r in replies] == ["IDENTIFY", "STATUS", "STOP_ACK"]
+    assert [r["reply"] for r in replies] == ["IDENTIFY", "STATUS"]
     assert all(r.role == "engineer" for r in records)
+    assert [r.name for r in AuditLog.in_dir(tmp_path).query() if r.kind == "command"][-1] == "STOP"
 
 
 def test_a_bad_port_list_is_a_usage_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,3 +289,18 @@ def test_a_bad_port_list_is_a_usage_error(pytester: pytest.Pytester, monkeypatch
     result = run(pytester, "--scs-port", "")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--scs-port: an empty port was given*"])
+
+
+def test_raw_frames_skip_unless_the_operator_is_an_engineer(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(
+        """
+        def test_raw(scs_raw):
+            raise AssertionError("a technician's run must not get a raw frame sender")
+
+        def test_stop_still_works(scs_device):
+            scs_device.stop()
+        """
+    )
+    result = run(pytester, "--scs-data-dir", str(tmp_path), "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*raw frames bypass the host's safety guard*--scs-role engineer*technician*"])

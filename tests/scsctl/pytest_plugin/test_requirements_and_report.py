@@ -136,3 +136,24 @@ def test_a_file_that_is_not_a_record_is_named(tmp_path: Path, capsys: pytest.Cap
     assert "is not a test record written by pytest --scs-record" in capsys.readouterr().err
     assert scsctl_main(["hil-report", str(tmp_path / "missing.json")]) == 2
     assert "cannot read the test record" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b'{"format":"scsctl-hil-record","format_version":1,"targets":5}', "'targets' must be a list, not int"),
+        (
+            b'{"format":"scsctl-hil-record","format_version":1,"requirements":[{"id":"SAF-1","verdict":"passed",'
+            b'"tests":"x","measurements":[]}]}',
+            "'requirements[0].tests' is missing or not a list",
+        ),
+    ],
+)
+def test_a_damaged_record_is_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    path = tmp_path / "record.json"
+    path.write_bytes(content)
+    assert scsctl_main(["hil-report", str(path)]) == 2
+    assert message in capsys.readouterr().err

@@ -117,7 +117,8 @@ def test_an_edit_is_shown_with_its_history(run: Run) -> None:
         (("--nrs", "3", "--date", (date.today() + timedelta(days=1)).isoformat()), "is in the future"),
         (("--nrs", "3", "--hours", "30"), "0 to 24 hours"),
         (("--nrs", "3", "--date", "today-1"), "has a diary entry for"),
-        (("--date", "today-1", "--edit"), "nothing to change"),
+        (("--date", "today-1", "--edit", "--reason", "typo"), "nothing to change"),
+        (("--date", "today-1", "--nrs", "2", "--edit"), "--edit needs --reason"),
         ((), "--nrs is required"),
     ],
 )
