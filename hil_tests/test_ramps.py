@@ -16,9 +16,9 @@ from scsctl.pytest_plugin import Measure
 from .support import Timeline, install, ms, program, ready_to_start, small_amplitude_ua
 
 RAMP_MS = 500
-EVENT_JITTER_MS = 60
+EVENT_JITTER_MS = 150
 """Intervals between device events as the host receives them: each end may be delayed by the line
-and the host's scheduling on a loaded test machine."""
+and the host's scheduling on a loaded test machine (CI runs two workers on two cores)."""
 LAG_MAX_MS = 50
 """On the device's clock: the delivered ramp may trail the programmed line by one output update
 period (the line drawn from when the host heard of the ramp's start, which is after it began)."""
