@@ -57,6 +57,11 @@ class Battery:
         return 100.0 * self._remaining_uas / self._capacity_uas
 
     @property
+    def remaining_uas(self) -> float:
+        """Charge left, in microampere-seconds."""
+        return self._remaining_uas
+
+    @property
     def percent(self) -> int:
         return round(self.level_pct)
 
@@ -80,8 +85,11 @@ class Battery:
 
     def seconds_until(self, percent: float, output_avg_ua: float) -> float | None:
         """How long until the level falls to ``percent`` at this draw; None if it never will."""
+        return self.seconds_until_at_draw(percent, self.draw_ua(output_avg_ua))
+
+    def seconds_until_at_draw(self, percent: float, draw: float) -> float | None:
+        """``seconds_until`` for a draw (``draw_ua``) already worked out: one draw, several levels."""
         target = self._capacity_uas * percent / 100
-        draw = self.draw_ua(output_avg_ua)
         if self._remaining_uas <= target:
             return 0.0
         if draw <= 0:

@@ -111,6 +111,8 @@ _BUSY_WHILE_MEASURING = frozenset({
     MessageType.SET_PROGRAM, MessageType.SELECT_PROGRAM, MessageType.START,
     MessageType.SET_AMPLITUDE, MessageType.MEASURE_IMPEDANCE,
 })  # fmt: skip
+_BATTERY_LOW_BIT = int(FaultFlags.BATTERY_LOW)
+_END_OF_SERVICE_BIT = int(FaultFlags.END_OF_SERVICE)
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
 
@@ -173,6 +175,9 @@ class Firmware:
         self._scheduled_count = 0
         self._seq = 0
         """The seq of the command being executed (a measurement answers it later)."""
+        self._timer_memo: tuple[tuple[object, ...], tuple[float, _Timer] | None] | None = None
+        """``_timer_inputs()`` and ``_next_timer()`` as they were when the firmware last changed:
+        ``next_deadline_s`` is asked several times per command between changes."""
         self._handlers: dict[MessageType, Callable[[Any], _Reply]] = {
             MessageType.HELLO: self._on_hello,
             MessageType.GET_STATUS: self._on_get_status,
@@ -212,7 +217,13 @@ class Firmware:
         """The latest time ``poll`` must be called next; None when nothing is scheduled."""
         if self._out and not self._stalled():
             return self._clock_s
-        timer = self._next_timer()
+        memo = self._timer_memo
+        key = self._timer_inputs()
+        if memo is not None and memo[0] == key:
+            timer = memo[1]
+        else:
+            timer = self._next_timer()
+            self._timer_memo = (key, timer)
         return timer[0] if timer else None
 
     def power_cycle(self, now_s: float) -> bytes:
@@ -225,6 +236,7 @@ class Firmware:
     def inject(self, fault: FirmwareFault) -> None:
         """Inject a firmware-level fault (see ``faults``). Timed faults without ``at_s`` act now;
         their events are sent by the next ``poll`` (``next_deadline_s`` says so)."""
+        self._timer_memo = None
         if isinstance(fault, NakNext):
             if fault.count < 1:
                 raise ValueError(f"NakNext count {fault.count} must be at least 1")
@@ -260,6 +272,7 @@ class Firmware:
     # --- power -----------------------------------------------------------------------------------
 
     def _power_on(self, t: float) -> None:
+        self._timer_memo = None
         self._power_on_s = t
         self._decoder = Decoder()
         self._history = bytearray()
@@ -312,7 +325,23 @@ class Firmware:
             self._elapse(t)
             self._fire(timer[1], t)
             self._flush_events()
-        self._elapse(now_s)
+        if now_s > self._clock_s:
+            self._timer_memo = None  # the battery's times move with the clock: worked out again
+            self._elapse(now_s)
+        else:
+            self._timer_memo = (self._timer_inputs(), timer)
+
+    def _timer_inputs(self) -> tuple[object, ...]:
+        """What ``_next_timer`` reads that is not the firmware's own: while these are the same
+        objects, a timer worked out since the firmware last changed still holds.
+
+        The firmware's own state changes only in its methods, each of which drops or renews the
+        memo; the hardware around it (battery, storage, model) tests may change directly.
+        """
+        battery = self.battery
+        slot = self._run_slot
+        program = None if slot is None else self.storage.programs.get(slot)
+        return (battery, battery.config, battery.remaining_uas, self.model, self.storage, program)
 
     def _elapse(self, t: float) -> None:
         dt = t - self._clock_s
@@ -323,29 +352,51 @@ class Firmware:
             self._clock_s = t
 
     def _next_timer(self) -> tuple[float, _Timer] | None:
-        candidates: list[tuple[float, _Timer]] = []
+        """The earliest timer; of equal times the first in the order below (its precedence).
+
+        Hot: ``receive`` asks twice per command, so no lists, no enum flag arithmetic, and the
+        battery's draw is worked out once for both thresholds (the same arithmetic as
+        ``Battery.seconds_until``, so the same times to the last bit).
+        """
+        best: tuple[float, _Timer] | None = None
         if self._stall_until_s is not None:
-            candidates.append((self._stall_until_s, _Timer.STALL_END))
+            best = (self._stall_until_s, _Timer.STALL_END)
         if self._scheduled:
-            candidates.append((self._scheduled[0][0], _Timer.INJECTED))
+            t = self._scheduled[0][0]
+            if best is None or t < best[0]:
+                best = (t, _Timer.INJECTED)
         if self._measuring is not None:
-            candidates.append((self._measuring[0], _Timer.MEASUREMENT))
+            t = self._measuring[0]
+            if best is None or t < best[0]:
+                best = (t, _Timer.MEASUREMENT)
         if self._watchdog_ms:
-            candidates.append((self._last_command_s + self._watchdog_ms / 1000, _Timer.WATCHDOG))
-        cfg = self.battery.config
-        if not self._fault_flags & FaultFlags.BATTERY_LOW:
-            dt = self.battery.seconds_until(cfg.low_pct, self._avg_output_ua)
-            if dt is not None:
-                candidates.append((self._clock_s + dt, _Timer.BATTERY_LOW))
-        if not self._fault_flags & FaultFlags.END_OF_SERVICE:
-            dt = self.battery.seconds_until(cfg.end_of_service_pct, self._avg_output_ua)
-            if dt is not None:
-                candidates.append((self._clock_s + dt, _Timer.END_OF_SERVICE))
-        state_t = self._state_timer()
-        if state_t is not None:
-            candidates.append((state_t, _Timer.STATE))
-        # min() keeps the first of equal times: the order above is the order of precedence.
-        return min(candidates, key=lambda c: c[0]) if candidates else None
+            t = self._last_command_s + self._watchdog_ms / 1000
+            if best is None or t < best[0]:
+                best = (t, _Timer.WATCHDOG)
+        fault_bits = int(self._fault_flags)
+        watch_low = not fault_bits & _BATTERY_LOW_BIT
+        watch_eos = not fault_bits & _END_OF_SERVICE_BIT
+        if watch_low or watch_eos:
+            battery = self.battery
+            cfg = battery.config
+            draw_ua = battery.draw_ua(self._avg_output_ua)
+            if watch_low:
+                dt = battery.seconds_until_at_draw(cfg.low_pct, draw_ua)
+                if dt is not None:
+                    t = self._clock_s + dt
+                    if best is None or t < best[0]:
+                        best = (t, _Timer.BATTERY_LOW)
+            if watch_eos:
+                dt = battery.seconds_until_at_draw(cfg.end_of_service_pct, draw_ua)
+                if dt is not None:
+                    t = self._clock_s + dt
+                    if best is None or t < best[0]:
+                        best = (t, _Timer.END_OF_SERVICE)
+        if self._run_slot is not None:
+            state_t = self._state_timer()
+            if state_t is not None and (best is None or state_t < best[0]):
+                best = (state_t, _Timer.STATE)
+        return best
 
     def _fire(self, timer: _Timer, t: float) -> None:
         if timer is _Timer.STALL_END:

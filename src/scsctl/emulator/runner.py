@@ -126,6 +126,10 @@ class _Wire:
     def release(self) -> None:
         self._held_until_s = -math.inf
 
+    def never_held(self) -> bool:
+        """No stall holds, or has held since the last ``release``."""
+        return self._held_until_s == -math.inf
+
     def clear(self) -> None:
         self._chunks.clear()
         self._free_s = -math.inf
@@ -239,6 +243,18 @@ class LineSimulator(Generic[F]):
         self._to_host.clear()
         self.line_faults.reset()
 
+    @property
+    def instant(self) -> bool:
+        """True while bytes pass at once and untouched: no wire speed, no stream fault, no line
+        event scheduled, no stall ever held (one, even over, keeps this False until cleared)."""
+        return (
+            self.baud is None
+            and not self.line_faults.specs
+            and not self._events
+            and self._to_device.never_held()
+            and self._to_host.never_held()
+        )
+
     # --- bytes ----------------------------------------------------------------------------------
 
     def from_host(self, data: bytes, now_s: float) -> None:
@@ -343,6 +359,11 @@ class EmulatorRunner(Generic[F]):
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._kicked = False
+        self._wait_until_s = math.inf
+        """When the runner thread next advances by itself unless kicked (its deadline)."""
+        self._deliver_lock = threading.Lock()
+        """Taken under ``_cond`` by whoever advanced, before delivering outside it: keeps what
+        the runner thread and ``feed_inline`` deliver in the order the simulator produced it."""
         self._ran = False
         self.error: BaseException | None = None
         """Set when the firmware raised: the thread stopped and the device went silent."""
@@ -473,28 +494,96 @@ class EmulatorRunner(Generic[F]):
             self._sim.from_host(data, self._clock())
             self._kick()
 
+    def feed_inline(self, data: bytes) -> None:
+        """``feed``, except that on an instant line (``LineSimulator.instant``) the calling thread
+        runs the firmware on the bytes and delivers its answer itself, under the runner's lock,
+        instead of handing them to the runner thread (a thread wake-up per command).
+
+        For a port's own reader thread, which may block in ``HostPort`` calls. The runner thread
+        still does all timed work: it is woken only when the firmware's next deadline came earlier
+        than the one it sleeps until. Anything else (a line being simulated, a runner not
+        running) takes ``feed``'s path.
+        """
+        if not data:
+            return
+        with self._cond:
+            now_s = self._clock()
+            self._sim.from_host(data, now_s)
+            thread = self._thread
+            port = self._port
+            if (
+                self._stopping or port is None or thread is None or not thread.is_alive()
+                or not self._sim.instant
+            ):  # fmt: skip
+                self._kick()
+                return
+            try:
+                events = self._sim.advance(now_s)
+                wake_s = self._sim.next_wake_s()
+            except Exception as err:  # noqa: BLE001 - as in the runner thread
+                failure: Exception | None = err
+            else:
+                failure = None
+                if wake_s is not None and wake_s < self._wait_until_s:
+                    self._kick()
+                if not events:
+                    return
+                self._deliver_lock.acquire()
+        if failure is None:
+            try:
+                self._deliver(port, events)
+            except Exception as err:  # noqa: BLE001 - as in the runner thread
+                failure = err
+            finally:
+                self._deliver_lock.release()
+        if failure is not None:
+            self._failed(failure)  # without the deliver lock: _failed takes the runner's lock
+
     def _kick(self) -> None:
         self._kicked = True
         self._cond.notify_all()
 
+    @staticmethod
+    def _deliver(port: HostPort | None, events: list[LineEvent]) -> None:
+        for event in events:
+            if port is None:
+                break
+            if isinstance(event, Disconnected):
+                port.disconnected(event.down_s)
+            else:
+                port.deliver(event)
+
+    def _failed(self, err: Exception) -> None:
+        """The firmware (or the port) raised: the device goes silent, the error is kept."""
+        _log.error("emulator %s stopped: the firmware raised", self._name, exc_info=err)
+        with self._cond:
+            self.error = err
+            self._thread = None  # the runner thread, if it is not this one, sees it and ends
+            self._cond.notify_all()
+            port = self._port
+        if port is not None:
+            port.disconnected(math.inf)
+
     def _run(self) -> None:
+        me = threading.current_thread()
         try:
             while True:
                 with self._cond:
-                    if self._stopping:
+                    if self._stopping or self._thread is not me:
                         return
                     self._kicked = False
                     events = self._sim.advance(self._clock())
                     wake_s = self._sim.next_wake_s()
+                    self._wait_until_s = math.inf if wake_s is None else wake_s
                     port = self._port
+                    if events:
+                        self._deliver_lock.acquire()
                 # Deliver outside the lock: a port may block briefly, and must not hold up feed().
-                for event in events:
-                    if port is None:
-                        break
-                    if isinstance(event, Disconnected):
-                        port.disconnected(event.down_s)
-                    else:
-                        port.deliver(event)
+                if events:
+                    try:
+                        self._deliver(port, events)
+                    finally:
+                        self._deliver_lock.release()
                 with self._cond:
                     if self._stopping or self._kicked:
                         continue
@@ -502,13 +591,7 @@ class EmulatorRunner(Generic[F]):
                     if timeout_s != 0.0:
                         self._cond.wait(timeout_s)
         except Exception as err:  # noqa: BLE001 - kept for the host side to report, and logged
-            _log.exception("emulator %s stopped: the firmware raised", self._name)
-            with self._cond:
-                self.error = err
-                self._thread = None
-                port = self._port
-            if port is not None:
-                port.disconnected(math.inf)
+            self._failed(err)
 
 
 def make_emulator(

@@ -8,7 +8,8 @@
 
 Each endpoint is the runner's :class:`~scsctl.emulator.runner.HostPort`: its I/O thread waits in a
 selector (on the port and a wake-up pipe, no polling) and feeds what the host wrote to the runner;
-the runner thread writes the device's bytes back. A line ``disconnect`` fault closes the pty (the
+the runner thread writes the device's bytes back (a pty's I/O thread, on an instant line, runs the
+firmware and writes the answer itself: ``EmulatorRunner.feed_inline``). A line ``disconnect`` fault closes the pty (the
 host's reads fail: the port vanished) or the connection, and brings a new one up after the down
 time; a pty's path may change then, so each new one is announced (``on_port``) and, with
 ``link=PATH``, a symlink always points at the current one.
@@ -235,7 +236,9 @@ class PtyEndpoint(Endpoint):
                 raise
             return  # no slave open: cannot happen while we hold one, harmless if it does
         if data and not self._cut:
-            self.runner.feed(data)
+            # The pty's writes never block (a full tty drops bytes): on an instant line this
+            # thread can run the firmware and answer itself, without waking the runner thread.
+            self.runner.feed_inline(data)
 
 
 class TcpEndpoint(Endpoint):
