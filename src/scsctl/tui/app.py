@@ -5,7 +5,10 @@ Everything the screens show of the device lives here as reactive attributes (``s
 (``self.watch(self.app, "status", ...)``) and never talk to the device themselves. Every controller
 call goes through :meth:`ScsApp.call_device`, which runs it in a Textual thread worker so the UI
 never blocks, reports failures in words a technician understands, and asks for an acknowledgement
-when the guard wants one. STOP does not: it goes to a thread of its own (``StopLine``).
+when the guard wants one; anything else that may wait (the trial records' database) goes through
+:meth:`ScsApp.call_blocking`. Nothing that can block runs on the event loop, which is where F2 is
+handled. STOP itself goes to a thread of its own (``StopLine``), which also reaches a device while
+the app is between connections.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from textual.reactive import var
 from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES
 
+from ..controller.device import Outcome
 from ..errors import AcknowledgementRequired, ScsError
 from ..guard import ImpedanceRecord
 from ..link.session import LinkStateChange, LinkStatus
+from .mailbox import ReadOrder
 from .messages import CommandFailed, DeviceEventArrived, StatusFailed, StatusReady, StopFinished
 from .stop_line import StopLine, StopResult
 from .target import ConnectTarget
-from .watch import DeviceWatch
+from .watch import DeviceWatch, StatusFreshness, StatusReading
 from .wording import Explanation, explain
 
 if TYPE_CHECKING:
@@ -66,8 +71,10 @@ class ScsApp(App[None]):
     such as the trial workflow's ``TrialScreen``: make it a ``Screen`` that composes ``StopButton``
     and ``StopFooter`` (STOP then shows and works there too), reads the device through ``app.device``
     and the reactives above, and runs every controller call through ``app.call_device(label, fn,
-    on_done)``; open it from the main screen with ``app.open_screen(TrialScreen(...))`` from a
-    binding on ``MainScreen`` (``MainScreen.BINDINGS``), and leave it with ``app.pop_screen()``.
+    on_done)`` and anything else that may wait (a database, a file) through ``app.call_blocking``:
+    nothing that can block runs on the event loop, where F2 is handled; open it from the main screen
+    with ``app.open_screen(TrialScreen(...))`` from a binding on ``MainScreen``
+    (``MainScreen.BINDINGS``), and leave it with ``app.pop_screen()``.
 
     Headless use (the benchmark): ``app = ScsApp(ConnectTarget(...))``; ``async with
     app.run_test() as pilot`` (or ``app.run(headless=True)`` in a thread); ``app.connected`` is a
@@ -124,6 +131,11 @@ class ScsApp(App[None]):
         self.drafts: dict[str, m.Program] = {}
         """The draft on screen per device serial, so a reconnect does not lose unsaved edits."""
         self.stop_line = StopLine(lambda result: self.post_message(StopFinished(result)))
+        self._stop_target: ConnectTarget | None = None
+        """The target STOP goes to (by ``stop_now``) while no open device is attached to the STOP line."""
+        self.status_order = ReadOrder()
+        """Numbers every status read, by the watch or in a controller call (which one is newer)."""
+        self._freshness = StatusFreshness()
         self._exit_after_stop = False
         self.last_stop: StopResult | None = None
         """The last STOP's result, with when it was asked for and when the device confirmed it."""
@@ -145,18 +157,34 @@ class ScsApp(App[None]):
     # --- connecting --------------------------------------------------------------------------------
 
     def connect_to(self, target: ConnectTarget, on_failed: Callable[[BaseException], None]) -> None:
-        """Close any device, open ``target`` in a worker, and show the main screen once connected."""
+        """Close any device, open ``target`` in a worker, and show the main screen once connected.
+
+        F2 keeps working all along (see ``stop_line``): the old device stays on the STOP line while
+        it closes, then STOP goes to the target last connected (or to ``target`` if there was none)
+        by ``stop_now``, and to the new device as soon as it is open.
+        """
         old, self.device = self.device, None
         self._detach_watch()
+        if self._stop_target is None:
+            self._stop_target = target
+            self.stop_line.set_fallback(target.stop_now)
+        same_port = self._stop_target.may_share_port(target)
 
         def work() -> None:
             if old is not None:
                 with contextlib.suppress(ScsError):
                     old.close()
+            device: Device | None = None
             try:
-                device = target.open()
+                with self.stop_line.opening() if same_port else contextlib.nullcontext():
+                    device = target.open()
+                    self.stop_line.attach(device, fallback=target.stop_now)
+                    self._stop_target = target
                 programs = device.programs()
             except Exception as err:  # noqa: BLE001 - any failure is shown on the connect screen
+                if device is not None:  # opened but not usable: STOP goes by the fallback again
+                    with contextlib.suppress(ScsError):
+                        device.close()
                 self._from_thread(on_failed, err)
                 return
             self._from_thread(self._attach_device, target, device, programs)
@@ -172,8 +200,8 @@ class ScsApp(App[None]):
         self.impedance = device.impedance
         self.link_lost = ""
         self.status = None
+        self._freshness.reset()
         self.note = None
-        self.stop_line.attach(device)
         self.sub_title = _sub_title(target, device)
         self.device_watch = DeviceWatch(
             device,
@@ -181,6 +209,7 @@ class ScsApp(App[None]):
             on_event=lambda event: self.post_message(DeviceEventArrived(event)),
             on_error=lambda err: self.post_message(StatusFailed(err)),
             interval_s=self.status_interval_s,
+            order=self.status_order,
         )
         while len(self.screen_stack) > 2:
             self.pop_screen()
@@ -190,7 +219,6 @@ class ScsApp(App[None]):
 
     def _detach_watch(self) -> None:
         self.connected.clear()
-        self.stop_line.attach(None)
         if self.device_watch is not None:
             self.device_watch.close()
             self.device_watch = None
@@ -220,6 +248,10 @@ class ScsApp(App[None]):
         A failure shows in the message bar (``note``) in a technician's words, after ``on_error``;
         a warning the guard wants acknowledged opens a dialog and, if the user agrees, the call is
         made again with it acknowledged. Nothing the screen shows changes unless the call succeeded.
+
+        A result that is an ``Outcome`` with a status: that status is drawn (``app.status``) before
+        ``on_done`` runs, unless a STOP was asked for while the call ran, or a status read after the
+        call ended is drawn already; callers never assign ``app.status`` themselves.
         """
         device = self.device
         if device is None:
@@ -230,6 +262,7 @@ class ScsApp(App[None]):
             self.busy = (*self.busy, label)
 
         def work() -> None:
+            begun = self.status_order.next()
             try:
                 result = fn(device, acknowledge)
             except Exception as err:  # noqa: BLE001 - every failure is shown; a bug must not kill the UI
@@ -245,6 +278,9 @@ class ScsApp(App[None]):
                     ),
                 )
             else:
+                if isinstance(result, Outcome) and result.status is not None:
+                    reading = StatusReading(result.status, begun, self.status_order.next())
+                    self._from_thread(self._offer_call_status, reading, stops_before)
                 if on_done is not None:
                     self._from_thread(on_done, result)
             finally:
@@ -253,16 +289,51 @@ class ScsApp(App[None]):
 
         self.run_worker(work, name=label, group="device", thread=True, exit_on_error=False)
 
+    def call_blocking(
+        self,
+        label: str,
+        fn: Callable[[], T],
+        on_done: Callable[[T], None] | None = None,
+        *,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Run ``fn()``, something that may wait (the shared database: up to its lock timeout), in a
+        thread, never on the event loop where F2 is handled; ``on_done(result)`` then runs on the UI
+        thread, so nothing is reported done before it is. Shown as busy (``label``) meanwhile.
+
+        A failure goes to ``on_error``, or else is explained in the message bar.
+        """
+        self.busy = (*self.busy, label)
+
+        def work() -> None:
+            try:
+                result = fn()
+            except Exception as err:  # noqa: BLE001 - every failure is shown; a bug must not kill the UI
+                self._from_thread(on_error or (lambda e: self._explain(e, label)), err)
+            else:
+                if on_done is not None:
+                    self._from_thread(on_done, result)
+            finally:
+                self._from_thread(self._not_busy, label)
+
+        self.run_worker(work, name=label, group="blocking", thread=True, exit_on_error=False)
+
     def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run ``callback`` on the UI thread and wait for it; nothing if the app has gone."""
         with contextlib.suppress(RuntimeError):
             self.call_from_thread(callback, *args)
 
-    def _finished(self, label: str) -> None:
+    def _explain(self, err: BaseException, label: str) -> None:
+        self.note = explain(err, label)
+
+    def _not_busy(self, label: str) -> None:
         busy = list(self.busy)
         if label in busy:
             busy.remove(label)
         self.busy = tuple(busy)
+
+    def _finished(self, label: str) -> None:
+        self._not_busy(label)
         self.audit_version += 1
         if self.device_watch is not None:
             self.device_watch.poke()
@@ -316,9 +387,20 @@ class ScsApp(App[None]):
 
     def on_status_ready(self, _message: StatusReady) -> None:
         watch = self.device_watch
-        status = watch.statuses.take() if watch is not None else None
-        if status is not None and not _same_status(status, self.status):
-            self.status = status
+        reading = watch.statuses.take() if watch is not None else None
+        if reading is not None:
+            self._offer_status(reading)
+
+    def _offer_call_status(self, reading: StatusReading, stops_before: int) -> None:
+        """A controller call's status, unless STOP was asked for since the call began: the status may
+        be from before the STOP (the watch reads it again once the STOP is confirmed)."""
+        if self.stop_line.requests == stops_before:
+            self._offer_status(reading)
+
+    def _offer_status(self, reading: StatusReading) -> None:
+        """Draw ``reading`` unless the status drawn was surely read after it (``StatusFreshness``)."""
+        if self._freshness.take(reading) and not _same_status(reading.status, self.status):
+            self.status = reading.status
 
     def on_status_failed(self, message: StatusFailed) -> None:
         if not self.link_lost:
@@ -364,7 +446,9 @@ class ScsApp(App[None]):
     def on_stop_finished(self, message: StopFinished) -> None:
         result = message.result
         self.last_stop = result
-        if result.confirmed:
+        if result.confirmed and result.unrecorded:
+            self.show_note("STOPPED: the device confirmed all outputs are off", result.unrecorded, "stop")
+        elif result.confirmed:
             self.show_note("STOPPED: the device confirmed all outputs are off", "", "stop")
         else:
             self.show_note("STOP NOT CONFIRMED", f"{result.error}", "error")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Generic, TypeVar
 
-__all__ = ["Latest"]
+__all__ = ["Latest", "ReadOrder"]
 
 T = TypeVar("T")
 
@@ -42,3 +42,21 @@ class Latest(Generic[T]):
                 return None
             self._waiting = False
             return self._value
+
+
+class ReadOrder:
+    """Numbers handed out in the order they are asked for, from any thread.
+
+    Status reads happen on several threads (the watch, controller calls); each takes a number just
+    before it reads and its caller one just after, so the UI can tell a status read surely after
+    another (its read began after the other's ended) and never draws an older one over it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._last += 1
+            return self._last

@@ -4,31 +4,60 @@ The controller sends STOP ahead of any queued traffic and never takes the device
 this thread makes sure the UI side is just as direct: a key press sets an event, and this thread,
 which does nothing else, calls ``device.stop()`` at once. A press while a STOP is still being
 confirmed sends another STOP as soon as that one returns.
+
+While no device is connected, or the attached one has been closed (a reconnect, a change of port),
+STOP goes to the *fallback*: ``scsctl.stop_now`` for the target last connected (or being connected
+to, when there was none), which opens the port just long enough to send STOP. An untethered device
+keeps stimulating when its session ends, so "nothing is connected" must not mean "nothing is sent".
+
+The race with reconnecting, and why it is decided this way:
+
+- A port takes one connection at a time: two links on one serial port (or one emulator transport)
+  would each read the other's replies. So the fallback must never open a port while the connecting
+  worker opens the same one.
+- The worker closes the old device while it is still attached here: STOP meanwhile goes over the
+  old link, which is open until the very end of the close. A STOP that finds the device closed
+  takes the *port lock* and uses the fallback.
+- The worker holds the port lock (``opening()``) while it opens a target that may be the same port
+  as the fallback's, and attaches the new device before letting go. A STOP pressed during that
+  handshake (at most the HELLO's retries, under a second) waits for it and then goes at once, ahead
+  of anything else, through the new device, or through the fallback if the open failed. That wait
+  is the price of never having two connections on one port; a STOP that failed at once instead
+  would leave the device stimulating. Opening a different port takes no lock: STOP goes to the
+  old target at once while the new one is being opened.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import ScsError
+from ..errors import AuditError, ScsError
+from ..link.session import LinkStatus
 
 if TYPE_CHECKING:
     from ..controller import Device
 
 __all__ = ["StopLine", "StopResult"]
 
+NOTHING_TO_STOP = "no device is connected: nothing was sent"
+
 
 @dataclass(frozen=True, slots=True)
 class StopResult:
-    """What one STOP did. ``error`` is None when the device confirmed it (all outputs off)."""
+    """What one STOP did. ``error`` is None when the device confirmed it (all outputs off).
+
+    ``unrecorded``: the device confirmed, but the audit log could not record it (why, in words).
+    """
 
     error: str | None
     requested_at_s: float
     finished_at_s: float
+    unrecorded: str | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -41,6 +70,8 @@ class StopLine:
     def __init__(self, on_result: Callable[[StopResult], object]) -> None:
         self._on_result = on_result
         self._device: Device | None = None
+        self._fallback: Callable[[], object] | None = None
+        self._port = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
         self._requested_at_s = 0.0
@@ -49,8 +80,21 @@ class StopLine:
         self._thread = threading.Thread(target=self._run, name="scsctl-tui-stop", daemon=True)
         self._thread.start()
 
-    def attach(self, device: Device | None) -> None:
+    def attach(self, device: Device | None, *, fallback: Callable[[], object] | None = None) -> None:
+        """STOP goes to ``device`` from now on; ``fallback`` (if given) replaces the one held."""
+        if fallback is not None:
+            self._fallback = fallback
         self._device = device
+
+    def set_fallback(self, fallback: Callable[[], object]) -> None:
+        """How to STOP while no open device is attached: open the port, send STOP, close it (blocking)."""
+        self._fallback = fallback
+
+    @contextmanager
+    def opening(self) -> Iterator[None]:
+        """Hold while opening a port the fallback may also open (attach the device before leaving)."""
+        with self._port:
+            yield
 
     def request(self) -> None:
         """Ask for STOP now (from any thread); returns at once."""
@@ -71,16 +115,43 @@ class StopLine:
             if self._closing:
                 return
             requested_at_s = self._requested_at_s
+            error: str | None = None
+            unrecorded: str | None = None
+            try:
+                if not self._send():
+                    error = NOTHING_TO_STOP
+            except AuditError as err:  # raised only once the device has confirmed: STOP was carried out
+                unrecorded = str(err)
+            except ScsError as err:
+                error = str(err)
+            except Exception as err:  # noqa: BLE001 - this thread must outlive any bug, or STOP is gone
+                error = f"STOP failed unexpectedly ({err!r}): check the device and disconnect the leads"
+            self._on_result(StopResult(error, requested_at_s, time.monotonic(), unrecorded))
+
+    def _send(self) -> bool:
+        """STOP through the attached device, else the fallback; False when there is neither."""
+        device = self._device
+        if device is not None and not _closed(device):
+            try:
+                device.stop()
+                return True
+            except AuditError:
+                raise
+            except ScsError:
+                if not _closed(device):
+                    raise
+                # Closed under us by a reconnect: the port is free, or being opened (wait for it).
+        with self._port:
             device = self._device
-            error: str | None
-            if device is None:
-                error = "no device is connected: nothing was sent"
-            else:
-                try:
-                    device.stop()
-                    error = None
-                except ScsError as err:
-                    error = str(err)
-                except Exception as err:  # noqa: BLE001 - this thread must outlive any bug, or STOP is gone
-                    error = f"STOP failed unexpectedly ({err!r}): check the device and disconnect the leads"
-            self._on_result(StopResult(error, requested_at_s, time.monotonic()))
+            if device is not None and not _closed(device):
+                device.stop()
+                return True
+            fallback = self._fallback
+            if fallback is None:
+                return False
+            fallback()
+            return True
+
+
+def _closed(device: Device) -> bool:
+    return device.link.status is LinkStatus.CLOSED

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import PortNotFound
 from ..transports import Transport, transport_for_url
 
 if TYPE_CHECKING:
@@ -70,3 +72,33 @@ class ConnectTarget:
             profile_paths=self.profile_paths,
             transport=self.transport,
         )
+
+    def stop_now(self) -> None:
+        """STOP the device at this target without a session (blocking: a worker or the STOP thread).
+
+        ``scsctl.stop_now``: opens the port, sends STOP before anything else, records it, closes.
+        For the built-in emulator it is this target's own emulator (its transport reopens), never a
+        new one; one that was never started cannot be stimulating, and that is what is said.
+        """
+        from ..controller import stop_now
+
+        if self.is_emulator and self.transport is None:
+            raise PortNotFound(
+                f"{self.url}: the built-in emulator was never started, so it is not stimulating; nothing was sent",
+                port=self.url,
+            )
+        stop_now(self.url, data_dir=self.data_dir, operator=self.operator, role=self.role, transport=self.transport)
+
+    def may_share_port(self, other: ConnectTarget) -> bool:
+        """Whether this target and ``other`` may be one port (then they must not be open at once)."""
+        if self.transport is not None and self.transport is other.transport:
+            return True
+        if self.is_emulator or other.is_emulator:
+            return False  # an emulator in this process is reached only through its own transport object
+        return _port_name(self.url) == _port_name(other.url)
+
+
+def _port_name(url: str) -> str:
+    """One name per port: a device path with its links resolved (/dev/serial/by-id/... is a ttyUSB)."""
+    text = url.strip()
+    return text.lower() if "://" in text else os.path.realpath(text)

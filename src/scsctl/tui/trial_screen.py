@@ -4,8 +4,11 @@ daily pain against the baseline and the goal with the hours of stimulation.
 
 All trial data goes through ``scsctl.trial.TrialStore`` (the audit log's database); every device
 read goes through ``app.call_device``, so the screen never talks to the device itself and STOP (F2)
-works here as everywhere. Input is checked before anything is read or stored; a refusal is shown in
-the message bar and changes nothing.
+works here as everywhere. Every store call, reads included, runs in a thread (``app.call_blocking``):
+the database waits up to its lock timeout for another program, and F2 is handled on the event
+loop, which must never wait with it. What a call stored is reported once it returns, i.e. once it
+is committed; one write runs at a time. Input is checked before anything is read or stored; a
+refusal is shown in the message bar and changes nothing.
 
 To open it (from the main screen): ``scs(self).open_screen(TrialScreen())``; Esc leaves it.
 """
@@ -13,7 +16,11 @@ To open it (from the main screen): ``scs(self).open_screen(TrialScreen())``; Esc
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, ClassVar
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -29,6 +36,7 @@ from ..trial import (
     DeviceUsage,
     DiaryEntry,
     ProgramCapture,
+    ProgramTest,
     Trial,
     TrialStore,
     assess,
@@ -53,7 +61,29 @@ if TYPE_CHECKING:
 
 __all__ = ["NewTrialDialog", "TrialScreen", "pain_chart_text"]
 
+T = TypeVar("T")
+
 _CHART_COLS_PER_POINT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TrialView:
+    """Everything the screen shows of one trial, read from the store in one go (off the event loop)."""
+
+    trial: Trial
+    diary: list[DiaryEntry]
+    edited_dates: frozenset[date]
+    tests: list[ProgramTest]
+
+    @classmethod
+    def read(cls, store: TrialStore, trial_id: str) -> TrialView:
+        """Blocking: call it from a thread."""
+        return cls(
+            store.trial(trial_id),
+            store.diary(trial_id),
+            frozenset(h.entry.entry_date for h in store.diary_history(trial_id)),
+            store.program_tests(trial_id),
+        )
 
 
 def pain_chart_text(trial: Trial, diary: list[DiaryEntry], assessment: Assessment | None) -> Text:
@@ -111,6 +141,7 @@ class NewTrialDialog(Dialog[dict[str, Any]]):
     def __init__(self, store: TrialStore, device_serial: str) -> None:
         super().__init__(f"New trial for device {device_serial}")
         self.store = store
+        self._checking = False
 
     def body(self) -> ComposeResult:
         yield Static("No names or other identifying data: the trial id is opaque (leave it empty for one).",
@@ -152,13 +183,33 @@ class NewTrialDialog(Dialog[dict[str, Any]]):
                 "goal_reduction_pct": int(goal_text),
                 "trial_id": self._value("new-id") or None,
             }
-            self.store.check_new_trial(**fields)
         except ScsError as err:
-            error = self.query_one("#new-error", Static)
-            error.update(str(err))
-            error.add_class("-error")
+            self._refused(err)
             return
-        self.dismiss(fields)
+        if self._checking:
+            return
+        self._checking = True
+        store = self.store
+
+        def checked(_result: object) -> None:
+            self._checking = False
+            if self.is_attached:
+                self.dismiss(fields)
+
+        def refused(err: BaseException) -> None:
+            self._checking = False
+            if self.is_attached:
+                self._refused(err)
+
+        # It reads the database (is the id taken?): in a thread, like every store call.
+        scs(self).call_blocking(
+            "check the new trial", lambda: store.check_new_trial(**fields), checked, on_error=refused
+        )
+
+    def _refused(self, err: BaseException) -> None:
+        error = self.query_one("#new-error", Static)
+        error.update(str(err))
+        error.add_class("-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -176,9 +227,11 @@ class TrialScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("ctrl+n", "new_trial", "New trial"),
-        Binding("ctrl+k", "record_coverage", "Record coverage"),
-        Binding("ctrl+d", "add_diary", "Add diary entry"),
+        # priority: the form is mostly text fields, and a focused Input binds ctrl+k (delete to the end)
+        # and ctrl+d (delete right) itself: without it these keys would wipe the field and do nothing.
+        Binding("ctrl+n", "new_trial", "New trial", priority=True),
+        Binding("ctrl+k", "record_coverage", "Record coverage", priority=True),
+        Binding("ctrl+d", "add_diary", "Add diary entry", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -210,6 +263,9 @@ class TrialScreen(Screen[None]):
         self._given_store = store
         self.store: TrialStore | None = store
         self.trial: Trial | None = None
+        self.writing: str | None = None
+        """What is being stored now (one write at a time), None when nothing is."""
+        self._view_requests = 0  # only the newest read of the trial is shown
 
     # --- layout --------------------------------------------------------------------------------------
 
@@ -275,18 +331,32 @@ class TrialScreen(Screen[None]):
             "day", "date", "NRS", "stimulation", "analgesics", "notes", "revision"
         )
         self.watch(app, "programs", self._show_slots, init=True)
-        if self.store is None:
-            try:
-                self.store = TrialStore.in_dir(app.target.data_dir, operator=app.target.operator)
-            except ScsError as err:
-                app.show_note("Trial records cannot be opened", str(err), "error")
+        show(self.query_one("#trial-summary", Static), Text("Reading the trial records...", style="dim"))
+        if self.store is not None:
+            self._load_trials()
+            return
+        data_dir, operator = app.target.data_dir, app.target.operator
+
+        def opened(store: TrialStore) -> None:
+            if not self.is_attached:  # left before the records were open
+                _close_in_background(store)
                 return
-        self._load_trials()
+            self.store = store
+            self._load_trials()
+
+        def failed(err: BaseException) -> None:
+            app.show_note("Trial records cannot be opened", str(err), "error")
+            if self.is_attached:
+                show(self.query_one("#trial-summary", Static), Text("Trial records cannot be opened.", style="red"))
+
+        app.call_blocking(
+            "open the trial records", lambda: TrialStore.in_dir(data_dir, operator=operator), opened, on_error=failed
+        )
 
     def on_unmount(self) -> None:
         if self.store is not None and self._given_store is None:
-            with contextlib.suppress(ScsError):
-                self.store.close()
+            # Closing waits for a write still in progress (the store's lock): not on the event loop.
+            _close_in_background(self.store)
 
     # --- showing -------------------------------------------------------------------------------------
 
@@ -301,48 +371,113 @@ class TrialScreen(Screen[None]):
         if isinstance(chosen, int) and chosen in programs:
             select.value = chosen
 
+    def _in_background(
+        self, label: str, fn: Callable[[], T], done: Callable[[T], None], failed: Callable[[BaseException], None]
+    ) -> None:
+        """``fn()`` in a thread (``app.call_blocking``); ``done``/``failed`` only while this screen is shown."""
+
+        def on_done(result: T) -> None:
+            if self.is_attached:
+                done(result)
+
+        def on_error(err: BaseException) -> None:
+            if self.is_attached:
+                failed(err)
+
+        scs(self).call_blocking(label, fn, on_done, on_error=on_error)
+
+    def _store_write(self, label: str, what: str, fn: Callable[[], T], done: Callable[[T], None]) -> bool:
+        """Store in a thread, one write at a time; ``done`` runs once it is committed. False if refused."""
+        if self.writing is not None:
+            scs(self).show_note(f"{what}: not done", f"still storing: {self.writing}; wait for it", "warning")
+            return False
+        self.writing = label
+
+        def stored(result: T) -> None:
+            self.writing = None
+            done(result)
+
+        def failed(err: BaseException) -> None:
+            self.writing = None
+            self._refused(what, err)
+
+        self._in_background(label, fn, stored, failed)
+        return True
+
     def _load_trials(self, choose: str | None = None) -> None:
-        device = self.device
-        if self.store is None or device is None:
+        """Read this device's trials and open ``choose`` (default: the one open, else the newest)."""
+        device, store = self.device, self.store
+        if store is None or device is None:
+            self._show_view(None)
             return
-        try:
-            trials = [t for t in self.store.trials() if t.device_serial == device.identity.serial]
-        except ScsError as err:
-            scs(self).show_note("Trial records cannot be read", str(err), "error")
-            return
-        pick = self.query_one("#trial-pick", Select)
-        pick.set_options((f"{t.trial_id}  from {t.start_date}", t.trial_id) for t in reversed(trials))
-        wanted = choose or (self.trial.trial_id if self.trial else None) or (trials[-1].trial_id if trials else None)
-        if wanted is not None and any(t.trial_id == wanted for t in trials):
-            pick.value = wanted
-            self._open(wanted)
-        else:
-            self.trial = None
-            self._refresh()
+        serial = device.identity.serial
+        opened = self.trial.trial_id if self.trial else None
+        self._view_requests += 1
+        request = self._view_requests
+
+        def read() -> tuple[list[Trial], TrialView | None]:
+            trials = [t for t in store.trials() if t.device_serial == serial]
+            known = {t.trial_id for t in trials}
+            wanted = choose or opened or (trials[-1].trial_id if trials else None)
+            return trials, TrialView.read(store, wanted) if wanted in known else None
+
+        def show_them(result: tuple[list[Trial], TrialView | None]) -> None:
+            trials, view = result
+            if request == self._view_requests:  # else a newer read of a trial was asked for: it shows that
+                self.trial = view.trial if view is not None else None
+                self._show_view(view)
+            pick = self.query_one("#trial-pick", Select)
+            pick.set_options((f"{t.trial_id}  from {t.start_date}", t.trial_id) for t in reversed(trials))
+            if self.trial is not None and any(t.trial_id == self.trial.trial_id for t in trials):
+                pick.value = self.trial.trial_id  # self.trial is set first: choosing it again reads nothing
+
+        self._in_background(
+            "read the trial records",
+            read,
+            show_them,
+            lambda err: scs(self).show_note("Trial records cannot be read", str(err), "error"),
+        )
 
     def _open(self, trial_id: str) -> None:
-        assert self.store is not None
-        try:
-            self.trial = self.store.trial(trial_id)
-        except ScsError as err:
-            scs(self).show_note("Trial not opened", str(err), "error")
-            return
-        self._refresh()
+        self._read_view(trial_id, "Trial not opened")
 
     def _refresh(self) -> None:
+        """Read the open trial again and show it (after something was stored)."""
+        if self.trial is not None:
+            self._read_view(self.trial.trial_id, "Trial records cannot be read")
+
+    def _read_view(self, trial_id: str, failure: str) -> None:
+        store = self.store
+        if store is None:
+            return
+        self._view_requests += 1
+        request = self._view_requests
+
+        def show_it(view: TrialView) -> None:
+            if request == self._view_requests:
+                self.trial = view.trial
+                self._show_view(view)
+
+        self._in_background(
+            f"read trial {trial_id}",
+            lambda: TrialView.read(store, trial_id),
+            show_it,
+            lambda err: scs(self).show_note(failure, str(err), "error"),
+        )
+
+    def _show_view(self, view: TrialView | None) -> None:
         summary = self.query_one("#trial-summary", Static)
         chart = self.query_one("#trial-chart", Static)
         programs = self.query_one("#trial-programs", DataTable)
         diary_table = self.query_one("#trial-diary", DataTable)
         programs.clear()
         diary_table.clear()
-        trial, store = self.trial, self.store
-        if trial is None or store is None:
+        if view is None:
             serial = self.device.identity.serial if self.device else "?"
             show(summary, Text(f"No trial for device {serial} yet: ctrl+n creates one.", style="yellow"))
             show(chart, Text(""))
             return
-        diary = store.diary(trial.trial_id)
+        trial, diary = view.trial, view.diary
         assessment = assess(trial, diary) if diary else None
         text = Text(f"{trial.trial_id}", style="bold")
         text.append(
@@ -356,8 +491,7 @@ class TrialScreen(Screen[None]):
             text.append(assessment.statement, style=style)
         show(summary, text)
         show(chart, pain_chart_text(trial, diary, assessment))
-        history = {h.entry.entry_date for h in store.diary_history(trial.trial_id)}
-        for test in store.program_tests(trial.trial_id):
+        for test in view.tests:
             programs.add_row(
                 test.label, str(test.session_date), str(test.slot), program_summary(test.capture.program),
                 format_regions(test.regions), test.overlap.describe(),
@@ -373,7 +507,7 @@ class TrialScreen(Screen[None]):
             diary_table.add_row(
                 str(trial.day_number(entry.entry_date)), str(entry.entry_date), str(entry.nrs), hours,
                 entry.analgesics.value if entry.analgesics else "-", entry.notes,
-                f"{entry.revision} (edited)" if entry.entry_date in history else str(entry.revision),
+                f"{entry.revision} (edited)" if entry.entry_date in view.edited_dates else str(entry.revision),
             )  # fmt: skip
 
     def _refused(self, what: str, err: BaseException) -> None:
@@ -403,25 +537,30 @@ class TrialScreen(Screen[None]):
         if store is None or device is None:
             app.show_note("New trial: no device or no trial records", "connect first", "warning")
             return
+        serial, profile = device.identity.serial, device.identity.profile
 
         def create(fields: dict[str, Any] | None) -> None:
-            if fields is None:
+            if fields is None or not self.is_attached:
                 return
 
-            def stored(usage: DeviceUsage) -> None:
-                try:
-                    trial = store.new_trial(
-                        device_serial=device.identity.serial, profile=device.identity.profile, usage=usage, **fields
-                    )
-                except ScsError as err:
-                    self._refused("New trial", err)
+            def read(usage: DeviceUsage) -> None:
+                if not self.is_attached:
                     return
-                app.show_note(f"Trial {trial.trial_id} recorded", "the usage counter was read as its start", "info")
-                self._load_trials(choose=trial.trial_id)
 
-            app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), stored, background=True)
+                def stored(trial: Trial) -> None:
+                    app.show_note(f"Trial {trial.trial_id} recorded", "the usage counter was read as its start", "info")
+                    self._load_trials(choose=trial.trial_id)
 
-        app.push_screen(NewTrialDialog(store, device.identity.serial), create)
+                self._store_write(
+                    "the new trial",
+                    "New trial",
+                    lambda: store.new_trial(device_serial=serial, profile=profile, usage=usage, **fields),
+                    stored,
+                )
+
+            app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), read, background=True)
+
+        app.push_screen(NewTrialDialog(store, serial), create)
 
     # --- coverage ------------------------------------------------------------------------------------
 
@@ -447,21 +586,7 @@ class TrialScreen(Screen[None]):
         def read(device: Device, _ack: frozenset[str]) -> tuple[ProgramCapture, DeviceUsage, int | None]:
             return capture_program(device, chosen_slot), read_usage(device), selected_slot(device)
 
-        def recorded(result: tuple[ProgramCapture, DeviceUsage, int | None]) -> None:
-            capture, usage, selected = result
-            try:
-                if left_active and selected != chosen_slot:
-                    raise UsageError(
-                        f"the device has {'no slot' if selected is None else f'slot {selected}'} selected, not slot "
-                        f"{chosen_slot}: select it first, or untick 'left active'"
-                    )
-                test = store.record_program(
-                    trial.trial_id, capture, regions=regions, comfort=comfort if isinstance(comfort, int) else None,
-                    notes=notes, left_active=left_active, usage=usage,
-                )  # fmt: skip
-            except ScsError as err:
-                self._refused("Record coverage", err)
-                return
+        def recorded(test: ProgramTest) -> None:
             app.show_note(
                 f"{test.label} recorded: slot {test.slot}, {program_summary(test.capture.program)}",
                 f"felt in {format_regions(test.regions)}; over the pain area: {test.overlap.describe()}",
@@ -471,7 +596,35 @@ class TrialScreen(Screen[None]):
             self.query_one("#cov-notes", Input).value = ""
             self._refresh()
 
-        app.call_device(f"read back slot {chosen_slot}", read, recorded, background=True)
+        def read_back(result: tuple[ProgramCapture, DeviceUsage, int | None]) -> None:
+            if not self.is_attached:
+                return
+            capture, usage, selected = result
+            if left_active and selected != chosen_slot:
+                self._refused(
+                    "Record coverage",
+                    UsageError(
+                        f"the device has {'no slot' if selected is None else f'slot {selected}'} selected, not slot "
+                        f"{chosen_slot}: select it first, or untick 'left active'"
+                    ),
+                )
+                return
+            self._store_write(
+                f"coverage of slot {chosen_slot}",
+                "Record coverage",
+                lambda: store.record_program(
+                    trial.trial_id,
+                    capture,
+                    regions=regions,
+                    comfort=comfort if isinstance(comfort, int) else None,
+                    notes=notes,
+                    left_active=left_active,
+                    usage=usage,
+                ),
+                recorded,
+            )
+
+        app.call_device(f"read back slot {chosen_slot}", read, read_back, background=True)
 
     # --- diary ---------------------------------------------------------------------------------------
 
@@ -485,54 +638,76 @@ class TrialScreen(Screen[None]):
         notes = self.query_one("#diary-notes", Input).value
         from_device = self.query_one("#diary-device", Checkbox).value
         edit = self.query_one("#diary-edit", Checkbox).value
+        reason = self.query_one("#diary-reason", Input).value
         try:
             day = parse_day(self.query_one("#diary-date", Input).value, store.today(), what="date")
             nrs_text = self.query_one("#diary-nrs", Input).value.strip()
             hours_text = self.query_one("#diary-hours", Input).value.strip()
             nrs = parse_nrs(nrs_text) if nrs_text or not edit else None
             seconds = hours_to_s(hours_text) if hours_text else None
-            if edit:
-                entry = store.edit_diary(
-                    trial.trial_id, day, nrs=nrs, stimulation_s=seconds, analgesics=drug, notes=notes or None,
-                    reason=self.query_one("#diary-reason", Input).value,
-                )  # fmt: skip
-                self._diary_done(entry, "changed; the old values are kept in the history")
-                return
-            store.check_day(trial, day)
-            if store.diary_entry(trial.trial_id, day) is not None:
-                raise UsageError(f"{day} has an entry already: tick 'change the existing entry' to edit it")
         except ScsError as err:
             self._refused("Diary", err)
             return
+        if edit:
+            self._store_write(
+                f"the diary entry of {day}",
+                "Diary",
+                lambda: store.edit_diary(
+                    trial.trial_id,
+                    day,
+                    nrs=nrs,
+                    stimulation_s=seconds,
+                    analgesics=drug,
+                    notes=notes or None,
+                    reason=reason,
+                ),
+                lambda entry: self._diary_done(trial, entry, "changed; the old values are kept in the history"),
+            )
+            return
         assert nrs is not None
+        new_nrs = nrs
+
+        def check_new_day() -> None:
+            store.check_day(trial, day)
+            if store.diary_entry(trial.trial_id, day) is not None:
+                raise UsageError(f"{day} has an entry already: tick 'edit that day's entry' to change it")
+
+        def add(usage: DeviceUsage | None) -> DiaryEntry:
+            check_new_day()
+            return store.add_diary(
+                trial.trial_id, day, new_nrs, stimulation_s=seconds, usage=usage, analgesics=drug, notes=notes
+            )
+
         if not from_device:
-            try:
-                entry = store.add_diary(trial.trial_id, day, nrs, stimulation_s=seconds, analgesics=drug, notes=notes)
-            except ScsError as err:
-                self._refused("Diary", err)
-                return
-            self._diary_done(entry, "recorded")
+            self._store_write(
+                f"the diary entry of {day}",
+                "Diary",
+                lambda: add(None),
+                lambda e: self._diary_done(trial, e, "recorded"),
+            )
             return
 
-        def stored(usage: DeviceUsage) -> None:
-            try:
-                entry = store.add_diary(
-                    trial.trial_id, day, nrs, stimulation_s=seconds, usage=usage, analgesics=drug, notes=notes
+        def read(usage: DeviceUsage) -> None:
+            if self.is_attached:
+                self._store_write(
+                    f"the diary entry of {day}",
+                    "Diary",
+                    lambda: add(usage),
+                    lambda e: self._diary_done(trial, e, "recorded"),
                 )
-            except ScsError as err:
-                self._refused("Diary", err)
-                return
-            self._diary_done(entry, "recorded")
 
-        app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), stored, background=True)
+        def checked(_result: None) -> None:
+            # The day is checked before the device is read, so a refusal asks nothing of the device.
+            app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), read, background=True)
 
-    def _diary_done(self, entry: DiaryEntry, what: str) -> None:
-        assert self.trial is not None
+        self._in_background(f"check the diary day {day}", check_new_day, checked, lambda e: self._refused("Diary", e))
+
+    def _diary_done(self, trial: Trial, entry: DiaryEntry, what: str) -> None:
         hours = (
             "" if entry.stimulation_s is None else f", {entry.stimulation_s / 3600:.1f} h ({entry.stimulation_source})"
         )
         scs(self).show_note(
-            f"Diary {entry.entry_date} (day {self.trial.day_number(entry.entry_date)}) {what}",
+            f"Diary {entry.entry_date} (day {trial.day_number(entry.entry_date)}) {what}",
             f"NRS {entry.nrs}{hours}",
             "info",
         )
@@ -540,3 +715,13 @@ class TrialScreen(Screen[None]):
             self.query_one(widget_id, Input).value = ""
         self.query_one("#diary-edit", Checkbox).value = False
         self._refresh()
+
+
+def _close_in_background(store: TrialStore) -> None:
+    """Close ``store`` once a write still in progress is done, without the event loop waiting for it."""
+
+    def close() -> None:
+        with contextlib.suppress(ScsError):
+            store.close()
+
+    threading.Thread(target=close, name="scsctl-trial-close", daemon=True).start()

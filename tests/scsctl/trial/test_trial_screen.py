@@ -4,9 +4,14 @@ device's read-back, diary entries added and edited, bad input refused with nothi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import re
+import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from textual.pilot import Pilot
@@ -14,15 +19,17 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 import scsctl
 from firmware_protocol import messages as m
+from firmware_protocol.constants import OUTPUT_STATES
+from scsctl.audit import DB_NAME
 from scsctl.parsing import electrodes
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.transports.ports import PortListing
-from scsctl.trial import TrialStore, parse_day
+from scsctl.trial import DiaryEntry, TrialStore, parse_day
 from scsctl.tui.app import ScsApp
 from scsctl.tui.target import ConnectTarget
 from scsctl.tui.trial_screen import NewTrialDialog, TrialScreen
 
-from .conftest import TODAY, Clock
+from .conftest import TODAY, Clock, day
 
 
 def program(slot: int) -> m.Program:
@@ -64,8 +71,8 @@ def test_a_trial_is_recorded_from_the_trial_screen(tmp_path: Path) -> None:
             screen = TrialScreen(store)
             app.push_screen(screen)
             await until(pilot, lambda: app.screen is screen and screen.query("#trial-summary"), "the screen shows")
-            await pilot.pause()
-            assert "No trial for device EMU5101-00000000 yet" in shown(screen.query_one("#trial-summary", Static))
+            top = screen.query_one("#trial-summary", Static)
+            await until(pilot, lambda: "No trial for device EMU5101-00000000 yet" in shown(top), "no trial yet")
 
             # A new trial: the dialog refuses a name as id and a baseline of 0, then creates it.
             await pilot.press("ctrl+n")
@@ -120,7 +127,8 @@ def test_a_trial_is_recorded_from_the_trial_screen(tmp_path: Path) -> None:
                 date_input.value, nrs_input.value = date, nrs
                 screen.query_one("#diary-hours", Input).value = hours
                 await pilot.press("ctrl+d")
-                await until(pilot, lambda d=date: f"Diary {parse_day(d, TODAY)}" in note(app), f"{date} is stored")
+                said = f"Diary {parse_day(date, TODAY)}"
+                await until(pilot, lambda: said in note(app), f"{date} is stored")  # noqa: B023 - awaited here
             assert [e.nrs for e in store.diary(trial.trial_id)] == [4, 3, 3]
             date_input.value, nrs_input.value = "today", "2"
             screen.query_one("#diary-edit", Checkbox).value = True
@@ -139,6 +147,154 @@ def test_a_trial_is_recorded_from_the_trial_screen(tmp_path: Path) -> None:
 
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is not screen, "the trial screen closes")
+
+    try:
+        asyncio.run(flow())
+    finally:
+        store.close()
+        emu.close()
+
+
+# --- what a review found: the event loop never waits for the database; the keys work in text fields ---
+
+GUARD_S = 30.0
+"""How long a store waits for a locked database here: a hang guard, never a measurement."""
+
+
+class WatchedStore(TrialStore):
+    """Says when a diary entry started being stored and when that call returned."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.storing = threading.Event()
+        self.returned = threading.Event()
+
+    def add_diary(self, *args: Any, **kwargs: Any) -> DiaryEntry:
+        self.storing.set()
+        try:
+            return super().add_diary(*args, **kwargs)
+        finally:
+            self.returned.set()
+
+
+def output_ua(emu: EmulatedTransport) -> int:
+    with emu.emulator.locked() as fw:
+        return int(fw.output_ua)
+
+
+def trial_app(tmp_path: Path, emu: EmulatedTransport) -> ScsApp:
+    return ScsApp(ConnectTarget("emu://", data_dir=tmp_path, operator="tester", transport=emu), show_times=False,
+                  port_lister=lambda: PortListing([]), status_interval_s=0.2)  # fmt: skip
+
+
+def store_with_a_trial(tmp_path: Path, cls: type[TrialStore] = TrialStore) -> tuple[TrialStore, str]:
+    store = cls(tmp_path / DB_NAME, operator="tech-a", now=Clock(), timeout_s=GUARD_S)
+    trial = store.new_trial(device_serial="EMU5101-00000000", profile="tonic-burst-16", baseline_nrs=7,
+                            start_date=day(1))  # fmt: skip
+    return store, trial.trial_id
+
+
+async def trial_screen(pilot: Pilot[None], store: TrialStore) -> TrialScreen:
+    app = pilot.app
+    assert isinstance(app, ScsApp)
+    await until(pilot, lambda: app.connected.is_set() and app.status is not None, "connected")
+    screen = TrialScreen(store)
+    app.push_screen(screen)
+    await until(pilot, lambda: app.screen is screen and screen.trial is not None, "the trial is open")
+    await pilot.pause()
+    return screen
+
+
+def test_stop_goes_out_at_once_while_a_diary_entry_waits_for_the_locked_database(tmp_path: Path) -> None:
+    emu = EmulatedTransport("emu://", seed=0)
+    with scsctl.connect("emu://", transport=emu, data_dir=tmp_path, operator="rig") as device:
+        device.write_program(program(0))  # a new electrode configuration is written at 0 mA first
+        device.write_program(dataclasses.replace(program(0), amplitude_ua=500))
+        device.measure_impedance()
+        device.select(0)
+        device.start(0)  # untethered: it stimulates on after this session
+    store, trial_id = store_with_a_trial(tmp_path, WatchedStore)
+    assert isinstance(store, WatchedStore)
+    app = trial_app(tmp_path, emu)
+
+    async def flow() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = await trial_screen(pilot, store)
+            assert output_ua(emu) == 500
+            screen.query_one("#diary-nrs", Input).value = "4"
+            screen.query_one("#diary-hours", Input).value = "10"
+            # Another program holds the database (the audit log's and the trial records') locked.
+            blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+            blocker.execute("BEGIN IMMEDIATE")
+            try:
+                await pilot.press("ctrl+d")
+                await until(pilot, store.storing.is_set, "the diary entry is being stored")
+                await pilot.press("f2")
+                await until(pilot, lambda: output_ua(emu) == 0, "the STOP reached the device")
+                assert not store.returned.is_set()  # all while the store call still waits for the lock
+                assert "recorded" not in note(app)  # and nothing says the entry is stored
+            finally:
+                blocker.execute("ROLLBACK")
+                blocker.close()
+            await until(pilot, lambda: "Diary" in note(app) or store.diary(trial_id), "the entry is stored")
+            assert [e.nrs for e in store.diary(trial_id)] == [4]
+            await until(pilot, lambda: app.last_stop is not None, "the STOP is reported")
+            assert app.last_stop is not None and app.last_stop.confirmed
+            with emu.emulator.locked() as fw:
+                assert fw.state not in OUTPUT_STATES
+
+    try:
+        asyncio.run(flow())
+    finally:
+        store.close()
+        emu.close()
+
+
+def test_ctrl_k_and_ctrl_d_act_while_typing_in_a_field(tmp_path: Path) -> None:
+    emu = EmulatedTransport("emu://", seed=0)
+    with scsctl.connect("emu://", transport=emu, data_dir=tmp_path, operator="rig") as device:
+        device.write_program(program(0))
+    store, trial_id = store_with_a_trial(tmp_path)
+    app = trial_app(tmp_path, emu)
+
+    async def flow() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = await trial_screen(pilot, store)
+            screen.query_one("#cov-slot", Select).value = 0
+            screen.query_one("#cov-regions", Input).focus()
+            # The cursor at the start: in a bare text field ctrl+k would delete the whole text.
+            await pilot.press(*"low-back-left", "home", "ctrl+k")
+            await until(pilot, lambda: store.program_tests(trial_id), "the coverage is stored")
+            assert [t.regions for t in store.program_tests(trial_id)] == [("low-back-left",)]
+            screen.query_one("#diary-nrs", Input).focus()
+            await pilot.press("4", "home", "ctrl+d")  # ctrl+d would delete the 4
+            await until(pilot, lambda: store.diary(trial_id), "the diary entry is stored")
+            assert [e.nrs for e in store.diary(trial_id)] == [4]
+
+    try:
+        asyncio.run(flow())
+    finally:
+        store.close()
+        emu.close()
+
+
+def test_a_second_entry_for_a_day_names_the_box_to_tick_as_it_is_labelled(tmp_path: Path) -> None:
+    emu = EmulatedTransport("emu://", seed=0)
+    store, trial_id = store_with_a_trial(tmp_path)
+    store.add_diary(trial_id, TODAY, 5)
+    app = trial_app(tmp_path, emu)
+
+    async def flow() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = await trial_screen(pilot, store)
+            screen.query_one("#diary-nrs", Input).value = "3"
+            await pilot.press("ctrl+d")
+            await until(pilot, lambda: "has an entry already" in note(app), "the second entry is refused")
+            quoted = re.search(r"tick '([^']+)'", note(app))
+            assert quoted is not None, note(app)
+            label = str(screen.query_one("#diary-edit", Checkbox).label)
+            assert label.startswith(quoted.group(1)), (quoted.group(1), label)
+            assert [e.nrs for e in store.diary(trial_id)] == [5]
 
     try:
         asyncio.run(flow())

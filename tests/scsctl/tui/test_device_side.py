@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -34,6 +35,7 @@ class FakeDevice:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.stop_threads: list[str] = []
+        self.link = SimpleNamespace(status=LinkStatus.UP)
 
     def stop(self) -> None:
         self.stop_threads.append(threading.current_thread().name)
@@ -87,7 +89,9 @@ def test_the_watch_reads_the_status_and_passes_events_on(emu: EmulatedTransport,
     )
     try:
         assert got_status.wait(2.0)
-        status = watch.statuses.take()
+        reading = watch.statuses.take()
+        assert reading is not None and reading.begun < reading.ended
+        status = reading.status
         assert isinstance(status, m.Status) and status.state in (State.IDLE, State.PROGRAMMED)
         emu.emulator.disconnect()
         for _ in range(200):

@@ -261,8 +261,8 @@ class MainScreen(Screen[None]):
             return
 
         def committed(outcome: Outcome) -> None:
+            # The call's status is drawn already, unless a newer one was (app.call_device).
             if outcome.status is not None:
-                app.status = outcome.status
                 app.show_note(
                     f"Committed {format_ua(outcome.status.setpoint_ua)} to slot {outcome.status.active_slot}",
                     "it is now part of the stored program",

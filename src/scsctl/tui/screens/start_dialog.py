@@ -86,9 +86,7 @@ class StartDialog(Dialog[None]):
 
     def _started(self, outcome: Outcome) -> None:
         self.phase = "started"
-        app = scs(self)
-        if outcome.status is not None:
-            app.status = outcome.status
+        app = scs(self)  # the call's status is drawn already, unless a newer one was (app.call_device)
         if outcome.notices:
             app.show_note(f"Started slot {self.slot}", "; ".join(outcome.notices), "info")
         else:

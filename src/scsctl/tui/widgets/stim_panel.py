@@ -281,9 +281,7 @@ class StimPanel(Vertical):
 
     def _sent(self, target: int, outcome: Outcome) -> None:
         self._sending = False
-        app = scs(self)
-        if outcome.status is not None:
-            app.status = outcome.status
+        app = scs(self)  # the call's status is drawn already, unless a newer one was (app.call_device)
         if self.wanted_ua == target:
             self.wanted_ua = None
         if outcome.notices:
