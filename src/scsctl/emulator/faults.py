@@ -54,7 +54,9 @@ def _check_at(at_s: float | None) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class LeadOpen:
+class _ContactFault:
+    """Something that happens to one contact (0-based index), now or at ``at_s``."""
+
     contact_index: int
     at_s: float | None = None
 
@@ -64,25 +66,18 @@ class LeadOpen:
 
 
 @dataclass(frozen=True, slots=True)
-class LeadShort:
-    contact_index: int
-    at_s: float | None = None
-
-    def __post_init__(self) -> None:
-        _check_contact_index(self.contact_index)
-        _check_at(self.at_s)
+class LeadOpen(_ContactFault):
+    """The contact's circuit opens (a broken lead)."""
 
 
 @dataclass(frozen=True, slots=True)
-class LeadRepair:
+class LeadShort(_ContactFault):
+    """The contact shorts (to another contact or the case)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRepair(_ContactFault):
     """The open or short contact is intact again (a reconnected lead)."""
-
-    contact_index: int
-    at_s: float | None = None
-
-    def __post_init__(self) -> None:
-        _check_contact_index(self.contact_index)
-        _check_at(self.at_s)
 
 
 @dataclass(frozen=True, slots=True)
