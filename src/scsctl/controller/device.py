@@ -26,6 +26,7 @@ from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, AmplitudeFlags, 
 from ..audit import AuditLog, Kind
 from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
 from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord
+from ..guard.checks import minimum_ramp_up_ms
 from ..link import Link, LinkStats, LinkStatus
 from ..link.session import LinkStateChange
 from ..profiles import DeviceProfile
@@ -275,8 +276,8 @@ class Device:
         """Start the selected program (or ``slot``); the device ramps it up over its ramp time."""
         with self._lock:
             message = m.Start(NO_SLOT if slot is None else slot)
-            approved = self._check(message, acknowledge)
             before = self.status()
+            approved = self._check(message, acknowledge, self.context(before))
             for msg in approved.messages:
                 try:
                     self._send(msg, idempotent=False, detail={"state_before": before.state.name})
@@ -297,11 +298,12 @@ class Device:
         A STOP from another thread ends a ramp in progress at once (no further step is sent).
         """
         with self._lock:
-            self._wait_while_ramping()
+            # The status the wait ended on is the guard's view too: no command went out since.
+            context = self.context(self._wait_while_ramping())
             stops = self._stops
             flags = AmplitudeFlags.COMMIT if commit else AmplitudeFlags.NONE
-            approved = self._check(m.SetAmplitude(amplitude_ua, flags), acknowledge)
-            before = self.status().setpoint_ua
+            approved = self._check(m.SetAmplitude(amplitude_ua, flags), acknowledge, context)
+            before = context.present_amplitude_ua
             steps = approved.messages
             notices = list(approved.notices)
             for i, msg in enumerate(steps):
@@ -315,19 +317,16 @@ class Device:
                           "step": f"{i + 1}/{len(steps)}"}  # fmt: skip
                 self._send(msg, detail=detail)
                 before = msg.amplitude_ua
+            status = self.status()
             if commit and self._stops == stops:
-                notices += self._restart_notice(amplitude_ua)
-            return Outcome(tuple(notices), tuple(w.id for w in approved.warnings), self.status())
+                notices += self._restart_notice(amplitude_ua, status)
+            return Outcome(tuple(notices), tuple(w.id for w in approved.warnings), status)
 
-    def _restart_notice(self, amplitude_ua: int) -> list[str]:
+    def _restart_notice(self, amplitude_ua: int, status: m.Status) -> list[str]:
         """Say now, not at the next START, when a committed amplitude outgrows the program's ramp-up."""
-        status = self.status()
         program = self._known_program(status.active_slot) if status.active_slot != NO_SLOT else None
-        rate = self.profile.safety.ramp_rate_ua_per_s
-        if program is None or amplitude_ua <= self.profile.safety.max_amplitude_step_ua or rate <= 0:
-            return []
-        needed_ms = -(-amplitude_ua * 1000 // rate)
-        if program.ramp_up_ms >= needed_ms:
+        needed_ms = minimum_ramp_up_ms(self.profile, amplitude_ua)  # the guard's own rule for START
+        if program is None or program.ramp_up_ms >= needed_ms:
             return []
         return [
             f"slot {program.slot} now starts at {amplitude_ua / 1000:g} mA with a ramp-up of {program.ramp_up_ms} ms: "
@@ -453,17 +452,21 @@ class Device:
 
     # --- internals ----------------------------------------------------------------------------------
 
-    def _wait_while_ramping(self) -> None:
-        """The device takes no amplitude change during a ramp: wait for it, no longer than the ramp."""
+    def _wait_while_ramping(self) -> m.Status:
+        """The device takes no amplitude change during a ramp: wait for it, no longer than the ramp.
+
+        Returns the last status read (the one the wait ended on).
+        """
         status = self.status()
         if status.state not in (State.RAMPING_UP, State.RAMPING_DOWN):
-            return
+            return status
         program = self._known.programs.get(status.active_slot)
         ramp_ms = max(program.ramp_up_ms, program.ramp_down_ms) if program else 0
         deadline = time.monotonic() + ramp_ms / 1000 + 0.5
         while status.state in (State.RAMPING_UP, State.RAMPING_DOWN) and time.monotonic() < deadline:
             time.sleep(0.02)
             status = self.status()
+        return status
 
     def _known_program(self, slot: int) -> m.Program | None:
         """The program in ``slot`` as the device holds it now (read back, not remembered)."""
@@ -474,9 +477,13 @@ class Device:
                 return None
             raise
 
-    def context(self) -> DeviceContext:
-        """The guard's view of the device, read from it now: state, and the active slot's program."""
-        status = self.status()
+    def context(self, status: m.Status | None = None) -> DeviceContext:
+        """The guard's view of the device, read from it now: state, and the active slot's program.
+
+        ``status``: one just read, when the caller has it (no command may have gone out since).
+        """
+        if status is None:
+            status = self.status()
         stimulating = status.state in OUTPUT_STATES
         slot = None if status.active_slot == NO_SLOT else status.active_slot
         if slot is not None:
@@ -505,9 +512,9 @@ class Device:
         self._audit_before("refusal", message.TYPE.name, {"message": str(err)}, what="the refusal")
         return err
 
-    def _check(self, command: m.Message, acknowledge: frozenset[str]) -> Approved:
+    def _check(self, command: m.Message, acknowledge: frozenset[str], context: DeviceContext | None = None) -> Approved:
         try:
-            return self._guard.check(command, self.context(), acknowledge=acknowledge)
+            return self._guard.check(command, context or self.context(), acknowledge=acknowledge)
         except SafetyRefusal as err:
             detail = {
                 "message": str(err), "parameter": err.parameter, "value": err.value, "limit": err.limit,

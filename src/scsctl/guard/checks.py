@@ -414,13 +414,19 @@ def check_electrical(
     return [GuardWarning(warning_id, "charge_density_uc_per_cm2", message)]
 
 
+def minimum_ramp_up_ms(profile: DeviceProfile, amplitude_ua: int) -> int:
+    """The shortest ramp-up a START to ``amplitude_ua`` may have (0 when one step may start it)."""
+    safety = profile.safety
+    if amplitude_ua <= safety.max_amplitude_step_ua:
+        return 0
+    return -(-amplitude_ua * 1000 // safety.ramp_rate_ua_per_s)
+
+
 def check_ramp_up(scope: Scope, program: Program) -> None:
     """START ramps from 0 to the amplitude over ramp_up_ms: no faster than the profile's ramp rate."""
     safety = scope.profile.safety
     amplitude = program.amplitude_ua
-    if amplitude <= safety.max_amplitude_step_ua:
-        return
-    needed_ms = -(-amplitude * 1000 // safety.ramp_rate_ua_per_s)
+    needed_ms = minimum_ramp_up_ms(scope.profile, amplitude)
     if program.ramp_up_ms < needed_ms:
         raise scope.refuse(
             f"starting at {format_ua(amplitude)} with a ramp-up of {format_ms(program.ramp_up_ms)} is a jump: "

@@ -121,3 +121,11 @@ def test_closing_disarms_the_watchdog_so_no_link_loss_is_recorded(tmp_path: Path
     with scsctl.connect("emu://", data_dir=tmp_path, transport=transport) as dev:
         codes = [e.code.name for e in dev.usage().events]
     assert "WATCHDOG_EXPIRED" not in codes
+
+
+def test_committing_past_what_the_ramp_up_can_restart_says_so_at_once(device: scsctl.Device) -> None:
+    device.write_program(bipolar())  # no ramp-up
+    device.start(0)
+    outcome = device.set_amplitude(3000, commit=True)
+    assert any("needs a ramp-up of at least 3000 ms" in n for n in outcome.notices)
+    device.stop()
