@@ -99,6 +99,9 @@ from .output_monitor import Output, OutputMonitor, off_output
 from .storage import Storage
 
 _EPS_S = 1e-9
+RX_GAP_S = 0.05
+"""A partial frame with no further byte for this long is given up (PROTOCOL.md, receiver rules):
+otherwise a damaged length byte would make the device swallow the host's next frames."""
 """Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 
 _ON_STATES = frozenset({State.RAMPING_UP, State.STIMULATING, State.RAMPING_DOWN})
@@ -199,19 +202,25 @@ class Firmware:
         """Feed bytes from the host received at ``now_s``; returns the bytes to send back."""
         self._advance(now_s)
         self._remember(data)
-        for item in self._decoder.feed(data):
+        self._rx_at_s = self._clock_s
+        self._take(self._decoder.feed(data))
+        return self._flush()
+
+    def poll(self, now_s: float) -> bytes:
+        """Advance the clock to ``now_s``: ramps, cycling, watchdog, battery, faults; returns events."""
+        self._advance(now_s)
+        if self._decoder.buffered and self._clock_s - self._rx_at_s >= RX_GAP_S - _EPS_S:
+            self._take(self._decoder.flush())  # the line went quiet mid-frame: rescan what followed
+        return self._flush()
+
+    def _take(self, items: list[Frame | InvalidFrame]) -> None:
+        for item in items:
             prepared = self._prepare(item)
             if self._stalled():
                 self._queued.append(prepared)
             else:
                 self._handle(prepared)
         self._advance(self._clock_s)  # work a command made due at once (a 0 ms measurement)
-        return self._flush()
-
-    def poll(self, now_s: float) -> bytes:
-        """Advance the clock to ``now_s``: ramps, cycling, watchdog, battery, faults; returns events."""
-        self._advance(now_s)
-        return self._flush()
 
     def next_deadline_s(self) -> float | None:
         """The latest time ``poll`` must be called next; None when nothing is scheduled."""
@@ -224,7 +233,11 @@ class Firmware:
         else:
             timer = self._next_timer()
             self._timer_memo = (key, timer)
-        return timer[0] if timer else None
+        due = timer[0] if timer else None
+        if self._decoder.buffered:
+            give_up_s = self._rx_at_s + RX_GAP_S
+            due = give_up_s if due is None else min(due, give_up_s)
+        return due
 
     def power_cycle(self, now_s: float) -> bytes:
         """Switch the device off and on at ``now_s``: RAM state is lost, ``storage`` is kept."""
@@ -275,6 +288,7 @@ class Firmware:
         self._timer_memo = None
         self._power_on_s = t
         self._decoder = Decoder()
+        self._rx_at_s = t
         self._history = bytearray()
         self._history_base = 0
         self._event_seq = 0
