@@ -12,7 +12,8 @@
     ├── LinkError               the device cannot be reached or talked to
     │   ├── TransportError      the port failed (the port is named)
     │   │   ├── PortNotFound    no such port / URL / USB device
-    │   │   └── PortLost        the port vanished while open (cable pulled, re-enumeration)
+    │   │   ├── PortLost        the port vanished while open (cable pulled, re-enumeration)
+    │   │   └── PortBusy        another process or host holds the port (the holder is named)
     │   ├── ReplyTimeout        no reply after the allowed retries
     │   ├── LinkLost            heartbeats unanswered: the session is gone
     │   └── ProtocolViolation   the device sent something the protocol does not allow
@@ -120,6 +121,14 @@ class PortNotFound(TransportError):
 
 class PortLost(TransportError):
     pass
+
+
+class PortBusy(TransportError):
+    """Another process (or host) holds the port; ``holder`` says who, as far as can be seen."""
+
+    def __init__(self, message: str, *, port: str, holder: object = None) -> None:
+        super().__init__(message, port=port)
+        self.holder = holder
 
 
 class ReplyTimeout(LinkError):

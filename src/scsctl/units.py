@@ -13,6 +13,7 @@ __all__ = [
     "format_area_mm2",
     "format_charge_density",
     "format_dhz",
+    "format_local_time",
     "format_ms",
     "format_mv",
     "format_nc",
@@ -97,3 +98,15 @@ def format_pct(share_pct: int) -> str:
 def format_area_mm2(area_mm2: float) -> str:
     """A contact area: 12.0 -> "12 mm2", 12.25 -> "12.25 mm2"."""
     return f"{area_mm2:g} mm2"
+
+
+def format_local_time(time_utc: str) -> str:
+    """An ISO time (UTC) in local time with its offset: "2026-12-06 08:01:02 +01:00"; unreadable: as given."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(time_utc)
+    except ValueError:
+        return time_utc
+    local = moment.astimezone()
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.isoformat()[-6:]}"

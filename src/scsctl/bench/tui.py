@@ -48,7 +48,7 @@ class _NotAvailable(Exception):
 def _app_class() -> tuple[Any, Any]:
     try:
         app_module = importlib.import_module("scsctl.tui.app")
-        target_module = importlib.import_module("scsctl.tui.target")
+        target_module = importlib.import_module("scsctl.controller.target")
     except ImportError as err:
         raise _NotAvailable(f"not measured: TUI not available ({err})") from None
     app_cls = getattr(app_module, "ScsApp", None)

@@ -243,8 +243,8 @@ def _stop(args: argparse.Namespace) -> int:
 
     require_port(args)
     # STOP goes out before anything else: no profile, audit log or handshake stands in its way.
-    stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture)
-    print("stopped: all outputs off (confirmed by the device)")
+    report = stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture)
+    print(f"stopped: all outputs off (confirmed by the device after {report.confirmed_after_ms:g} ms, {report.path})")
     return 0
 
 

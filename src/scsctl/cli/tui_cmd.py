@@ -29,8 +29,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..controller.target import EMULATOR_URL, ConnectTarget
     from ..tui.app import ScsApp
-    from ..tui.target import EMULATOR_URL, ConnectTarget
 
     target = ConnectTarget(
         url=args.port or EMULATOR_URL,

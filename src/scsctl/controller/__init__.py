@@ -21,24 +21,28 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
 
-from ..audit import AuditLog
-from ..errors import AuditError, ProfileMismatch, ProfileProblem, ScsError
+from ..audit import AuditLog, default_operator
+from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfileProblem, ScsError
 from ..guard import Guard, Role
 from ..link import Link, WireCapture
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
-from ..transports import Transport, transport_for_url
+from ..transports import Transport, take_over_options, transport_for_url
+from .control import ACCEPT_TIMEOUT_S, ask_to_stop
 from .device import Device, Identity, LinkView, Outcome
+from .ownership import Holder, PortClaim, claim_port
+from .target import DEFAULT_WATCHDOG_MS
 
-__all__ = ["Device", "Identity", "LinkView", "Outcome", "connect", "stop_now"]
+__all__ = ["Device", "Identity", "LinkView", "Outcome", "StopReport", "connect", "stop_now"]
 
-DEFAULT_WATCHDOG_MS = 1000
 
 
 def connect(
@@ -68,11 +72,18 @@ def connect(
         transport = transport_for_url(url, **(transport_options or {}))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
     device: Device | None = None
+    claim: PortClaim | None = None
     try:
         try:
             audit.record("action", "connect", {"port": url, "role": role.value, "tethered": tethered})
         except AuditError as err:
             raise AuditError(f"{err} Not connected.") from err
+        try:
+            claim = claim_port(transport.url, operator=audit.operator)  # before the port is touched
+        except PortBusy as err:
+            with contextlib.suppress(AuditError):
+                audit.record("error", "connect", {"port": url, "error": str(err)})
+            raise
         link.open()
         ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
         assert isinstance(ident, m.Identify)
@@ -80,18 +91,32 @@ def connect(
         audit.device_serial = ident.serial_number
         identity = Identity.from_message(ident, chosen.name)
         audit.record("reply", "IDENTIFY", identity.as_dict())
-        device = Device(link, identity, chosen, Guard(chosen, role=role), audit, tethered=tethered)
+        device = Device(link, identity, chosen, Guard(chosen, role=role), audit, tethered=tethered,
+                        watchdog_timeout_ms=watchdog_timeout_ms, claim=claim)  # fmt: skip
+        claim = None  # the device releases it when it closes
         device.programs()  # the guard compares new programs with what each slot holds
         device.restore_impedance()
-        link.start_heartbeat(watchdog_timeout_ms, stop_on_loss=tethered)
+        # The device's watchdog is armed by the first stimulation command (Device.start/set_amplitude);
+        # until then the link is watched without touching it, so a read-only session never loosens
+        # another session's tethering.
+        link.start_keepalive(watchdog_timeout_ms / 3000)
         return device
     except BaseException:
-        if device is not None:
-            device._closed = True  # nothing of the session to end: just release its threads
-            device._events.close()
         link.close()
+        if device is not None:
+            device._abandon()  # nothing of the session to end: just release its threads and the port
+        if claim is not None:
+            claim.release()
         audit.close()
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class StopReport:
+    """How a ``stop_now`` reached the device: ``path`` in words, and when the device confirmed."""
+
+    path: str
+    confirmed_after_ms: float
 
 
 def stop_now(
@@ -102,14 +127,61 @@ def stop_now(
     role: Role | str = Role.TECHNICIAN,
     transport: Transport | None = None,
     capture: str | Path | None = None,
-) -> None:
+) -> StopReport:
     """Stop all output on the device at ``url`` first, and only then do anything else.
 
     Nothing may stand between a STOP and the wire: not the audit log, not profiles, not the
-    handshake (the device takes STOP before HELLO). After the device has confirmed, the device is
-    identified and the STOP is recorded; if that fails, AuditError says STOP was carried out.
+    handshake (the device takes STOP before HELLO). When another process holds the port, it is
+    asked to STOP through its control endpoint (it sends STOP ahead of all its traffic); a holder
+    that does not accept within 200 ms, or whose STOP failed, is passed by: the port is opened
+    beside it and STOP sent from here. After the device has confirmed, the STOP is recorded with
+    the path it took; if that fails, AuditError says STOP was carried out.
     """
     role = Role(role)
+    claim: PortClaim | None = None
+    passed_by = ""
+    if transport is None:
+        try:
+            claim = claim_port(url, operator=operator or default_operator())
+        except PortBusy as busy:
+            report, passed_by = _stop_through_holder(url, busy, data_dir=data_dir, operator=operator, role=role)
+            if report is not None:
+                return report
+            transport = transport_for_url(url, **take_over_options(url))
+    try:
+        return _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
+                             passed_by=passed_by)  # fmt: skip
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _stop_through_holder(
+    url: str, busy: PortBusy, *, data_dir: str | Path | None, operator: str | None, role: Role
+) -> tuple[StopReport | None, str]:
+    """Ask the port's holder to STOP: the report when it confirmed, else why it was passed by."""
+    holder = busy.holder if isinstance(busy.holder, Holder) else None
+    if holder is None:
+        return None, "the holder could not be identified"
+    me = {"pid": os.getpid(), "operator": operator or default_operator(), "command": "scsctl stop"}
+    answer = ask_to_stop(holder.control, me)
+    if answer is None:
+        return None, f"{holder.describe()} did not answer within {ACCEPT_TIMEOUT_S * 1000:.0f} ms"
+    if not answer.confirmed:
+        return None, f"the STOP of {holder.describe()} failed ({answer.error})"
+    path = f"through the session that holds the port: {holder.describe()}"
+    detail = {"port": url, "confirmed_after_ms": answer.after_ms, "path": "through the holder",
+              "holder_pid": holder.pid, "holder": holder.describe()}  # fmt: skip
+    if answer.error:
+        detail["holder_note"] = answer.error
+    _record_stop(detail, serial="", data_dir=data_dir, operator=operator, role=role)
+    return StopReport(path, answer.after_ms), ""
+
+
+def _stop_on_port(
+    url: str, transport: Transport | None, *, data_dir: str | Path | None, operator: str | None, role: Role,
+    capture: str | Path | None, passed_by: str,
+) -> StopReport:  # fmt: skip
     if transport is None:
         transport = transport_for_url(url)
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
@@ -123,15 +195,29 @@ def stop_now(
             ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
             serial = ident.serial_number if isinstance(ident, m.Identify) else ""
     except ScsError as err:
+        failure = {"port": url, "error": str(err), **({"passed_by": passed_by} if passed_by else {})}
         with contextlib.suppress(ScsError), AuditLog.in_dir(data_dir, operator=operator, role=role.value) as audit:
-            audit.record("error", "STOP", {"port": url, "error": str(err)})
+            audit.record("error", "STOP", failure)
+        if passed_by:
+            raise LinkError(f"{err} (tried from here because {passed_by})") from err
         raise
     finally:
         link.close()
+    detail = {"port": url, "confirmed_after_ms": confirmed_ms, "path": "stop first"}
+    if passed_by:
+        detail.update(path="past the holder", passed_by=passed_by)
+    _record_stop(detail, serial=serial, data_dir=data_dir, operator=operator, role=role)
+    path = "on the port directly" + (f" ({passed_by})" if passed_by else "")
+    return StopReport(path, confirmed_ms)
+
+
+def _record_stop(
+    detail: dict[str, object], *, serial: str, data_dir: str | Path | None, operator: str | None, role: Role
+) -> None:
     try:
         with AuditLog.in_dir(data_dir, operator=operator, role=role.value) as audit:
             audit.device_serial = serial
-            audit.record("command", "STOP", {"port": url, "confirmed_after_ms": confirmed_ms, "path": "stop first"})
+            audit.record("command", "STOP", detail)
     except AuditError as err:
         raise AuditError(f"{err} STOP was carried out and confirmed by the device, but it is NOT recorded.") from err
 

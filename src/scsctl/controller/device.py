@@ -21,7 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, AmplitudeFlags, ImpedanceStatus, State, StatusFlags
+from firmware_protocol.constants import (
+    NO_SLOT,
+    OUTPUT_STATES,
+    AmplitudeFlags,
+    HeartbeatFlags,
+    ImpedanceStatus,
+    State,
+    StatusFlags,
+)
 
 from ..audit import AuditLog, Kind
 from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
@@ -30,7 +38,9 @@ from ..guard.checks import minimum_ramp_up_ms
 from ..link import Link, LinkStats, LinkStatus
 from ..link.session import LinkStateChange
 from ..profiles import DeviceProfile
+from .control import StopAnswer
 from .events import Event, EventPump
+from .ownership import PortClaim
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +91,15 @@ class LinkView:
 
     It has no way to send a command: everything that reaches the device goes through ``Device``,
     past the guard and into the audit log. Starting or silencing the heartbeat is allowed (rigs
-    simulate a lost host with it); it commands no stimulation.
+    simulate a lost host with it); it commands no stimulation, and a heartbeat that would loosen a
+    tethered device's watchdog goes through the guard like a command.
     """
 
-    __slots__ = ("_link",)
+    __slots__ = ("_arm", "_link")
 
-    def __init__(self, link: Link) -> None:
+    def __init__(self, link: Link, arm: Callable[[int, bool], None]) -> None:
         self._link = link
+        self._arm = arm
 
     @property
     def status(self) -> LinkStatus:
@@ -105,7 +117,8 @@ class LinkView:
         return self._link.subscribe(callback)
 
     def start_heartbeat(self, watchdog_timeout_ms: int, *, stop_on_loss: bool) -> None:
-        self._link.start_heartbeat(watchdog_timeout_ms, stop_on_loss=stop_on_loss)
+        """Arm the device's watchdog (through the guard: loosening a tethered one is for engineers)."""
+        self._arm(watchdog_timeout_ms, stop_on_loss)
 
     def stop_heartbeat(self) -> None:
         self._link.stop_heartbeat()
@@ -133,14 +146,18 @@ class Device:
 
     def __init__(
         self, link: Link, identity: Identity, profile: DeviceProfile, guard: Guard, audit: AuditLog,
-        *, tethered: bool = False,
+        *, tethered: bool = False, watchdog_timeout_ms: int = 1000, claim: PortClaim | None = None,
     ) -> None:  # fmt: skip
         self._link = link
         self.identity = identity
         self.profile = profile
         self._guard = guard
         self._audit = audit
-        self._link_view = LinkView(link)
+        self._link_view = LinkView(link, self._arm_as_asked)
+        self._watchdog_timeout_ms = watchdog_timeout_ms
+        self._armed = False  # this session armed the device's watchdog (it commanded stimulation)
+        self._claim = claim
+        self._unserve = claim.serve_stop(self._stop_for_another) if claim is not None else (lambda: None)
         self._known = _Known()
         self._lock = threading.RLock()  # one stimulation command at a time; STOP never takes it
         self._cache_lock = threading.Lock()  # the read-back cache, for readers while a ramp runs
@@ -237,18 +254,60 @@ class Device:
 
     # --- stimulation -------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Stop all output now. Goes out ahead of everything; audited after the device confirmed."""
+    def stop(self, *, requested_by: Mapping[str, Any] | None = None) -> None:
+        """Stop all output now. Goes out ahead of everything; audited after the device confirmed.
+
+        ``requested_by``: another process that asked this session to STOP (recorded with it).
+        """
         self._stops += 1
         sent_at = time.monotonic()
+        asked = {"requested_by": dict(requested_by)} if requested_by else {}
         try:
             self._link.stop()
         except ScsError as err:
             with contextlib.suppress(AuditError):  # the failure to stop is what the user must see
-                self._audit.record("error", "STOP", {"error": str(err)})
+                self._audit.record("error", "STOP", {"error": str(err), **asked})
             raise
-        detail = {"confirmed_after_ms": round((time.monotonic() - sent_at) * 1000, 3)}
+        detail = {"confirmed_after_ms": round((time.monotonic() - sent_at) * 1000, 3), **asked}
         self._audit_after("command", "STOP", detail, done="STOP was carried out")
+
+    def _stop_for_another(self, request: Mapping[str, Any]) -> StopAnswer:
+        """A STOP asked for by another process through this port's control endpoint."""
+        sent_at = time.monotonic()
+        who = {k: request[k] for k in ("pid", "operator", "command") if k in request}
+        try:
+            self.stop(requested_by=who)
+        except AuditError as err:
+            return StopAnswer(True, f"confirmed, but not recorded by the holder: {err}", _ms_since(sent_at))
+        except ScsError as err:
+            return StopAnswer(False, str(err), _ms_since(sent_at))
+        return StopAnswer(True, "", _ms_since(sent_at))
+
+    def _arm_as_asked(self, watchdog_timeout_ms: int, stop_on_loss: bool) -> None:
+        flags = HeartbeatFlags.STOP_ON_LOSS if stop_on_loss else HeartbeatFlags.NONE
+        with self._lock:
+            self._check_heartbeat(m.Heartbeat(watchdog_timeout_ms, flags))
+            self._link.start_heartbeat(watchdog_timeout_ms, stop_on_loss=stop_on_loss)
+            self._armed = True
+
+    def _arm_watchdog(self, status: m.Status) -> None:
+        """Before this session's first stimulation command: arm the device's watchdog.
+
+        Tethered sessions arm it to stop output on link loss; a device found tethered (by another
+        session) stays tethered. A session that commands no stimulation never touches it.
+        """
+        if self._armed:
+            return
+        tethered = bool(status.status_flags & StatusFlags.STOP_ON_LINK_LOSS)
+        self._link.start_heartbeat(self._watchdog_timeout_ms, stop_on_loss=self.tethered or tethered)
+        self._armed = True
+
+    def _check_heartbeat(self, beat: m.Heartbeat) -> None:
+        """The guard decides on a heartbeat; one that loosens a tethered device is an audited command."""
+        approved = self._check(beat, frozenset())
+        if approved.notices:
+            self._audit_before("command", "HEARTBEAT", {"sent": m.to_readable(beat), "notices": list(approved.notices)},
+                               what="the heartbeat")  # fmt: skip
 
     def write_program(self, program: m.Program, *, acknowledge: frozenset[str] = frozenset()) -> Outcome:
         """Guard, write, and read back; any difference in the read-back fails closed."""
@@ -278,6 +337,7 @@ class Device:
             message = m.Start(NO_SLOT if slot is None else slot)
             before = self.status()
             approved = self._check(message, acknowledge, self.context(before))
+            self._arm_watchdog(before)
             for msg in approved.messages:
                 try:
                     self._send(msg, idempotent=False, detail={"state_before": before.state.name})
@@ -299,10 +359,12 @@ class Device:
         """
         with self._lock:
             # The status the wait ended on is the guard's view too: no command went out since.
-            context = self.context(self._wait_while_ramping())
+            now = self._wait_while_ramping()
+            context = self.context(now)
             stops = self._stops
             flags = AmplitudeFlags.COMMIT if commit else AmplitudeFlags.NONE
             approved = self._check(m.SetAmplitude(amplitude_ua, flags), acknowledge, context)
+            self._arm_watchdog(now)
             before = context.present_amplitude_ua
             steps = approved.messages
             notices = list(approved.notices)
@@ -361,8 +423,13 @@ class Device:
                 approved = self._check(message, frozenset())
                 if approved.messages != (message,):
                     raise self._refuse_as_is(message, approved)
-            if isinstance(message, m.GetStatus | m.Heartbeat | m.ReadProgram | m.GetUsage):
-                return self._link.request(message)  # reads and keep-alives are not audit records
+            if isinstance(message, m.Heartbeat):
+                self._check_heartbeat(message)
+                reply = self._link.request(message)
+                self._armed = True
+                return reply
+            if isinstance(message, m.GetStatus | m.ReadProgram | m.GetUsage):
+                return self._link.request(message)  # reads are not audit records
             return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
 
     def measure_impedance(self) -> ImpedanceRecord:
@@ -395,17 +462,21 @@ class Device:
         finally:
             self._unsubscribe_link()
             self._events.close()
+            self._unserve()
             self._link.close()
+            if self._claim is not None:
+                self._claim.release()
             self._audit.close()
 
     def _end_session(self) -> None:
         with contextlib.suppress(ScsError):
             if self.tethered:
                 self.stop()
-            else:
+            elif self._armed:
                 self._revert_tentative()
             self._link.stop_heartbeat()
-            self._link.request(m.Heartbeat(0))  # disarm: leaving is not losing the link
+            if self._armed:
+                self._link.request(m.Heartbeat(0))  # disarm what this session armed: leaving is not losing the link
 
     def _revert_tentative(self) -> None:
         status = self.status()
@@ -419,6 +490,15 @@ class Device:
         # Committing the value the program already holds changes nothing but ends the tentative state.
         self.set_amplitude(committed.amplitude_ua, commit=True)
         self._audit.record("action", "tentative reverted", {"to_ua": committed.amplitude_ua})
+
+    def _abandon(self) -> None:
+        """For a connect that failed half-way: release the threads and the port claim, send nothing."""
+        self._closed = True
+        self._events.close()
+        self._unserve()
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     def __enter__(self) -> Device:
         return self
@@ -496,6 +576,7 @@ class Device:
             programs=self._programs_snapshot(),
             impedance=self._known.impedance,
             now_s=time.monotonic(),
+            tethered=bool(status.status_flags & StatusFlags.STOP_ON_LINK_LOSS),
         )
 
     def _programs_snapshot(self) -> dict[int, m.Program]:
@@ -569,6 +650,10 @@ class Device:
             self._audit.record(kind, name, detail)
         except AuditError as err:
             raise AuditError(f"{err} {done[0].upper() + done[1:]}, but it is NOT recorded.") from err
+
+
+def _ms_since(start_s: float) -> float:
+    return round((time.monotonic() - start_s) * 1000, 3)
 
 
 def _fields(program: m.Program | None) -> dict[str, Any]:

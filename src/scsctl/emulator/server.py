@@ -3,7 +3,8 @@
 - :class:`PtyEndpoint`: ``pty.openpty()`` in raw mode; the host opens the slave path
   (``/dev/pts/N``) with pyserial, the CLI, the TUI or any serial tool, as it would hardware.
 - :class:`TcpEndpoint`: a listening socket; the host opens ``socket://HOST:PORT`` with pyserial.
-  One connection at a time, as a serial port has one user: a second is closed at once.
+  One connection at a time, as a serial port has one user: a second is told which host holds
+  the device and since when, then closed.
 - :class:`EmulatorServer`: several endpoints at once, each with its own emulator and I/O thread.
 
 Each endpoint is the runner's :class:`~scsctl.emulator.runner.HostPort`: its I/O thread waits in a
@@ -253,6 +254,7 @@ class TcpEndpoint(Endpoint):
         self.port = port
         self._listener: socket.socket | None = None
         self._client: socket.socket | None = None
+        self._client_since: tuple[Any, float] | None = None
 
     def _open_port(self) -> None:
         if self._listener is None:
@@ -271,6 +273,21 @@ class TcpEndpoint(Endpoint):
             self._unregister(self._listener)
             self._listener.close()
             self._listener = None
+
+    def _turn_away(self, conn: socket.socket) -> None:
+        """Tell a second host who holds the device (as a serial server's banner would), then close."""
+        if self._cut or self._client_since is None:
+            text = "scsctl emulator: the device is disconnected; try again later"
+        else:
+            peer, since_s = self._client_since
+            since = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(since_s))
+            text = f"scsctl emulator: held by another host ({_peer_text(peer)}) since {since}"
+        with contextlib.suppress(OSError):
+            conn.setblocking(True)
+            conn.settimeout(0.5)
+            conn.sendall(text.encode("ascii") + b"\r\n")
+            conn.shutdown(socket.SHUT_RDWR)
+        conn.close()
 
     def _drop_client(self) -> None:
         client, self._client = self._client, None
@@ -298,12 +315,13 @@ class TcpEndpoint(Endpoint):
                 return
             with self._lock:
                 if self._client is not None or self._cut:
-                    conn.close()  # one user at a time, as on a serial port
+                    self._turn_away(conn)  # one user at a time, as on a serial port
                     return
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 # Writes come from the runner thread: a bounded wait, then the host is dropped.
                 conn.settimeout(2.0)
                 self._client = conn
+                self._client_since = (conn.getpeername(), time.time())
                 self._register(conn)
             return
         client = self._client
@@ -328,6 +346,13 @@ class TcpEndpoint(Endpoint):
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+
+
+def _peer_text(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = f"[{peer[0]}]" if ":" in str(peer[0]) else str(peer[0])
+        return f"{host}:{peer[1]}"
+    return str(peer)
 
 
 class EmulatorServer:

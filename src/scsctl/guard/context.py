@@ -81,7 +81,8 @@ class DeviceContext:
     ``present_amplitude_ua``: the running program's set-point (a tentative change included).
     ``programs``: the programs the device holds, by slot, as read back; a slot absent here holds
     no program the host knows of. ``impedance``: the last impedance check, if any. ``now_s``: the
-    monotonic clock now (the one ``impedance.measured_at_s`` was taken on).
+    monotonic clock now (the one ``impedance.measured_at_s`` was taken on). ``tethered``: the
+    device's watchdog is armed to stop all output when the host goes quiet (its status says so).
     """
 
     stimulating: bool = False
@@ -91,6 +92,7 @@ class DeviceContext:
     programs: Mapping[int, Program] = field(default_factory=_no_programs)
     impedance: ImpedanceRecord | None = None
     now_s: float = 0.0
+    tethered: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ Per command:
   ramp-up; a fresh impedance check when the profile requires it; compliance; open/short contacts.
 - ``SelectProgram``: the slot exists. ``Stop`` and the read-only commands pass unchanged: the guard
   never stands between the user and STOP.
+- ``Heartbeat``: passes unless the device is tethered (its watchdog stops output when the host goes
+  quiet) and it would disarm the watchdog or drop stop-on-loss: engineer role only.
 - Anything else (replies, events) is refused.
 
 Refusals raise ``scsctl.errors.SafetyRefusal`` (parameter, value, limit, tier, profile); a warning
@@ -39,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 
-from firmware_protocol.constants import NO_SLOT, AmplitudeFlags
+from firmware_protocol.constants import NO_SLOT, AmplitudeFlags, HeartbeatFlags
 from firmware_protocol.messages import (
     GetStatus,
     GetUsage,
@@ -80,7 +82,12 @@ from .ramp import plan_ramp, step_interval_ms
 
 __all__ = ["Guard"]
 
-_PASS_THROUGH = (Stop, GetStatus, Hello, Heartbeat, ReadProgram, MeasureImpedance, GetUsage)
+
+def _heartbeat_text(command: Heartbeat) -> str:
+    stop = "stop on loss" if command.flags & HeartbeatFlags.STOP_ON_LOSS else "no stop on loss"
+    return f"timeout {command.watchdog_timeout_ms} ms, {stop}"
+
+_PASS_THROUGH = (Stop, GetStatus, Hello, ReadProgram, MeasureImpedance, GetUsage)
 """Commands that do not command stimulation (STOP only ever lowers it): approved unchanged."""
 
 
@@ -149,6 +156,8 @@ class Guard:
         if isinstance(command, SelectProgram):
             check_slot(self._scope, command.slot)
             return Approved((command,))
+        if isinstance(command, Heartbeat):
+            return self._heartbeat(command, context)
         if isinstance(command, _PASS_THROUGH):
             return Approved((command,))
         raise self._scope.refuse(f"{type(command).__name__} is not a command the host sends",
@@ -188,6 +197,26 @@ class Guard:
         check_ramp_up(scope, program)
         notices = check_leads(scope, program, program.amplitude_ua, context.impedance, require_measured=False)
         return Approved((command,), tuple(warnings), tuple(notices))
+
+    def _heartbeat(self, command: Heartbeat, context: DeviceContext) -> Approved:
+        """A tethered device stops when its host goes quiet: only an engineer may loosen that.
+
+        Loosening: disarming the watchdog (timeout 0) or re-arming it without stop-on-loss.
+        """
+        weakens = context.tethered and (
+            command.watchdog_timeout_ms == 0 or not command.flags & HeartbeatFlags.STOP_ON_LOSS
+        )
+        if not weakens:
+            return Approved((command,))
+        what = ("disarm the watchdog" if command.watchdog_timeout_ms == 0
+                else "re-arm the watchdog without stop-on-loss")  # fmt: skip
+        if self._role is not Role.ENGINEER:
+            raise self._scope.refuse(
+                f"this HEARTBEAT would {what} of a tethered session, so a lost host would no longer stop "
+                "stimulation: only the engineer role may do that (STOP first, or keep the heartbeat as it is)",
+                parameter="watchdog", value=_heartbeat_text(command), limit="tethered: stop on link loss",
+            )  # fmt: skip
+        return Approved((command,), notices=(f"engineer: this HEARTBEAT will {what} of a tethered session",))
 
     def _start(self, command: Start, context: DeviceContext) -> Approved:
         scope = self._scope

@@ -141,6 +141,7 @@ class Link:
         self._closing = threading.Event()
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
+        self._revive_lock = threading.Lock()
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -234,7 +235,9 @@ class Link:
         """Stop all output now: sent at once, re-sent until the device confirms, else LinkLost.
 
         Nothing but the deadline ends the attempt: a write that fails, a port that vanished or a
-        link declared lost meanwhile (heartbeats) only mean "send it again".
+        link declared lost meanwhile (heartbeats) only mean "send it again". On a lost link the
+        port is opened again first when it closed (a cable blip: the port is back), and read again,
+        so STOP is the first thing the device hears; the link stays LOST for everything else.
         """
         seq, pending = self._register(MessageType.STOP)
         frame = encode(m.Stop(), seq)
@@ -245,6 +248,8 @@ class Link:
                 if self.status is LinkStatus.CLOSED:
                     raise LinkError(f"link to {self.transport.url} is closed: STOP was not sent")
                 try:
+                    if self.status is LinkStatus.LOST:
+                        self._revive()
                     self._write(frame)
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
@@ -271,8 +276,19 @@ class Link:
         flags = HeartbeatFlags.STOP_ON_LOSS if stop_on_loss else HeartbeatFlags.NONE
         beat = m.Heartbeat(watchdog_timeout_ms, flags)
         self.request(beat)
+        self._beat(beat, watchdog_timeout_ms / 3000)
+
+    def start_keepalive(self, interval_s: float) -> None:
+        """Watch the link without touching the device's watchdog: a status read every ``interval_s``.
+
+        For a session that commands no stimulation: two reads in a row unanswered lose the link, as
+        two missed heartbeats do, but the device's watchdog stays as another session left it.
+        """
+        self.stop_heartbeat()
+        self._beat(m.GetStatus(), interval_s)
+
+    def _beat(self, beat: m.Message, interval: float) -> None:
         self._heartbeat_stop.clear()
-        interval = watchdog_timeout_ms / 3000
 
         def run() -> None:
             missed = 0
@@ -327,6 +343,19 @@ class Link:
                     self._pending[seq] = pending
                     return seq, pending
         raise LinkError("256 requests are outstanding: the device is not answering")
+
+    def _revive(self) -> None:
+        """On a lost link, for STOP: reopen the port if it closed, and have a reader on it again."""
+        with self._revive_lock:
+            if self.status is not LinkStatus.LOST:
+                return
+            if not self.transport.is_open:
+                self.transport.open()  # raises while the port is still away
+            if self._reader is None or not self._reader.is_alive():
+                self._reader = threading.Thread(
+                    target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True
+                )
+                self._reader.start()
 
     def _ensure_up(self) -> None:
         if self.status is LinkStatus.LOST:

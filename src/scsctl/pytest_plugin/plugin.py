@@ -286,6 +286,7 @@ def scs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         state.port, profile=state.settings.profile, data_dir=data_dir, worker=state.worker,
         role=state.settings.role, role_from=state.settings.role_from,
     )  # fmt: skip
+    target.hold_port()  # a second run (or a TUI) on this device is refused, naming this one
     yield target
     target.close()
 

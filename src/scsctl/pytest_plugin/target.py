@@ -23,6 +23,8 @@ from .raw import RawSender
 
 if TYPE_CHECKING:
     from ..controller import Device
+    from ..controller.ownership import PortClaim
+    from ..controller.target import ConnectTarget
     from ..emulator.runner import EmulatorRunner
     from ..transports.base import Transport
     from ..transports.emulated import EmulatedTransport
@@ -50,6 +52,7 @@ class Target:
         self.identity: dict[str, Any] | None = None
         """IDENTIFY as the first session saw it (model, serial, firmware...)."""
         self._shared: EmulatedTransport | None = None
+        self._port_claim: PortClaim | None = None
 
     def describe(self) -> dict[str, Any]:
         """For the test record: where the target is and, once known, who it is."""
@@ -68,9 +71,23 @@ class Target:
             self._shared = EmulatedTransport(self.url)
         return self._shared
 
+    def connect_target(self, **options: Any) -> ConnectTarget:
+        """The session layer's target for this device, with ``options`` (role, tethered, transport...)."""
+        from ..controller.target import ConnectTarget
+
+        return ConnectTarget(self.url, **{"profile": self.profile, "data_dir": self.data_dir, **options})
+
+    def hold_port(self) -> None:
+        """Claim the port for this test run: another process (or run) is refused, naming this one."""
+        if self._port_claim is None and not self.in_process:
+            self._port_claim = self.connect_target().port_claim()
+
     def close(self) -> None:
         if self._shared is not None:
             self._shared.close()
+        if self._port_claim is not None:
+            self._port_claim.release()
+            self._port_claim = None
 
 
 class Bench:
@@ -116,20 +133,13 @@ class Bench:
         capture: str | Path | None = None,
     ) -> Device:
         """A new controller session (``scsctl.connect``); the session open before is closed."""
-        import scsctl
-        from scsctl.controller import DEFAULT_WATCHDOG_MS
-
         self._claim(None)
-        device = scsctl.connect(
-            self.target.url,
-            profile or self.target.profile,
-            role,
-            data_dir=data_dir or self.target.data_dir,
-            tethered=tethered,
-            watchdog_timeout_ms=DEFAULT_WATCHDOG_MS if watchdog_timeout_ms is None else watchdog_timeout_ms,
-            capture=capture,
-            transport=self._emu,
-        )
+        target = self.target.connect_target(role=role, tethered=tethered, profile=profile or self.target.profile,
+                                            data_dir=data_dir or self.target.data_dir, capture=capture,
+                                            transport=self._emu)  # fmt: skip
+        if watchdog_timeout_ms is not None:
+            target.watchdog_timeout_ms = watchdog_timeout_ms
+        device = target.open()
         self._owner = device
         if self.target.identity is None:
             self.target.identity = device.identity.as_dict()
@@ -190,14 +200,13 @@ class Bench:
         deadline = time.monotonic() + _SAFE_STOP_TRIES_S
         while True:
             # STOP needs no role and no session: the controller's stop-first path, as `scsctl stop`.
-            from ..controller import stop_now
-
             if self._raw is not None:
                 self._raw.close()  # one user of the port at a time
-            self._owner = None
+            if owner is not None and not isinstance(owner, RawSender):
+                owner.close()  # a broken session still has the port open
+            self._owner = owner = None
             try:
-                stop_now(self.target.url, data_dir=self.target.data_dir, role=self.target.role, transport=self._emu
-                         if self._emu is not None else None)  # fmt: skip
+                self.target.connect_target(role=self.target.role, transport=self._emu).stop_now()
                 return
             except ScsError as err:
                 problem = str(err)

@@ -25,7 +25,7 @@ from typing import Any
 
 from .base import Transport
 
-__all__ = ["BACKENDS", "Transport", "backend_for_url", "open_transport", "transport_for_url"]
+__all__ = ["BACKENDS", "Transport", "backend_for_url", "open_transport", "take_over_options", "transport_for_url"]
 
 BACKENDS: dict[str, str] = {
     "usb": "scsctl.transports.usb:UsbTransport",
@@ -42,6 +42,11 @@ def backend_for_url(url: str) -> str:
     if sep and scheme.lower() in BACKENDS:
         return BACKENDS[scheme.lower()]
     return _SERIAL
+
+
+def take_over_options(url: str) -> dict[str, Any]:
+    """Options that open ``url`` beside a holder that does not answer (for STOP only): not exclusively."""
+    return {"exclusive": False} if backend_for_url(url) == _SERIAL else {}
 
 
 def transport_for_url(url: str, **options: Any) -> Transport:

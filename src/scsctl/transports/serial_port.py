@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import select
+import socket
 from typing import Any
 
 import serial
 
-from ..errors import PortLost, PortNotFound, TransportError, UsageError
+from ..errors import PortBusy, PortLost, PortNotFound, TransportError, UsageError
 from .base import Transport
 
 __all__ = ["DEFAULT_BAUD", "SerialTransport"]
@@ -25,6 +27,45 @@ DEFAULT_BAUD = 115_200
 
 _LIST_HINT = "list the ports with `scsctl ports`"
 _MISSING = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ECONNREFUSED, errno.EHOSTUNREACH}
+_HEAD_BYTES = 256
+_BUSY_WORDS = re.compile(r"held by|in use|busy", re.IGNORECASE)
+
+
+def _parting_words(head: bytes) -> str:
+    """What a server wrote before closing, when it was a line of plain text (else "")."""
+    text = head.decode("ascii", "replace").strip()
+    if not text or any(not (c.isprintable() or c in "\r\n\t") for c in text):
+        return ""
+    return " ".join(text.split())
+
+
+def lock_holders(path: str) -> str:
+    """Who holds a ``flock`` on the device at ``path`` (from /proc/locks): "pid 123 (picocom ...)"."""
+    try:
+        info = os.stat(os.path.realpath(path))
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            lines = locks.read().splitlines()
+    except OSError:
+        return ""
+    found: list[str] = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK":
+            continue
+        pid, where = fields[4], fields[5].split(":")
+        if len(where) == 3 and where[2] == str(info.st_ino) and pid.isdigit() and int(pid) != os.getpid():
+            found.append(f"pid {pid} ({_command_of(int(pid))})")
+    return ", ".join(dict.fromkeys(found))
+
+
+def _command_of(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:
+        return "command not visible"
+    text = " ".join(w.decode("utf-8", "replace") for w in words if w)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _os_errno(err: BaseException) -> int | None:
@@ -44,11 +85,22 @@ class SerialTransport(Transport):
     """One pyserial port. ``options`` go to ``serial.serial_for_url`` (``baudrate``, ``rtscts``...)."""
 
     def __init__(self, url: str, *, baudrate: int = DEFAULT_BAUD, write_timeout_s: float = 2.0,
-                 **options: Any) -> None:  # fmt: skip
+                 exclusive: bool | None = None, **options: Any) -> None:  # fmt: skip
+        """``exclusive``: lock the port against other openers (default: yes for a device path on POSIX).
+
+        Only a STOP sent past a holder that does not answer opens a port with ``exclusive=False``.
+        """
         super().__init__(url)
         self._options = dict(options, baudrate=baudrate, write_timeout=write_timeout_s)
+        if exclusive is None:
+            exclusive = os.name == "posix" and "://" not in url
+        if exclusive:
+            self._options["exclusive"] = True
         self._serial: Any = None
         self._timeout_s: float | None = -1.0  # not yet set on the port
+        self._head = bytearray()
+        self._loss: TransportError | None = None
+        """The first bytes read since opening: a network server's parting words, if it closes at once."""
 
     def open(self) -> None:
         if self.is_open:
@@ -64,18 +116,26 @@ class SerialTransport(Transport):
             raise UsageError(f"{self.url}: {err}") from err
         except (serial.SerialException, TypeError) as err:
             raise UsageError(f"{self.url}: {err}") from err
+        network = self.url.lower().startswith("socket://")
+        if network:
+            # pyserial's socket handler discards what arrived on connecting, and with it the reason
+            # a serial server gives when it turns a second client away: keep it to read.
+            port.reset_input_buffer = lambda: None
         try:
             port.open()
         except (serial.SerialException, OSError, ValueError) as err:
             raise self._open_error(err) from err
         self._serial = port
         self._timeout_s = None
+        self._head.clear()
+        self._loss = None
+        if network:
+            return  # a new connection holds nothing stale, but maybe a server's banner worth reading
         try:
             # Bytes that reached the port while nobody had it open are stale, as on a real UART.
             port.reset_input_buffer()
         except (serial.SerialException, OSError) as err:
-            self._drop()
-            raise self._lost(err) from err
+            raise self._lose_port(err) from err
 
     def _open_error(self, err: BaseException) -> TransportError:
         number = _os_errno(err)
@@ -90,10 +150,44 @@ class SerialTransport(Transport):
             )
         if number == errno.EBUSY:
             return TransportError(f"{self.url}: the port is in use by another program ({err})", port=self.url)
+        if number in (errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in text:
+            holders = lock_holders(self.url)
+            return PortBusy(
+                f"{self.url}: the port is held by another program ({holders or 'not visible to this user'}); "
+                "nothing was sent",
+                port=self.url,
+                holder=holders or None,
+            )
         return TransportError(f"{self.url}: cannot open the port: {err}", port=self.url)
 
-    def _lost(self, err: BaseException) -> PortLost:
-        return PortLost(f"{self.url}: the port vanished ({err}); open it again when it is back", port=self.url)
+    def _lose_port(self, err: BaseException) -> TransportError:
+        """The port failed: remember why (for whoever uses it next), close it, and return the error."""
+        if not self._head:
+            self._read_parting_words()
+        loss = self._lost(err)
+        self._drop()
+        return loss
+
+    def _read_parting_words(self) -> None:
+        # A network port whose write failed: the server may have said why it closed (not yet read).
+        sock = getattr(self._serial, "_socket", None)
+        if not isinstance(sock, socket.socket):
+            return
+        with contextlib.suppress(OSError, ValueError):
+            if select.select([sock], [], [], 0.05)[0]:
+                self._head += sock.recv(_HEAD_BYTES, socket.MSG_DONTWAIT)
+
+    def _lost(self, err: BaseException) -> TransportError:
+        said = _parting_words(bytes(self._head))
+        loss: TransportError
+        if said:
+            # A serial server that turns a second client away says why before closing (ser2net, scsctl).
+            cls = PortBusy if _BUSY_WORDS.search(said) else PortLost
+            loss = cls(f"{self.url}: the other end closed the connection, saying: {said!r}", port=self.url)
+        else:
+            loss = PortLost(f"{self.url}: the port vanished ({err}); open it again when it is back", port=self.url)
+        self._loss = loss
+        return loss
 
     def _drop(self) -> None:
         port, self._serial = self._serial, None
@@ -104,6 +198,7 @@ class SerialTransport(Transport):
 
     def close(self) -> None:
         self._drop()
+        self._loss = None
 
     def write(self, data: bytes) -> None:
         port = self._require_open()
@@ -117,8 +212,7 @@ class SerialTransport(Transport):
             raise TransportError(f"{self.url}: write timed out (flow control or a full line?)", port=self.url
                                  ) from err  # fmt: skip
         except (serial.SerialException, OSError) as err:
-            self._drop()
-            raise self._lost(err) from err
+            raise self._lose_port(err) from err
 
     def _write_fd(self, fd: int, data: bytes, timeout_s: float) -> None:
         # A POSIX port (device path or pty): write straight to its descriptor and wait only if
@@ -135,8 +229,7 @@ class SerialTransport(Transport):
                             f"{self.url}: write timed out (flow control or a full line?)", port=self.url
                         ) from None
         except OSError as err:
-            self._drop()
-            raise self._lost(err) from err
+            raise self._lose_port(err) from err
 
     def cancel_read(self) -> None:
         port = self._serial
@@ -164,15 +257,19 @@ class SerialTransport(Transport):
             data = bytearray(first)
             # Take what has already arrived without waiting again. (For socket:// pyserial's
             # in_waiting only says whether anything is there, hence the loop.)
-            while len(data) < max_bytes:
-                waiting = port.in_waiting
-                if not waiting:
-                    break
-                data += port.read(min(waiting, max_bytes - len(data)))
+            try:
+                while len(data) < max_bytes:
+                    waiting = port.in_waiting
+                    if not waiting:
+                        break
+                    data += port.read(min(waiting, max_bytes - len(data)))
+            except (serial.SerialException, OSError):
+                pass  # what came before the failure is returned now; the next read reports it
+            if len(self._head) < _HEAD_BYTES:
+                self._head += data[: _HEAD_BYTES - len(self._head)]
             return bytes(data)
         except (serial.SerialException, OSError) as err:
-            self._drop()
-            raise self._lost(err) from err
+            raise self._lose_port(err) from err
 
     def _read_fd(self, fd: int, abort: int, max_bytes: int, timeout_s: float | None) -> bytes:
         # A POSIX port: one select() and one read() of whatever has arrived, where pyserial's
@@ -188,11 +285,9 @@ class SerialTransport(Transport):
         except InterruptedError:
             return b""
         except OSError as err:
-            self._drop()
-            raise self._lost(err) from err
+            raise self._lose_port(err) from err
         if not data:  # readable but empty: the device is gone (as pyserial reports it)
-            self._drop()
-            raise self._lost(OSError(errno.EIO, "device reports readiness to read but returned no data"))
+            raise self._lose_port(OSError(errno.EIO, "device reports readiness to read but returned no data"))
         return data
 
     @property
@@ -202,5 +297,7 @@ class SerialTransport(Transport):
     def _require_open(self) -> Any:
         port = self._serial
         if port is None:
+            if self._loss is not None:  # another thread found it gone: say why, not just "not open"
+                raise self._loss
             raise TransportError(f"{self.url}: the port is not open", port=self.url)
         return port

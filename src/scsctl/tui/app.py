@@ -28,14 +28,15 @@ from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES
 
 from ..controller.device import Outcome
+from ..controller.mailbox import ReadOrder
+from ..controller.session import Session
+from ..controller.stop_line import StopResult
+from ..controller.target import ConnectTarget
+from ..controller.watch import DeviceWatch, StatusFreshness, StatusReading
 from ..errors import AcknowledgementRequired, ScsError
 from ..guard import ImpedanceRecord
 from ..link.session import LinkStateChange, LinkStatus
-from .mailbox import ReadOrder
 from .messages import CommandFailed, DeviceEventArrived, StatusFailed, StatusReady, StopFinished
-from .stop_line import StopLine, StopResult
-from .target import ConnectTarget
-from .watch import DeviceWatch, StatusFreshness, StatusReading
 from .wording import Explanation, explain
 
 if TYPE_CHECKING:
@@ -130,7 +131,9 @@ class ScsApp(App[None]):
         self.connected_at_s: float | None = None
         self.drafts: dict[str, m.Program] = {}
         """The draft on screen per device serial, so a reconnect does not lose unsaved edits."""
-        self.stop_line = StopLine(lambda result: self.post_message(StopFinished(result)))
+        self.session = Session(lambda result: self.post_message(StopFinished(result)))
+        """The port held, the STOP line, and STOPs asked for from other terminals (``scsctl stop``)."""
+        self.stop_line = self.session.stop_line
         self._stop_target: ConnectTarget | None = None
         """The target STOP goes to (by ``stop_now``) while no open device is attached to the STOP line."""
         self.status_order = ReadOrder()
@@ -177,6 +180,7 @@ class ScsApp(App[None]):
             device: Device | None = None
             try:
                 with self.stop_line.opening() if same_port else contextlib.nullcontext():
+                    self.session.hold(target)  # PortBusy names the process that has it
                     device = target.open()
                     self.stop_line.attach(device, fallback=target.stop_now)
                     self._stop_target = target
@@ -486,7 +490,7 @@ class ScsApp(App[None]):
         if device is not None:
             with contextlib.suppress(ScsError):
                 device.close()
-        self.stop_line.close()
+        self.session.close()
 
 
 def _same_status(new: m.Status, old: m.Status | None) -> bool:

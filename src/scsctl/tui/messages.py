@@ -9,8 +9,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from ..controller.events import Event
+from ..controller.stop_line import StopResult
 from ..errors import ScsError
-from .stop_line import StopResult
 
 __all__ = ["CommandFailed", "DeviceEventArrived", "StatusFailed", "StatusReady", "StopFinished"]
 

@@ -26,7 +26,7 @@ from scsctl.transports.emulated import EmulatedTransport
 from scsctl.transports.ports import PortListing
 from scsctl.trial import DiaryEntry, TrialStore, parse_day
 from scsctl.tui.app import ScsApp
-from scsctl.tui.target import ConnectTarget
+from scsctl.controller.target import ConnectTarget
 from scsctl.tui.trial_screen import NewTrialDialog, TrialScreen
 
 from .conftest import TODAY, Clock, day

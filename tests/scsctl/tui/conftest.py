@@ -18,7 +18,7 @@ from scsctl.parsing import electrodes
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.transports.ports import PortInfo, PortListing
 from scsctl.tui.app import ScsApp
-from scsctl.tui.target import ConnectTarget
+from scsctl.controller.target import ConnectTarget
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -12,7 +12,7 @@ import pytest
 from scsctl.cli import main as cli_main
 from scsctl.cli import tui_cmd
 from scsctl.tui.app import ScsApp
-from scsctl.tui.target import ConnectTarget
+from scsctl.controller.target import ConnectTarget
 
 
 def opened(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> ConnectTarget:

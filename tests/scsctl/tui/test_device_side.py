@@ -15,9 +15,9 @@ from firmware_protocol.constants import State
 from scsctl.errors import LinkLost
 from scsctl.link.session import LinkStateChange, LinkStatus
 from scsctl.transports.emulated import EmulatedTransport
-from scsctl.tui.mailbox import Latest
-from scsctl.tui.stop_line import StopLine, StopResult
-from scsctl.tui.watch import DeviceWatch
+from scsctl.controller.mailbox import Latest
+from scsctl.controller.stop_line import StopLine, StopResult
+from scsctl.controller.watch import DeviceWatch
 
 
 def test_a_newer_value_replaces_one_not_yet_taken() -> None:
@@ -37,7 +37,7 @@ class FakeDevice:
         self.stop_threads: list[str] = []
         self.link = SimpleNamespace(status=LinkStatus.UP)
 
-    def stop(self) -> None:
+    def stop(self, *, requested_by: object = None) -> None:
         self.stop_threads.append(threading.current_thread().name)
         if self.error is not None:
             raise self.error

@@ -27,11 +27,11 @@ from scsctl.link.session import LinkStatus
 from scsctl.transports.base import Transport
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.tui.app import ScsApp
-from scsctl.tui.mailbox import ReadOrder
+from scsctl.controller.mailbox import ReadOrder
 from scsctl.tui.screens.connect import ConnectScreen
-from scsctl.tui.stop_line import StopLine, StopResult
-from scsctl.tui.target import ConnectTarget
-from scsctl.tui.watch import DeviceWatch, StatusFreshness, StatusReading
+from scsctl.controller.stop_line import StopLine, StopResult
+from scsctl.controller.target import ConnectTarget
+from scsctl.controller.watch import DeviceWatch, StatusFreshness, StatusReading
 
 from .conftest import SIZE, bipolar, connected, fake_ports, prepare, text_of, until
 
@@ -199,7 +199,7 @@ class FakeDevice:
         self.link = FakeLink()
         self.stops = 0
 
-    def stop(self) -> None:
+    def stop(self, *, requested_by: object = None) -> None:
         self.stops += 1
         if self.error is not None:
             raise self.error

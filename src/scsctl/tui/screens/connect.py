@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..target import EMULATOR_URL, ConnectTarget
+from ...controller.target import EMULATOR_URL, ConnectTarget
 from ..widgets import scs
 from ..widgets.footer import StopFooter
 from ..widgets.stop_button import StopButton

@@ -7,8 +7,8 @@ them into messages (``post_message`` is thread-safe and never blocks these threa
   ``device.subscribe`` on the controller's event thread, once they are audited.
 - The status is read every ``interval_s`` (every ``fast_interval_s`` while a ramp runs, so its
   progress can be shown) and at once after an event or when ``poke``d. Each status goes into a
-  :class:`~scsctl.tui.mailbox.Latest`: a status the UI has not drawn yet is replaced by the newer.
-  It comes as a :class:`StatusReading` with its place in a :class:`~scsctl.tui.mailbox.ReadOrder`
+  :class:`~scsctl.controller.mailbox.Latest`: a status the UI has not drawn yet is replaced by the newer.
+  It comes as a :class:`StatusReading` with its place in a :class:`~scsctl.controller.mailbox.ReadOrder`
   shared with the controller calls, so the UI can tell which of two statuses is newer.
 - A failed status read is reported once per failure run, not every interval.
 - Creating and closing a watch never wait (the UI thread does both, and F2 is handled there):
@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING
 from firmware_protocol import messages as m
 from firmware_protocol.constants import State
 
-from ..controller.events import Event
 from ..errors import ScsError
 from ..link.session import LinkStateChange, LinkStatus
+from .events import Event
 from .mailbox import Latest, ReadOrder
 
 if TYPE_CHECKING:
-    from ..controller import Device
+    from .device import Device
 
 __all__ = ["DeviceWatch", "StatusFreshness", "StatusReading"]
 

@@ -1,19 +1,23 @@
-"""What to connect to, and how: the TUI's one way of opening a device (no Textual here)."""
+"""What to connect to, and how: one way of opening a device for every front end (no Textual here)."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..audit import default_operator
 from ..errors import PortNotFound
 from ..transports import Transport, transport_for_url
+from .ownership import PortClaim, claim_port, port_keys
+
+DEFAULT_WATCHDOG_MS = 1000
+"""The device's watchdog timeout while a session that commands stimulation is open."""
 
 if TYPE_CHECKING:
-    from ..controller import Device
+    from .device import Device
 
 __all__ = ["EMULATOR_URL", "ConnectTarget"]
 
@@ -38,6 +42,7 @@ class ConnectTarget:
     operator: str | None = None
     capture: str | Path | None = None
     tethered: bool = False
+    watchdog_timeout_ms: int = DEFAULT_WATCHDOG_MS
     profile_paths: Sequence[str | Path] = ()
     transport: Transport | None = field(default=None, repr=False)
 
@@ -57,7 +62,7 @@ class ConnectTarget:
 
     def open(self) -> Device:
         """Connect (blocking: call it from a worker thread). Raises the ``scsctl.errors`` tree."""
-        from ..controller import connect
+        from . import connect
 
         if self.transport is None and self.is_emulator:
             self.transport = transport_for_url(self.url)
@@ -69,6 +74,7 @@ class ConnectTarget:
             operator=self.operator,
             capture=self.capture,
             tethered=self.tethered,
+            watchdog_timeout_ms=self.watchdog_timeout_ms,
             profile_paths=self.profile_paths,
             transport=self.transport,
         )
@@ -80,7 +86,7 @@ class ConnectTarget:
         For the built-in emulator it is this target's own emulator (its transport reopens), never a
         new one; one that was never started cannot be stimulating, and that is what is said.
         """
-        from ..controller import stop_now
+        from . import stop_now
 
         if self.is_emulator and self.transport is None:
             raise PortNotFound(
@@ -89,16 +95,13 @@ class ConnectTarget:
             )
         stop_now(self.url, data_dir=self.data_dir, operator=self.operator, role=self.role, transport=self.transport)
 
+    def port_claim(self) -> PortClaim:
+        """Claim this target's port for this process (``release`` it when done); PortBusy names the holder."""
+        url = self.transport.url if self.transport is not None else self.url
+        return claim_port(url, operator=self.operator or default_operator())
+
     def may_share_port(self, other: ConnectTarget) -> bool:
         """Whether this target and ``other`` may be one port (then they must not be open at once)."""
         if self.transport is not None and self.transport is other.transport:
             return True
-        if self.is_emulator or other.is_emulator:
-            return False  # an emulator in this process is reached only through its own transport object
-        return _port_name(self.url) == _port_name(other.url)
-
-
-def _port_name(url: str) -> str:
-    """One name per port: a device path with its links resolved (/dev/serial/by-id/... is a ttyUSB)."""
-    text = url.strip()
-    return text.lower() if "://" in text else os.path.realpath(text)
+        return bool(set(port_keys(self.url)) & set(port_keys(other.url)))

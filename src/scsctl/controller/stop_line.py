@@ -1,11 +1,13 @@
-"""STOP on a thread of its own, so a press never waits behind UI work or another device call.
+"""STOP on a thread of its own, so a press (or a request from another process) never waits behind
+UI work or another device call.
 
 The controller sends STOP ahead of any queued traffic and never takes the device's command lock;
 this thread makes sure the UI side is just as direct: a key press sets an event, and this thread,
 which does nothing else, calls ``device.stop()`` at once. A press while a STOP is still being
 confirmed sends another STOP as soon as that one returns.
 
-While no device is connected, or the attached one has been closed (a reconnect, a change of port),
+A device whose link is LOST still takes STOP (its link reopens the port when it is back). While
+no device is connected, or the attached one has been closed (a reconnect, a change of port),
 STOP goes to the *fallback*: ``scsctl.stop_now`` for the target last connected (or being connected
 to, when there was none), which opens the port just long enough to send STOP. An untethered device
 keeps stimulating when its session ends, so "nothing is connected" must not mean "nothing is sent".
@@ -31,16 +33,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError, ScsError
 from ..link.session import LinkStatus
 
 if TYPE_CHECKING:
-    from ..controller import Device
+    from .device import Device
 
 __all__ = ["StopLine", "StopResult"]
 
@@ -77,6 +79,10 @@ class StopLine:
         self._requested_at_s = 0.0
         self.requests = 0
         """How many STOPs were asked for (a call started before a STOP can tell it was overtaken)."""
+        self._answered = threading.Condition()
+        self._covered = 0  # STOP requests numbered up to this one have their result in _last
+        self._last: StopResult | None = None
+        self._requested_by: Mapping[str, Any] | None = None
         self._thread = threading.Thread(target=self._run, name="scsctl-tui-stop", daemon=True)
         self._thread.start()
 
@@ -102,6 +108,19 @@ class StopLine:
         self.requests += 1
         self._wake.set()
 
+    def stop_and_wait(self, requested_by: Mapping[str, Any] | None = None, timeout_s: float = 5.0) -> StopResult | None:
+        """Ask for STOP and wait for its result (another process asked, through the control endpoint).
+
+        ``requested_by`` is recorded with the STOP. None when no result came within ``timeout_s``.
+        """
+        self._requested_by = requested_by
+        self.request()
+        mine = self.requests
+        with self._answered:
+            if not self._answered.wait_for(lambda: self._covered >= mine, timeout_s):
+                return None
+            return self._last
+
     def close(self) -> None:
         self._closing = True
         self._wake.set()
@@ -115,10 +134,12 @@ class StopLine:
             if self._closing:
                 return
             requested_at_s = self._requested_at_s
+            covered = self.requests  # every STOP asked for until now is answered by this one
+            requested_by, self._requested_by = self._requested_by, None
             error: str | None = None
             unrecorded: str | None = None
             try:
-                if not self._send():
+                if not self._send(requested_by):
                     error = NOTHING_TO_STOP
             except AuditError as err:  # raised only once the device has confirmed: STOP was carried out
                 unrecorded = str(err)
@@ -126,14 +147,23 @@ class StopLine:
                 error = str(err)
             except Exception as err:  # noqa: BLE001 - this thread must outlive any bug, or STOP is gone
                 error = f"STOP failed unexpectedly ({err!r}): check the device and disconnect the leads"
-            self._on_result(StopResult(error, requested_at_s, time.monotonic(), unrecorded))
+            result = StopResult(error, requested_at_s, time.monotonic(), unrecorded)
+            with self._answered:
+                self._last = result
+                self._covered = max(self._covered, covered)
+                self._answered.notify_all()
+            self._on_result(result)
 
-    def _send(self) -> bool:
-        """STOP through the attached device, else the fallback; False when there is neither."""
+    def _send(self, requested_by: Mapping[str, Any] | None) -> bool:
+        """STOP through the attached device, else the fallback; False when there is neither.
+
+        A device whose link is lost still takes STOP: its link opens the port again when it is
+        back and sends STOP before anything else (``Link.stop``).
+        """
         device = self._device
         if device is not None and not _closed(device):
             try:
-                device.stop()
+                device.stop(requested_by=requested_by)
                 return True
             except AuditError:
                 raise
@@ -144,7 +174,7 @@ class StopLine:
         with self._port:
             device = self._device
             if device is not None and not _closed(device):
-                device.stop()
+                device.stop(requested_by=requested_by)
                 return True
             fallback = self._fallback
             if fallback is None:
