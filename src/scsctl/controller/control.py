@@ -69,9 +69,13 @@ class ControlServer:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a socket left by a holder that died (its lock is free, or we'd not be here)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.path))
-        os.chmod(self.path, 0o600)
-        sock.listen(16)
+        try:
+            sock.bind(str(self.path))
+            os.chmod(self.path, 0o600)
+            sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
         self._sock = sock
         self._thread = threading.Thread(target=self._serve, name=f"scsctl-control {self.path.name}", daemon=True)
         self._thread.start()

@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -41,6 +42,8 @@ from ..units import format_local_time
 from .control import ControlServer, StopAnswer
 
 __all__ = ["Holder", "PortClaim", "claim_port", "port_keys", "runtime_dir", "who_holds"]
+
+_log = logging.getLogger(__name__)
 
 RUNTIME_ENV = "SCSCTL_RUNTIME_DIR"
 """Overrides the runtime folder (tests give each run its own)."""
@@ -241,8 +244,12 @@ class PortClaim:
                     os.close(fd)
                     raise _busy(self.url, holder) from None
                 self._fds.append(fd)
-            self._server = ControlServer(_lock_path(folder, self.keys[0], ".sock"), self._on_stop)
-            self._server.start()
+            server = ControlServer(_lock_path(folder, self.keys[0], ".sock"), self._on_stop)
+            try:
+                server.start()
+                self._server = server
+            except OSError as err:  # e.g. a runtime folder path too long for a socket: the lock still holds
+                _log.warning("%s: no control endpoint (%s): `scsctl stop` elsewhere will send STOP itself", self.url, err)
             self.holder = Holder(
                 pid=os.getpid(),
                 command=_command_line(),
@@ -250,7 +257,7 @@ class PortClaim:
                 since_utc=datetime.now(UTC).isoformat(timespec="seconds"),
                 host=socket.gethostname(),
                 port=self.url,
-                control=str(self._server.path),
+                control=self.control_path,
             )
             record = json.dumps(asdict(self.holder)).encode()
             for fd in self._fds:

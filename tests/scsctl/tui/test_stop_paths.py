@@ -356,3 +356,31 @@ def test_creating_and_closing_a_watch_never_wait_for_the_event_lock() -> None:
     finally:
         device.event_lock.release()
     assert device.unsubscribed.wait(GUARD_S)  # the watch's own thread unsubscribed once it could
+
+
+# --- STOP on a lost link ----------------------------------------------------------------------------------
+
+
+async def test_after_a_link_loss_and_the_port_coming_back_f2_stops_the_device(
+    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path
+) -> None:
+    stimulating(emu, tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        lost_device = app.device
+        emu.emulator.disconnect(down_s=0.3)  # a cable blip
+        await until(pilot, lambda: app.link_lost, "the link loss is shown")
+        await until(pilot, lambda: _port_back(emu), "the port is back")
+        assert output_ua(emu) == 500  # untethered: the device kept stimulating through the blip
+        await pilot.press("f2")
+        await until(pilot, lambda: app.last_stop is not None, "STOP is done")
+        assert app.last_stop is not None and app.last_stop.confirmed, app.last_stop
+        assert output_ua(emu) == 0
+        assert app.device is lost_device  # no reconnect was needed: the lost link reopened the port for STOP
+        assert app.note is not None and app.note.title.startswith("STOPPED")
+        assert "confirmed_after_ms" in stops_recorded(tmp_path)[-1]
+
+
+def _port_back(emu: EmulatedTransport) -> bool:
+    return emu._port.down_for_s() == 0

@@ -1,0 +1,189 @@
+"""Two processes, one device: the port's holder keeps it, STOP from another terminal goes through
+the holder (or past it, when it does not answer), and a read-only session never loosens tethering.
+
+Every process here is real: ``scsctl emulator`` (a pty or a TCP port), a tethered session in a
+process of its own (``holder_process.py``) and ``scsctl`` commands as a second terminal runs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scsctl.audit import DB_NAME
+
+HOLDER = Path(__file__).with_name("holder_process.py")
+
+
+def scsctl(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scsctl.cli.main", *argv], capture_output=True, text=True,
+                          timeout=60, env=env)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tcp_emulator() -> Iterator[str]:
+    """``scsctl emulator --tcp 127.0.0.1:0`` in another process."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--tcp", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith("port: "), first + (proc.stderr.read() if proc.stderr else "")
+    yield first.removeprefix("port: ").strip()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["pty", "tcp"])
+def port(request: pytest.FixtureRequest) -> str:
+    name = "pty_emulator" if request.param == "pty" else "tcp_emulator"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+class Holder:
+    """The tethered session in its own process."""
+
+    def __init__(self, port: str, data_dir: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(HOLDER), port, str(data_dir)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        self.ready = self._answer()
+        assert self.ready.get("ready"), self.ready
+
+    def _answer(self) -> dict[str, object]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise AssertionError(f"the holder process ended: {err}")
+        answer: dict[str, object] = json.loads(line)
+        return answer
+
+    def ask(self, command: str) -> dict[str, object]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._answer()
+
+    def end(self) -> dict[str, object]:
+        answer = self.ask("quit")
+        self.proc.wait(timeout=10)
+        return answer
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def holder(port: str, tmp_path: Path) -> Iterator[Holder]:
+    h = Holder(port, tmp_path)
+    yield h
+    h.kill()
+    scsctl("stop", "--port", port, "--data-dir", str(tmp_path))  # leave the emulator quiet for the next test
+
+
+def stops_recorded(data_dir: Path, path: str) -> list[dict[str, object]]:
+    db = sqlite3.connect(data_dir / DB_NAME)
+    try:
+        rows = db.execute("SELECT detail FROM audit WHERE kind = 'command' AND name = 'STOP'").fetchall()
+    finally:
+        db.close()
+    details = [json.loads(r[0]) for r in rows]
+    return [d for d in details if d.get("path") == path or (path == "asked" and "requested_by" in d)]
+
+
+def test_stop_from_another_terminal_reaches_a_tethered_session_50_times_out_of_50(
+    port: str, holder: Holder, tmp_path: Path
+) -> None:
+    for attempt in range(50):
+        assert holder.ask("start")["state"] == "STIMULATING", f"attempt {attempt}"
+        done = scsctl("stop", "--port", port, "--data-dir", str(tmp_path))
+        assert done.returncode == 0, f"attempt {attempt}: {done.stderr}"
+        assert "confirmed by the device" in done.stdout
+        assert "through the session that holds the port" in done.stdout
+        assert f"pid {holder.proc.pid}" in done.stdout
+        now = holder.ask("status")
+        assert now["amplitude_ua"] == 0 and now["stimulating"] is False, f"attempt {attempt}: {now}"
+    end = holder.end()
+    assert end == {"losses": [], "link": "up"}  # the holder's link was never lost
+    # Both sides recorded every STOP: the holder with who asked, the asker with the path it took.
+    assert len(stops_recorded(tmp_path, "asked")) == 50
+    assert len(stops_recorded(tmp_path, "through the holder")) == 50
+
+
+def test_a_second_session_on_a_held_port_is_refused_naming_the_holder(
+    port: str, holder: Holder, tmp_path: Path
+) -> None:
+    holder.ask("start")
+    done = scsctl("status", "--port", port, "--data-dir", str(tmp_path))
+    assert done.returncode == 5
+    assert f"held by pid {holder.proc.pid}" in done.stderr
+    assert "operator holder" in done.stderr
+    assert "since " in done.stderr
+    assert "vanished" not in done.stderr
+    now = holder.ask("status")
+    assert now["stimulating"] is True  # the holder's session went on undisturbed
+    assert holder.end() == {"losses": [], "link": "up"}
+
+
+def test_a_tcp_device_held_by_another_host_says_so(tcp_emulator: str, tmp_path: Path) -> None:
+    h = Holder(tcp_emulator, tmp_path)
+    try:
+        # Another host: nothing of this machine's port records is visible to it.
+        env = {**os.environ, "SCSCTL_RUNTIME_DIR": tempfile.mkdtemp(prefix="scs-elsewhere-")}
+        done = scsctl("status", "--port", tcp_emulator, "--data-dir", str(tmp_path), env=env)
+        assert done.returncode == 5
+        assert "held by another host (127.0.0.1:" in done.stderr
+        assert h.end() == {"losses": [], "link": "up"}
+    finally:
+        h.kill()
+
+
+def test_a_holder_that_does_not_answer_is_passed_by_and_stop_still_goes_out(pty_emulator: str, tmp_path: Path) -> None:
+    h = Holder(pty_emulator, tmp_path)
+    try:
+        assert h.ask("start")["state"] == "STIMULATING"
+        os.kill(h.proc.pid, signal.SIGSTOP)  # frozen: it holds the port but answers nothing
+        try:
+            done = scsctl("stop", "--port", pty_emulator, "--data-dir", str(tmp_path))
+        finally:
+            os.kill(h.proc.pid, signal.SIGCONT)
+        assert done.returncode == 0, done.stderr
+        assert "did not answer within 200 ms" in done.stdout
+        assert h.ask("status")["stimulating"] is False
+        assert len(stops_recorded(tmp_path, "past the holder")) == 1
+    finally:
+        h.kill()
+
+
+def test_a_read_only_session_after_a_tethered_one_died_leaves_the_watchdog_to_stop_it(
+    pty_emulator: str, tmp_path: Path
+) -> None:
+    h = Holder(pty_emulator, tmp_path)
+    assert h.ask("start")["state"] == "STIMULATING"
+    h.kill()  # kill -9: no goodbye, the device's watchdog (stop on loss) is still armed
+    capture = tmp_path / "status.jsonl"
+    done = scsctl("status", "--json", "--port", pty_emulator, "--data-dir", str(tmp_path), "--capture", str(capture))
+    assert done.returncode == 0, done.stderr
+    decoded = scsctl("capture", "decode", str(capture))
+    sent = [line for line in decoded.stdout.splitlines() if " -> " in line]  # what the host sent
+    assert sent and not [line for line in sent if "HEARTBEAT" in line], decoded.stdout
+    # Any command restarts the device's watchdog (PROTOCOL.md section 11): stay quiet past its 1 s.
+    time.sleep(2.0)
+    after = json.loads(scsctl("status", "--json", "--port", pty_emulator, "--data-dir", str(tmp_path)).stdout)
+    assert after["amplitude_ua"] == 0
+    assert after["state"] == "programmed"
+    assert "watchdog_expiry" in after["faults"]
