@@ -12,6 +12,7 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from ..controller import Device
+    from ..controller.target import ConnectTarget
 
 PORT_ENV = "SCSCTL_PORT"
 
@@ -54,20 +55,27 @@ def require_port(args: argparse.Namespace) -> None:
         )
 
 
-def open_device(args: argparse.Namespace, *, tethered: bool = False) -> Device:
-    from ..controller import connect
+def target_of(args: argparse.Namespace, *, tethered: bool = False) -> ConnectTarget:
+    """The session layer's target for the device options given."""
+    from ..controller.target import ConnectTarget
 
     require_port(args)
-    return connect(
+    return ConnectTarget(
         args.port,
-        args.profile,
-        args.role,
+        profile=args.profile,
+        role=args.role,
         data_dir=args.data_dir,
         operator=args.operator,
         capture=args.capture,
         tethered=tethered,
         profile_paths=args.profile_path,
     )
+
+
+def open_device(args: argparse.Namespace, *, tethered: bool = False) -> Device:
+    """Connect for one command: the process holds the port until the command ends (PortBusy names
+    another holder), and a `scsctl stop` from another terminal meanwhile goes through it."""
+    return target_of(args, tethered=tethered).open()
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:

@@ -249,7 +249,7 @@ class PortClaim:
                 server.start()
                 self._server = server
             except OSError as err:  # e.g. a runtime folder path too long for a socket: the lock still holds
-                _log.warning("%s: no control endpoint (%s): `scsctl stop` elsewhere will send STOP itself", self.url, err)
+                _log.warning("%s: no control endpoint (%s): `scsctl stop` will send STOP itself", self.url, err)
             self.holder = Holder(
                 pid=os.getpid(),
                 command=_command_line(),

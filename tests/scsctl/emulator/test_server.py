@@ -19,7 +19,7 @@ from firmware_protocol import messages as m
 from scsctl.emulator.runner import EmulatorRunner, make_emulator
 from scsctl.emulator.server import EmulatorServer
 from scsctl.errors import PortBusy, PortLost, PortNotFound
-from scsctl.transports import open_transport
+from scsctl.transports import Transport, open_transport
 
 from .stand_in import GUARD_S, StandInFirmware, conformance, exchange
 
@@ -71,6 +71,11 @@ def test_several_emulators_at_once_each_answer_for_themselves(server: EmulatorSe
             t.close()
 
 
+def read_until_it_fails(transport: Transport, timeout_s: float | None) -> None:
+    for _ in range(10):
+        transport.read(256, timeout_s)
+
+
 def test_a_second_tcp_connection_is_refused_while_one_is_open(server: EmulatorServer) -> None:
     server.add_tcp(EmulatorRunner(StandInFirmware()), "127.0.0.1", 0)
     (url,) = server.start()
@@ -78,8 +83,7 @@ def test_a_second_tcp_connection_is_refused_while_one_is_open(server: EmulatorSe
         second = open_transport(url)
         try:
             with pytest.raises(PortBusy, match=r"held by another host \(127\.0\.0\.1:\d+\) since "):
-                for _ in range(10):  # the server says who holds it, then hangs up
-                    second.read(256, GUARD_S)
+                read_until_it_fails(second, GUARD_S)  # the server says who holds it, then hangs up
         finally:
             second.close()
         conformance(first)
@@ -127,8 +131,7 @@ def test_a_tcp_port_that_is_down_is_not_found(server: EmulatorServer) -> None:
     with open_transport(url) as t:
         runner.disconnect(down_s=3600)
         with pytest.raises(PortLost):
-            for _ in range(10):  # a connection not yet taken when it went down is told so first
-                t.read(256, None)
+            read_until_it_fails(t, None)  # a connection not yet taken when it went down is told so first
         with pytest.raises(PortNotFound, match="scsctl ports"):
             t.open()
 

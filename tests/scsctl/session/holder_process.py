@@ -35,8 +35,9 @@ def main() -> None:
                            and e.status is LinkStatus.LOST else None)  # fmt: skip
         dev.stop()
         dev.measure_impedance()
-        dev.write_program(Program(slot=0, amplitude_ua=0, pulse_width_us=300, rate_dhz=500,
-                                  contacts=electrodes("1+ 2-", dev.identity.contacts), patient_max_ua=6000))  # fmt: skip
+        contacts = electrodes("1+ 2-", dev.identity.contacts)
+        dev.write_program(Program(slot=0, amplitude_ua=0, pulse_width_us=300, rate_dhz=500, contacts=contacts,
+                                  patient_max_ua=6000))  # fmt: skip
         dev.select(0)
         dev.start()
         dev.set_amplitude(500, commit=True)  # one step: START needs no ramp-up at this amplitude

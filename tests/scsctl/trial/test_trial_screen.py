@@ -21,12 +21,12 @@ import scsctl
 from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES
 from scsctl.audit import DB_NAME
+from scsctl.controller.target import ConnectTarget
 from scsctl.parsing import electrodes
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.transports.ports import PortListing
 from scsctl.trial import DiaryEntry, TrialStore, parse_day
 from scsctl.tui.app import ScsApp
-from scsctl.controller.target import ConnectTarget
 from scsctl.tui.trial_screen import NewTrialDialog, TrialScreen
 
 from .conftest import TODAY, Clock, day

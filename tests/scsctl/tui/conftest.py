@@ -14,11 +14,11 @@ from textual.pilot import Pilot
 
 import scsctl
 from firmware_protocol import messages as m
+from scsctl.controller.target import ConnectTarget
 from scsctl.parsing import electrodes
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.transports.ports import PortInfo, PortListing
 from scsctl.tui.app import ScsApp
-from scsctl.controller.target import ConnectTarget
 
 
 @pytest.hookimpl(tryfirst=True)

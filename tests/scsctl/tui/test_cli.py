@@ -11,8 +11,8 @@ import pytest
 
 from scsctl.cli import main as cli_main
 from scsctl.cli import tui_cmd
-from scsctl.tui.app import ScsApp
 from scsctl.controller.target import ConnectTarget
+from scsctl.tui.app import ScsApp
 
 
 def opened(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> ConnectTarget:

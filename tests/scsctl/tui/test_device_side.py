@@ -12,12 +12,12 @@ import pytest
 import scsctl
 from firmware_protocol import messages as m
 from firmware_protocol.constants import State
-from scsctl.errors import LinkLost
-from scsctl.link.session import LinkStateChange, LinkStatus
-from scsctl.transports.emulated import EmulatedTransport
 from scsctl.controller.mailbox import Latest
 from scsctl.controller.stop_line import StopLine, StopResult
 from scsctl.controller.watch import DeviceWatch
+from scsctl.errors import LinkLost
+from scsctl.link.session import LinkStateChange, LinkStatus
+from scsctl.transports.emulated import EmulatedTransport
 
 
 def test_a_newer_value_replaces_one_not_yet_taken() -> None:

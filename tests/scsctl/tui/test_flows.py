@@ -344,8 +344,8 @@ async def test_link_loss_is_shown_and_a_reconnect_finds_the_device_again(
 
 
 async def test_a_charge_density_warning_is_acknowledged_in_a_dialog_before_saving(tmp_path: Path) -> None:
-    from scsctl.tui.screens.dialogs import AcknowledgeDialog
     from scsctl.controller.target import ConnectTarget
+    from scsctl.tui.screens.dialogs import AcknowledgeDialog
 
     from .conftest import fake_ports
 
@@ -377,8 +377,8 @@ async def test_a_charge_density_warning_is_acknowledged_in_a_dialog_before_savin
 
 
 async def test_t_opens_the_trial_screen_and_escape_comes_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from scsctl.tui.app import ScsApp
     from scsctl.controller.target import ConnectTarget
+    from scsctl.tui.app import ScsApp
     from scsctl.tui.trial_screen import TrialScreen
 
     app = ScsApp(ConnectTarget("emu://", data_dir=str(tmp_path)), show_times=False)

@@ -22,16 +22,16 @@ from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES, FaultFlags, State, StatusFlags
 from scsctl.audit import AuditLog
 from scsctl.controller import Device
+from scsctl.controller.mailbox import ReadOrder
+from scsctl.controller.stop_line import StopLine, StopResult
+from scsctl.controller.target import ConnectTarget
+from scsctl.controller.watch import DeviceWatch, StatusFreshness, StatusReading
 from scsctl.errors import AuditError
 from scsctl.link.session import LinkStatus
 from scsctl.transports.base import Transport
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.tui.app import ScsApp
-from scsctl.controller.mailbox import ReadOrder
 from scsctl.tui.screens.connect import ConnectScreen
-from scsctl.controller.stop_line import StopLine, StopResult
-from scsctl.controller.target import ConnectTarget
-from scsctl.controller.watch import DeviceWatch, StatusFreshness, StatusReading
 
 from .conftest import SIZE, bipolar, connected, fake_ports, prepare, text_of, until
 
