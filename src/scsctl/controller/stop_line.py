@@ -60,6 +60,16 @@ class StopResult:
     requested_at_s: float
     finished_at_s: float
     unrecorded: str | None = None
+    requested_by: Mapping[str, Any] | None = None
+    """Another process that asked for this STOP (pid, operator, command), if one did."""
+
+    def asked_by(self) -> str:
+        """Who asked, in words ("" when it was this process)."""
+        who = self.requested_by
+        if not who:
+            return ""
+        command, operator = who.get("command", "another process"), who.get("operator", "?")
+        return f"pid {who.get('pid', '?')} ({command}, operator {operator})"
 
     @property
     def confirmed(self) -> bool:
@@ -147,7 +157,7 @@ class StopLine:
                 error = str(err)
             except Exception as err:  # noqa: BLE001 - this thread must outlive any bug, or STOP is gone
                 error = f"STOP failed unexpectedly ({err!r}): check the device and disconnect the leads"
-            result = StopResult(error, requested_at_s, time.monotonic(), unrecorded)
+            result = StopResult(error, requested_at_s, time.monotonic(), unrecorded, requested_by)
             with self._answered:
                 self._last = result
                 self._covered = max(self._covered, covered)

@@ -450,10 +450,12 @@ class ScsApp(App[None]):
     def on_stop_finished(self, message: StopFinished) -> None:
         result = message.result
         self.last_stop = result
+        asked = f"asked from another terminal by {result.asked_by()}" if result.requested_by else ""
         if result.confirmed and result.unrecorded:
-            self.show_note("STOPPED: the device confirmed all outputs are off", result.unrecorded, "stop")
+            self.show_note("STOPPED: the device confirmed all outputs are off", f"{asked} {result.unrecorded}".strip(),
+                           "stop")  # fmt: skip
         elif result.confirmed:
-            self.show_note("STOPPED: the device confirmed all outputs are off", "", "stop")
+            self.show_note("STOPPED: the device confirmed all outputs are off", asked, "stop")
         else:
             self.show_note("STOP NOT CONFIRMED", f"{result.error}", "error")
         self.audit_version += 1

@@ -384,3 +384,34 @@ async def test_after_a_link_loss_and_the_port_coming_back_f2_stops_the_device(
 
 def _port_back(emu: EmulatedTransport) -> bool:
     return emu._port.down_for_s() == 0
+
+
+# --- another terminal ------------------------------------------------------------------------------------
+
+
+async def test_the_tui_holds_its_port_and_a_stop_from_another_terminal_goes_through_it(
+    pty_emulator: str, tmp_path: Path
+) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    def other_terminal(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "scsctl.cli.main", *argv, "--port", pty_emulator,
+                               "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    app = new_app(ConnectTarget(pty_emulator, data_dir=tmp_path, operator="tech"))
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        busy = await asyncio.to_thread(other_terminal, "status")
+        assert busy.returncode == 5
+        assert f"held by pid {os.getpid()}" in busy.stderr and "operator tech" in busy.stderr
+        stopped = await asyncio.to_thread(other_terminal, "stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert "through the session that holds the port" in stopped.stdout
+        await until(pilot, lambda: app.last_stop is not None, "the TUI reports the STOP")
+        assert app.last_stop is not None and app.last_stop.confirmed
+        assert app.note is not None and app.note.title.startswith("STOPPED")
+        assert "asked from another terminal by pid" in app.note.text
+        assert app.device is not None and app.device.link.status is LinkStatus.UP  # undisturbed
