@@ -190,3 +190,49 @@ def test_a_read_only_session_after_a_tethered_one_died_leaves_the_watchdog_to_st
     assert after["amplitude_ua"] == 0
     assert after["state"] == "programmed"
     assert "watchdog_expiry" in after["faults"]
+
+
+def test_stop_from_another_terminal_during_a_cli_ramp_ends_the_ramp(pty_emulator: str, tmp_path: Path) -> None:
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return scsctl(*argv, "--port", pty_emulator, "--data-dir", str(tmp_path))
+
+    for argv in (("stop",), ("impedance",),
+                 ("program", "--slot", "1", "--electrodes", "3+ 4-", "--pulse-width", "200us", "--rate", "40Hz"),
+                 ("start", "--slot", "1"), ("amplitude", "0.5mA", "--commit"), ("stop",)):  # fmt: skip
+        done = cli(*argv)
+        assert done.returncode == 0, (argv, done.stderr)
+    for attempt in range(10):
+        assert cli("start", "--slot", "1").returncode == 0
+        steps_before = _amplitude_steps(tmp_path)
+        argv = [sys.executable, "-m", "scsctl.cli.main", "amplitude", "4mA", "--port", pty_emulator,
+                "--data-dir", str(tmp_path)]  # fmt: skip
+        ramp = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while _amplitude_steps(tmp_path) == steps_before:  # wait until the ramp is under way
+            assert ramp.poll() is None, ramp.communicate()
+            time.sleep(0.01)
+        holder = _holder_pid(pty_emulator)
+        assert holder == ramp.pid  # the ramp's process holds the port
+        done = cli("stop")
+        out, err = ramp.communicate(timeout=60)
+        assert done.returncode == 0, f"attempt {attempt}: {done.stderr}"
+        assert f"pid {holder}" in done.stdout
+        assert ramp.returncode == 0, err
+        assert "stopped during the ramp" in out
+        status = json.loads(cli("status", "--json").stdout)
+        assert status["amplitude_ua"] == 0 and status["state"] == "programmed"
+
+
+def _holder_pid(port: str) -> int | None:
+    from scsctl.controller.ownership import who_holds
+
+    holder = who_holds(port)
+    return None if holder is None else holder.pid
+
+
+def _amplitude_steps(data_dir: Path) -> int:
+    db = sqlite3.connect(data_dir / DB_NAME, timeout=10)
+    try:
+        query = "SELECT count(*) FROM audit WHERE kind = 'command' AND name = 'SET_AMPLITUDE'"
+        return int(db.execute(query).fetchone()[0])
+    finally:
+        db.close()
