@@ -7,11 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 
-@pytest.fixture(scope="module")
-def pty_emulator() -> Iterator[str]:
-    """``scsctl emulator --pty`` in another process, as a user runs it in a second terminal."""
+def _emulator_process(*serve: str) -> Iterator[str]:
+    """``scsctl emulator ...`` in another process, as a user runs it in a second terminal; yields its port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--pty"],
+        [sys.executable, "-m", "scsctl.cli.main", "emulator", *serve],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -22,3 +21,15 @@ def pty_emulator() -> Iterator[str]:
     yield first.removeprefix("port: ").strip()
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pty_emulator() -> Iterator[str]:
+    """``scsctl emulator --pty`` in another process: a pseudo-terminal path."""
+    yield from _emulator_process("--pty")
+
+
+@pytest.fixture(scope="module")
+def tcp_emulator() -> Iterator[str]:
+    """``scsctl emulator --tcp 127.0.0.1:0`` in another process: ``socket://127.0.0.1:PORT``."""
+    yield from _emulator_process("--tcp", "127.0.0.1:0")

@@ -30,21 +30,6 @@ def scsctl(*argv: str, env: dict[str, str] | None = None) -> subprocess.Complete
                           timeout=60, env=env)  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def tcp_emulator() -> Iterator[str]:
-    """``scsctl emulator --tcp 127.0.0.1:0`` in another process."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--tcp", "127.0.0.1:0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("port: "), first + (proc.stderr.read() if proc.stderr else "")
-    yield first.removeprefix("port: ").strip()
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 @pytest.fixture(params=["pty", "tcp"])
 def port(request: pytest.FixtureRequest) -> str:
     name = "pty_emulator" if request.param == "pty" else "tcp_emulator"
