@@ -37,7 +37,7 @@ class TimedTransport(Transport):
         self.writes.append((time.monotonic(), bytes(data)))
         self.written.set()
 
-    def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
         return self.inner.read(max_bytes, timeout_s)
 
     @property

@@ -1,15 +1,20 @@
 """The transport interface: bytes in, bytes out, nothing about frames.
 
 A transport is opened from a URL (``open_transport`` in ``scsctl.transports``) whose scheme picks
-the backend module, loaded lazily. Backends override the four small methods below and translate
-their library's exceptions into ``scsctl.errors.TransportError`` subclasses naming the port.
+the backend module, loaded lazily. Backends override the small methods below (``_recv``, not
+``read``: the public ``read`` checks its arguments and keeps the deadline, as python-can's
+``recv``/``_recv_internal``) and translate their library's exceptions into
+``scsctl.errors.TransportError`` subclasses naming the port.
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
+
+from ..errors import UsageError
 
 
 class Transport(ABC):
@@ -32,12 +37,32 @@ class Transport(ABC):
     def write(self, data: bytes) -> None:
         """Send all of ``data`` or raise ``TransportError``/``PortLost``."""
 
-    @abstractmethod
     def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
         """Return 1..max_bytes bytes as soon as any arrive, or b"" once ``timeout_s`` has passed.
 
-        ``timeout_s=None`` waits until data arrives or the port fails. Raises ``PortLost`` when the
-        port vanished, so a dead port is never mistaken for a quiet one.
+        ``timeout_s=None`` waits until data arrives, the port fails or ``cancel_read`` is called.
+        Raises ``PortLost`` when the port vanished, so a dead port is never mistaken for a quiet one.
+        This method owns the arguments' checks and the deadline; backends implement ``_recv``.
+        """
+        if max_bytes <= 0:
+            raise UsageError(f"{self.url}: read of {max_bytes} bytes; ask for 1 or more")
+        if timeout_s is None:
+            return self._recv(max_bytes, None)
+        if timeout_s < 0:
+            raise UsageError(f"{self.url}: read timeout {timeout_s} s is negative; give 0 or more, or None")
+        deadline_s = time.monotonic() + timeout_s
+        while True:
+            data = self._recv(max_bytes, timeout_s)
+            timeout_s = deadline_s - time.monotonic()
+            if data or timeout_s <= 0:
+                return data
+
+    @abstractmethod
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
+        """Wait at most ``timeout_s`` (None: until data, or ``cancel_read``) for 1..max_bytes bytes.
+
+        May return b"" before ``timeout_s`` has passed (``read`` then waits for the rest); raises
+        ``PortLost`` when the port vanished. ``max_bytes`` >= 1 and ``timeout_s`` >= 0 here.
         """
 
     @property

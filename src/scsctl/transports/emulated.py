@@ -206,7 +206,7 @@ class EmulatedTransport(Transport):
         self._port.check()
         self.emulator.feed(bytes(data))
 
-    def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
         try:
             return self._port.read(max_bytes, timeout_s)
         except PortLost:

@@ -13,6 +13,7 @@ import os
 import re
 import select
 import socket
+import threading
 from typing import Any
 
 import serial
@@ -28,7 +29,22 @@ DEFAULT_BAUD = 115_200
 _LIST_HINT = "list the ports with `scsctl ports`"
 _MISSING = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ECONNREFUSED, errno.EHOSTUNREACH}
 _HEAD_BYTES = 256
+_POLL_S = 0.05
+"""The longest one read of a pyserial URL handler waits (it returns at once when a byte comes)."""
 _BUSY_WORDS = re.compile(r"held by|in use|busy", re.IGNORECASE)
+
+
+def _with_ign_set_control(url: str) -> str:
+    """An RFC 2217 URL that does not wait for the server to confirm modem-line settings.
+
+    The protocol uses no modem lines, and serial servers such as ser2net never confirm them:
+    without this, opening waits 3 s and fails ("timeout while waiting for option 'control'").
+    """
+    base, _, query = url.partition("?")
+    options = [o for o in query.split("&") if o]
+    if "ign_set_control" not in options:
+        options.append("ign_set_control")
+    return f"{base}?{'&'.join(options)}"
 
 
 def _parting_words(head: bytes) -> str:
@@ -91,13 +107,19 @@ class SerialTransport(Transport):
         Only a STOP sent past a holder that does not answer opens a port with ``exclusive=False``.
         """
         super().__init__(url)
-        self._options = dict(options, baudrate=baudrate, write_timeout=write_timeout_s)
+        self._direct = os.name == "posix" and "://" not in url
+        """A device path on POSIX: read and written through its descriptor (one system call each)."""
+        # pyserial's RFC 2217 client refuses a write timeout (NotImplementedError) and writes to a
+        # socket anyway: no timeout there.
+        rfc2217 = url.lower().startswith("rfc2217://")
+        self._pyserial_url = _with_ign_set_control(url) if rfc2217 else url
+        self._options = dict(options, baudrate=baudrate, write_timeout=None if rfc2217 else write_timeout_s)
         if exclusive is None:
-            exclusive = os.name == "posix" and "://" not in url
+            exclusive = self._direct
         if exclusive:
             self._options["exclusive"] = True
         self._serial: Any = None
-        self._timeout_s: float | None = -1.0  # not yet set on the port
+        self._cancel = threading.Event()
         self._head = bytearray()
         self._loss: TransportError | None = None
         """The first bytes read since opening: a network server's parting words, if it closes at once."""
@@ -106,7 +128,11 @@ class SerialTransport(Transport):
         if self.is_open:
             return
         try:
-            port = serial.serial_for_url(self.url, do_not_open=True, timeout=None, **self._options)
+            # The read timeout is set once, here: setting it later reconfigures the port, and over
+            # RFC 2217 that renegotiates every setting with the server. A device path is read
+            # through its descriptor and never uses it.
+            timeout_s = None if self._direct else _POLL_S
+            port = serial.serial_for_url(self._pyserial_url, do_not_open=True, timeout=timeout_s, **self._options)
         except ValueError as err:
             if "not known" in str(err):  # pyserial's answer to a URL scheme it does not know
                 raise UsageError(
@@ -115,6 +141,8 @@ class SerialTransport(Transport):
                 ) from err
             raise UsageError(f"{self.url}: {err}") from err
         except (serial.SerialException, TypeError) as err:
+            if "no ports found" in str(err):  # hwgrep:// matched nothing
+                raise PortNotFound(f"{self.url}: {err}; {_LIST_HINT}", port=self.url) from err
             raise UsageError(f"{self.url}: {err}") from err
         network = self.url.lower().startswith("socket://")
         if network:
@@ -126,7 +154,6 @@ class SerialTransport(Transport):
         except (serial.SerialException, OSError, ValueError) as err:
             raise self._open_error(err) from err
         self._serial = port
-        self._timeout_s = None
         self._head.clear()
         self._loss = None
         if network:
@@ -203,7 +230,7 @@ class SerialTransport(Transport):
     def write(self, data: bytes) -> None:
         port = self._require_open()
         fd = getattr(port, "fd", None)
-        if isinstance(fd, int) and self._options.get("write_timeout") is not None:
+        if self._direct and isinstance(fd, int) and self._options.get("write_timeout") is not None:
             self._write_fd(fd, data, float(self._options["write_timeout"]))
             return
         try:
@@ -232,44 +259,53 @@ class SerialTransport(Transport):
             raise self._lose_port(err) from err
 
     def cancel_read(self) -> None:
+        self._cancel.set()
         port = self._serial
         if port is not None and hasattr(port, "cancel_read"):
             with contextlib.suppress(serial.SerialException, OSError):
                 port.cancel_read()
 
-    def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
-        if max_bytes <= 0:
-            raise UsageError(f"{self.url}: read of {max_bytes} bytes; ask for 1 or more")
-        if timeout_s is not None and timeout_s < 0:
-            raise UsageError(f"{self.url}: read timeout {timeout_s} s is negative; give 0 or more, or None")
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
+        if self._cancel.is_set():
+            self._cancel.clear()
+            return b""
         port = self._require_open()
         fd, abort = getattr(port, "fd", None), getattr(port, "pipe_abort_read_r", None)
-        if isinstance(fd, int) and isinstance(abort, int):
+        if self._direct and isinstance(fd, int) and isinstance(abort, int):
             return self._read_fd(fd, abort, max_bytes, timeout_s)
         try:
-            if timeout_s != self._timeout_s:
-                # Setting pyserial's timeout reconfigures the port: only when it changes.
-                port.timeout = timeout_s
-                self._timeout_s = timeout_s
-            first = port.read(1)
-            if not first:
-                return b""
-            data = bytearray(first)
-            # Take what has already arrived without waiting again. (For socket:// pyserial's
-            # in_waiting only says whether anything is there, hence the loop.)
-            try:
-                while len(data) < max_bytes:
-                    waiting = port.in_waiting
-                    if not waiting:
-                        break
-                    data += port.read(min(waiting, max_bytes - len(data)))
-            except (serial.SerialException, OSError):
-                pass  # what came before the failure is returned now; the next read reports it
-            if len(self._head) < _HEAD_BYTES:
-                self._head += data[: _HEAD_BYTES - len(self._head)]
-            return bytes(data)
+            return self._read_url(port, max_bytes, timeout_s)
         except (serial.SerialException, OSError) as err:
             raise self._lose_port(err) from err
+
+    def _read_url(self, port: Any, max_bytes: int, timeout_s: float | None) -> bytes:
+        # A pyserial URL handler (socket://, rfc2217://, spy://, alt://, hwgrep://, loop://): each
+        # read(1) waits at most _POLL_S (set at open, never changed) and returns as soon as a byte
+        # is there; the public read() waits again until its own deadline.
+        if timeout_s == 0 and not port.in_waiting:
+            return b""
+        first = port.read(1)
+        while not first and timeout_s is None:
+            if self._cancel.is_set():
+                self._cancel.clear()
+                return b""
+            first = port.read(1)
+        if not first:
+            return b""
+        data = bytearray(first)
+        # Take what has already arrived without waiting again. (For socket:// pyserial's
+        # in_waiting only says whether anything is there, hence the loop.)
+        try:
+            while len(data) < max_bytes:
+                waiting = port.in_waiting
+                if not waiting:
+                    break
+                data += port.read(min(waiting, max_bytes - len(data)))
+        except (serial.SerialException, OSError):
+            pass  # what came before the failure is returned now; the next read reports it
+        if len(self._head) < _HEAD_BYTES:
+            self._head += data[: _HEAD_BYTES - len(self._head)]
+        return bytes(data)
 
     def _read_fd(self, fd: int, abort: int, max_bytes: int, timeout_s: float | None) -> bytes:
         # A POSIX port: one select() and one read() of whatever has arrived, where pyserial's

@@ -201,11 +201,7 @@ class UsbTransport(Transport):
         if sent != len(data):
             raise TransportError(f"{self.url}: USB write sent {sent} of {len(data)} bytes", port=self.url)
 
-    def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
-        if max_bytes <= 0:
-            raise UsageError(f"{self.url}: read of {max_bytes} bytes; ask for 1 or more")
-        if timeout_s is not None and timeout_s < 0:
-            raise UsageError(f"{self.url}: read timeout {timeout_s} s is negative; give 0 or more, or None")
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
         import usb.core
 
         with self._lock:

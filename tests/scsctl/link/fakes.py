@@ -74,7 +74,7 @@ class ScriptedDevice(Transport):
         """The cable is pulled: the next read fails."""
         self._to_host.put(None)
 
-    def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
         try:
             data = self._to_host.get(timeout=timeout_s)
         except queue.Empty:

@@ -64,7 +64,7 @@ class GatedTransport(Transport):
     def write(self, data: bytes) -> None:
         self.inner.write(data)
 
-    def read(self, max_bytes: int, timeout_s: float | None) -> bytes:
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
         return self.inner.read(max_bytes, timeout_s)
 
     def cancel_read(self) -> None:

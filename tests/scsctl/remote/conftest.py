@@ -1,0 +1,81 @@
+"""Serial servers in front of the emulator, each a real process on 127.0.0.1: pyserial's RFC 2217
+server and ser2net (Debian's package)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
+    for _ in range(500):
+        assert proc.poll() is None, proc.communicate()
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def rfc2217_server(pty_emulator: str) -> Iterator[str]:
+    """pyserial's RFC 2217 server in front of the pty emulator: ``rfc2217://127.0.0.1:PORT``."""
+    proc = subprocess.Popen([sys.executable, str(HERE / "rfc2217_server.py"), pty_emulator],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith("port: "), first + (proc.stderr.read() if proc.stderr else "")
+    yield first.removeprefix("port: ").strip()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def ser2net_binary() -> str:
+    found = shutil.which("ser2net") or next((p for p in ("/usr/sbin/ser2net",) if os.path.exists(p)), None)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("ser2net is not installed: .ci/run installs Debian's ser2net package")
+        pytest.skip("ser2net is not installed (Debian package ser2net)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ser2net(pty_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """ser2net in front of the pty emulator: {"raw": "socket://...", "rfc2217": "rfc2217://..."}."""
+    binary = ser2net_binary()
+    raw, telnet = _free_port(), _free_port()
+    config = tmp_path_factory.mktemp("ser2net") / "ser2net.yaml"
+    config.write_text(
+        "%YAML 1.1\n---\n"
+        f"connection: &scs-raw\n    accepter: tcp,127.0.0.1,{raw}\n"
+        f"    connector: serialdev,{pty_emulator},115200n81,local\n"
+        "    options:\n      kickolduser: false\n"
+        f"connection: &scs-rfc2217\n    accepter: telnet(rfc2217),tcp,127.0.0.1,{telnet}\n"
+        f"    connector: serialdev,{pty_emulator},115200n81,local\n",
+        encoding="ascii",
+    )
+    proc = subprocess.Popen([binary, "-n", "-d", "-c", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        _wait_listening(raw, proc)
+        _wait_listening(telnet, proc)
+        yield {"raw": f"socket://127.0.0.1:{raw}", "rfc2217": f"rfc2217://127.0.0.1:{telnet}"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
