@@ -25,6 +25,7 @@ from .report import Figure, Report
 FAMILIES: dict[str, tuple[str, ...]] = {
     "codec": ("codec_us",),
     "rtt": ("raw_echo_rtt_us", "rtt_us", "rtt_ratio"),
+    "remote": ("rfc2217_status_us", "rfc2217_ratio"),
     "stop": ("stop_latency_us",),
     "watchdog": ("watchdog_error_ms",),
     "audit": ("audit_ms",),

@@ -10,11 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).parent
 
 
 def _free_port() -> int:
@@ -36,7 +33,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
 @pytest.fixture(scope="module")
 def rfc2217_server(pty_emulator: str) -> Iterator[str]:
     """pyserial's RFC 2217 server in front of the pty emulator: ``rfc2217://127.0.0.1:PORT``."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "rfc2217_server.py"), pty_emulator],
+    proc = subprocess.Popen([sys.executable, "-m", "scsctl.bench.rfc2217_server", pty_emulator],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stdout is not None
     first = proc.stdout.readline()

@@ -1,7 +1,8 @@
 """pyserial's RFC 2217 server (``serial.rfc2217.PortManager``) in front of a serial port, one
-client at a time, as pyserial's own example server runs it. A process of its own::
+client at a time, as pyserial's own example server runs it: a stand-in for a serial server on
+another machine, for the benchmark and the tests. A process of its own::
 
-    python rfc2217_server.py /dev/pts/4      # prints "port: rfc2217://127.0.0.1:PORT", serves until killed
+    python -m scsctl.bench.rfc2217_server /dev/pts/4   # "port: rfc2217://127.0.0.1:PORT"; until killed
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import serial
 import serial.rfc2217
 
 
-class LinesFreeSerial(serial.Serial):  # type: ignore[misc]
+class LinesFreeSerial(serial.Serial):  # type: ignore[misc]  # pyserial has no type information
     """A pseudo-terminal has no modem lines (their ioctls fail): setting RTS, DTR or break does nothing,
     and CTS, DSR, RI and CD read as off, as on a three-wire UART."""
 
