@@ -30,6 +30,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "watchdog": ("watchdog_error_ms",),
     "audit": ("audit_ms",),
     "cli_info": ("cli_info_s",),
+    "plugin_load": ("plugin_load_ms",),
     "tui": ("tui_ready_s", "tui_key_to_wire_ms"),
     "scaling": ("scaling",),
     "soak": ("soak",),

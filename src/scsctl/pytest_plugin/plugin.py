@@ -27,12 +27,12 @@ from .record import (
     write_record,
 )
 from .requirements import REQUIREMENT_ID, TABLE_NAME, Requirement, find_table, read_table
-from .target import Bench, Target
 
 if TYPE_CHECKING:
     from ..controller import Device
     from ..emulator.runner import EmulatorRunner
     from .raw import RawSender
+    from .target import Bench, Target
 
 MARKERS = (
     "requirement(*ids): the requirement ids (rows of REQUIREMENTS.md) this test verifies",
@@ -282,6 +282,8 @@ def scs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if data_dir is None and options.is_in_process(state.port):
         data_dir = tmp_path_factory.mktemp("scsctl-audit")
     # A device on a port: None is scsctl's usual audit log, as for any session with a device.
+    from .target import Target
+
     target = Target(
         state.port, profile=state.settings.profile, data_dir=data_dir, worker=state.worker,
         role=state.settings.role, role_from=state.settings.role_from,
@@ -296,6 +298,8 @@ def scs_bench(request: pytest.FixtureRequest, scs_target: Target) -> Iterator[Be
     """This test's access to the target; stops output and closes every session afterwards."""
     node = request.node
     fresh = "scs_emulator" in request.fixturenames or node.get_closest_marker("emulator_only") is not None
+    from .target import Bench
+
     bench = Bench(scs_target, fresh_emulator=fresh)
     try:
         yield bench

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LinkError, ScsError
 from .options import is_in_process
-from .raw import RawSender
 
 if TYPE_CHECKING:
     from ..controller import Device
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from ..emulator.runner import EmulatorRunner
     from ..transports.base import Transport
     from ..transports.emulated import EmulatedTransport
+    from .raw import RawSender
 
 __all__ = ["Bench", "Target"]
 
@@ -152,6 +152,8 @@ class Bench:
 
             # The operator's role as given, not assumed: RawSender refuses anyone but an engineer.
             audit = AuditLog.in_dir(self.target.data_dir, role=self.target.role)
+            from .raw import RawSender
+
             self._raw = RawSender(self._transport(), audit, on_open=lambda: self._claim(self._raw))
         return self._raw
 
@@ -188,11 +190,12 @@ class Bench:
                 self._emu.close()
 
     def _stop_output(self) -> None:
+        from ..controller.device import Device
         from ..link import LinkStatus
 
         owner = self._owner
         try:
-            if owner is not None and not isinstance(owner, RawSender) and owner.link.status is LinkStatus.UP:
+            if isinstance(owner, Device) and owner.link.status is LinkStatus.UP:
                 owner.stop()
                 return
         except ScsError:
@@ -202,7 +205,7 @@ class Bench:
             # STOP needs no role and no session: the controller's stop-first path, as `scsctl stop`.
             if self._raw is not None:
                 self._raw.close()  # one user of the port at a time
-            if owner is not None and not isinstance(owner, RawSender):
+            if isinstance(owner, Device):
                 owner.close()  # a broken session still has the port open
             self._owner = owner = None
             try:
