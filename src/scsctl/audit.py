@@ -418,6 +418,10 @@ class AuditLog:
                         f"record {record_id} was changed: it is the first record but does not start the chain",
                         record_id=record_id,
                     )
+                if record_hash(values, prev_hash) != stored:
+                    raise AuditChainBroken(
+                        f"record {record_id} was changed or inserted: it neither follows record {prev[0]} nor "
+                        "matches its own hash", record_id=record_id)  # fmt: skip
                 raise AuditChainBroken(
                     f"the chain breaks between record {prev[0]} and record {record_id}: record {prev[0]} was changed "
                     f"and its hash recomputed to hide it, or it replaced the record that was there",

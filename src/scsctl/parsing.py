@@ -119,8 +119,8 @@ _CONTACT = re.compile(r"^([0-9]+)([+-])(?:([0-9]+)%)?$")
 def check_electrodes(text: str) -> None:
     """Everything ``electrodes`` checks that does not depend on the device (read before connecting).
 
-    Contact numbers above the device's own count are left to ``electrodes``, whose message names
-    the connected device's contacts.
+    Whether each contact exists is left to ``electrodes`` with the connected device's count, whose
+    message names that device's contacts ("this device has contacts 1 to 16").
     """
     _parse_electrodes(text, None)
 
@@ -149,10 +149,10 @@ def _parse_electrodes(text: str, contact_count: int | None) -> dict[int, Contact
                 'and optionally its share: "2-" or "2-50%")'
             )
         number = int(match.group(1))
-        if number < 1 or (contact_count is not None and number > contact_count):
-            where = "contacts are numbered from 1" if contact_count is None else (
-                f"this device has contacts 1 to {contact_count}")  # fmt: skip
-            raise UsageError(f"electrodes: contact {number} does not exist ({where})")
+        if contact_count is not None and not 1 <= number <= contact_count:
+            raise UsageError(
+                f"electrodes: contact {number} does not exist (this device has contacts 1 to {contact_count})"
+            )
         if number in chosen:
             raise UsageError(f"electrodes: contact {number} is given twice")
         polarity = Polarity.ANODE if match.group(2) == "+" else Polarity.CATHODE

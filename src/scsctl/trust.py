@@ -252,7 +252,12 @@ class Policy:
 
 def admin_only_problem(path: Path, *, admin_uid: int = ADMIN_UID) -> str:
     """"" when ``path`` and every folder above it can be changed by the administrator only; else what
-    is wrong, in words ("/etc/scsctl is writable by its group")."""
+    is wrong, in words ("/etc/scsctl is writable by its group").
+
+    Each must belong to root or to ``admin_uid`` (root, unless a test names another owner) and be
+    writable by its owner only; a folder above may be writable by all if it is sticky (``/tmp``):
+    then nobody else can rename or remove what is in it.
+    """
     try:
         real = path.resolve(strict=True)
     except OSError as err:
@@ -265,7 +270,7 @@ def admin_only_problem(path: Path, *, admin_uid: int = ADMIN_UID) -> str:
             info = item.stat()
         except OSError as err:
             return f"{item} cannot be read ({err.strerror or err})"
-        if info.st_uid != admin_uid:
+        if info.st_uid not in (ADMIN_UID, admin_uid):
             return f"{item} belongs to {_owner(info.st_uid)}, not to {_owner(admin_uid)}"
         writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
         if writable and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX and item != real):
@@ -324,7 +329,7 @@ def load_policy(path: Path = POLICY_PATH, *, admin_uid: int = ADMIN_UID) -> Poli
 
 def system_policy() -> Policy:
     """The site policy at its fixed place: what the command line, the TUI and ``stop`` use."""
-    return load_policy(POLICY_PATH)
+    return load_policy(POLICY_PATH, admin_uid=ADMIN_UID)
 
 
 def recorded_role(requested: Role | str, policy: Policy | None = None) -> Role:
