@@ -23,7 +23,9 @@ included: ``scsctl log verify`` prints the head hash, and ``--anchor ID:HASH`` c
 elsewhere (a printed report, another machine) is still in the chain.
 
 Schema 1 (no chain) is upgraded when the log is first opened for writing: the records it holds are
-chained as found, and ``meta`` notes the last of them (they were not protected before).
+chained as found, and ``meta`` notes the last of them (they were not protected before). An older
+scsctl can still append to an upgraded log; its records have no hash, and ``verify`` names the
+first of them.
 """
 
 from __future__ import annotations
@@ -408,6 +410,10 @@ class AuditLog:
                 raise AuditChainBroken(
                     f"{gone} {'was' if record_id == expected_id + 1 else 'were'} removed: record {record_id} "
                     f"follows {after}", record_id=expected_id)  # fmt: skip
+            if not stored and not prev_hash:
+                raise AuditChainBroken(
+                    f"record {record_id} has no hash: it was added by a scsctl older than the hash chain (schema "
+                    "1), or by hand", record_id=record_id)  # fmt: skip
             if prev_hash != expected_prev:
                 if prev is not None and before_prev is not None and prev_hash == before_prev[1]:
                     raise AuditChainBroken(

@@ -219,7 +219,7 @@ def test_a_record_appended_behind_scsctls_back_is_named(tmp_path: Path) -> None:
     path = _log_with(tmp_path, 2)
     _sql(path, "INSERT INTO audit (time_utc, session, operator, role, device_serial, kind, name, detail) "
                "VALUES ('2026-01-01', 'x', 'root', 'engineer', '', 'action', 'forged', '{}')")  # fmt: skip
-    with pytest.raises(AuditChainBroken, match="record 3") as err:
+    with pytest.raises(AuditChainBroken, match="record 3 has no hash: it was added by a scsctl older") as err:
         _verify(path)
     assert err.value.record_id == 3
 
@@ -314,3 +314,20 @@ def test_a_negative_limit_is_refused(tmp_path: Path) -> None:
     path = _log_with(tmp_path, 3)
     with AuditLog(path, read_only=True) as log, pytest.raises(UsageError, match="-5"):
         log.query(limit=-5)
+
+
+def test_a_well_formed_record_appended_behind_scsctls_back_is_named_by_the_head(tmp_path: Path) -> None:
+    from scsctl.audit import CHAINED, record_hash
+
+    path = _log_with(tmp_path, 2)
+    db = sqlite3.connect(path, isolation_level=None)
+    row = list(db.execute(f"SELECT {', '.join(CHAINED)}, hash FROM audit WHERE id = 2").fetchone())
+    prev = row.pop()
+    row[0], row[CHAINED.index("name")] = 3, "forged"
+    db.execute(
+        f"INSERT INTO audit ({', '.join(CHAINED)}, prev_hash, hash) VALUES ({', '.join('?' * (len(CHAINED) + 2))})",
+        (*row, prev, record_hash(row, prev)),
+    )
+    db.close()
+    with pytest.raises(AuditChainBroken, match="record 3 was inserted: the last record scsctl wrote is record 2"):
+        _verify(path)
