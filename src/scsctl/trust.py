@@ -69,7 +69,9 @@ themselves the engineer role."""
 DEFAULT_ENGINEER_GROUP = "scsctl-engineers"
 """Without a policy file, the engineer role is for the members of this OS group."""
 
-ADMIN_UID = 0
+ROOT_UID = 0
+ADMIN_UID = ROOT_UID
+"""The owner the policy and the site folders must have (besides root). Root; tests may name their own user."""
 
 _POLICY_KEYS = ("engineer_groups", "engineer_users")
 
@@ -270,7 +272,7 @@ def admin_only_problem(path: Path, *, admin_uid: int = ADMIN_UID) -> str:
             info = item.stat()
         except OSError as err:
             return f"{item} cannot be read ({err.strerror or err})"
-        if info.st_uid not in (ADMIN_UID, admin_uid):
+        if info.st_uid not in (ROOT_UID, admin_uid):
             return f"{item} belongs to {_owner(info.st_uid)}, not to {_owner(admin_uid)}"
         writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
         if writable and not (stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX and item != real):
