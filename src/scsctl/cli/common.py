@@ -55,8 +55,8 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
     group.add_argument(
         "--profile",
         metavar="NAME",
-        help="device profile: a name, or a .toml file for the engineer role only (default: matched from the "
-        "device's model)",
+        help="device profile, by name or .toml file (default: matched from the device's model); technicians get "
+        "only the shipped profiles and those of the site folder /etc/scsctl/profiles",
     )
     group.add_argument(
         "--profile-path",
@@ -75,6 +75,7 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
     )
     group.add_argument(
         "--operator",
+        metavar="NAME",
         type=operator_name,
         help="name recorded in the audit log, up to 64 printable characters (default: your OS user name)",
     )
