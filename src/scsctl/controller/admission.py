@@ -84,7 +84,7 @@ def admit(
         _record_elsewhere(data_dir, name, Role.TECHNICIAN, err, detail)
         raise
     admission = Admission(wanted, role, name, user, chosen)
-    if profile is not None:
+    if profile is not None and role is Role.TECHNICIAN:  # an engineer may use any profile
         try:
             named = get_profile(profile, profile_paths)
         except ProfileError:
