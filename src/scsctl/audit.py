@@ -7,32 +7,59 @@ callers treat that as "the action must not happen" (STOP excepted: stopping alwa
 and say which it was: not sent, or carried out but not recorded.
 
 Heartbeats and status polls are not audit records: the wire capture has them.
+
+Every record names who made it twice: the operator as given (``--operator``, checked: printable, at
+most 64 characters; by default the OS user) and the OS user the process really runs as, which no
+option changes. Once a session's profile is chosen, every record also names it with its content
+hash and origin (``shipped:PATH``, ``site:PATH`` or ``user:PATH``): a record says which limits it
+was checked against, not just a name anyone could reuse.
+
+Tamper evidence: each record's ``hash`` is the SHA-256 of its canonical content (``CHAINED``, as
+JSON) and the previous record's hash, and the ``meta`` table keeps the last record's id and hash
+(``head``). ``verify`` recomputes the chain and names the first record that was changed, removed or
+inserted. Records are numbered 1, 2, 3... with no gaps, so a removed record shows as a gap. What a
+chain cannot show by itself is a log rewritten from some record to the end, hashes and head
+included: ``scsctl log verify`` prints the head hash, and ``--anchor ID:HASH`` checks a head kept
+elsewhere (a printed report, another machine) is still in the chain.
+
+Schema 1 (no chain) is upgraded when the log is first opened for writing: the records it holds are
+chained as found, and ``meta`` notes the last of them (they were not protected before). An older
+scsctl can still append to an upgraded log; its records have no hash, and ``verify`` names the
+first of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import getpass
+import hashlib
 import io
 import json
 import os
+import pwd
 import sqlite3
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import AuditError, UsageError
+from .errors import AuditChainBroken, AuditError, UsageError
+from .text import check_name
 
 Kind = Literal["action", "command", "reply", "event", "refusal", "error"]
 KINDS: tuple[Kind, ...] = ("action", "command", "reply", "event", "refusal", "error")
 DB_NAME = "scsctl.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of record 1."""
 
+# Schema 2 added the columns after ``detail`` (in this order, so an upgraded table has the layout
+# of a new one).
+_ADDED_COLUMNS = ("os_user", "profile", "profile_sha256", "profile_origin", "prev_hash", "hash")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
@@ -43,7 +70,13 @@ CREATE TABLE IF NOT EXISTS audit (
     device_serial TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('action', 'command', 'reply', 'event', 'refusal', 'error')),
     name TEXT NOT NULL,
-    detail TEXT NOT NULL
+    detail TEXT NOT NULL,
+    os_user TEXT NOT NULL DEFAULT '',
+    profile TEXT NOT NULL DEFAULT '',
+    profile_sha256 TEXT NOT NULL DEFAULT '',
+    profile_origin TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT NOT NULL DEFAULT '',
+    hash TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time_utc);
 CREATE INDEX IF NOT EXISTS audit_device ON audit (device_serial, time_utc);
@@ -61,14 +94,34 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("scsctl", appauthor=False))
 
 
-def default_operator() -> str:
-    env = os.environ.get("SCSCTL_OPERATOR")
-    if env:
-        return env
+CHAINED = (
+    "id", "time_utc", "session", "operator", "os_user", "role", "device_serial",
+    "profile", "profile_sha256", "profile_origin", "kind", "name", "detail",
+)  # fmt: skip
+"""The columns a record's hash covers, in this order, followed by ``prev_hash``."""
+
+_COLUMNS = (*CHAINED, "prev_hash", "hash")
+
+
+def record_hash(values: Sequence[Any], prev_hash: str) -> str:
+    """SHA-256 of ``values`` (one per ``CHAINED`` column, ``detail`` as its stored JSON text) and
+    the previous record's hash, as canonical JSON (ASCII, no spaces)."""
+    payload = json.dumps([*values, prev_hash], ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+def os_user_name() -> str:
+    """The OS user this process really runs as (from the user database, not ``$USER``)."""
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid-{uid}"
+
+
+def default_operator() -> str:
+    """The operator when none is given: the OS user."""
+    return os_user_name()
 
 
 def open_database(path: Path, *, timeout_s: float = 2.0) -> sqlite3.Connection:
@@ -94,6 +147,16 @@ def database_problem(err: BaseException) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileStamp:
+    """The profile a session's records were checked against: name, content hash, origin."""
+
+    name: str
+    sha256: str
+    origin: str
+    """``shipped:PATH``, ``site:PATH`` or ``user:PATH`` (see ``scsctl.trust``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
     time_utc: str
@@ -104,6 +167,12 @@ class AuditRecord:
     kind: str
     name: str
     detail: dict[str, Any]
+    os_user: str = ""
+    profile: str = ""
+    profile_sha256: str = ""
+    profile_origin: str = ""
+    prev_hash: str = ""
+    hash: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -111,38 +180,65 @@ class AuditRecord:
             "time_utc": self.time_utc,
             "session": self.session,
             "operator": self.operator,
+            "os_user": self.os_user,
             "role": self.role,
             "device_serial": self.device_serial,
+            "profile": self.profile,
+            "profile_sha256": self.profile_sha256,
+            "profile_origin": self.profile_origin,
             "kind": self.kind,
             "name": self.name,
             "detail": self.detail,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What ``AuditLog.verify`` found in an intact chain."""
+
+    records: int
+    last_id: int
+    head_hash: str
+    """The last record's hash: keep it elsewhere to check later that nothing before it was rewritten."""
+    upgraded_through_id: int
+    """Records up to this id were written before the log had a chain (0: none); they were chained
+    as found when the log was upgraded, so the chain vouches for them only from then on."""
+
+
 class AuditLog:
-    """One connection to the audit database; ``record`` is safe from several threads."""
+    """One connection to the audit database; ``record`` is safe from several threads and processes."""
 
     def __init__(
         self, path: str | Path, *, operator: str | None = None, role: str = "technician", read_only: bool = False
     ) -> None:
-        """Open (and create) the log; ``read_only`` opens an existing one for reading only."""
+        """Open (and create, or upgrade) the log; ``read_only`` opens an existing one for reading only.
+
+        ``operator`` is checked (``scsctl.text.check_name``): ``UsageError`` before anything is opened.
+        """
         self.path = Path(path)
-        self.operator = operator or default_operator()
+        self.operator = default_operator() if operator is None else check_name(operator)
+        self.os_user = os_user_name()
         self.role = role
         self.device_serial = ""
+        self.profile: ProfileStamp | None = None
+        """Set once the session's profile is chosen; every later record names it."""
         self.session = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
         try:
             if read_only:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=2.0)
-                self._db.execute("SELECT count(*) FROM audit")
+                self._columns = self._table_columns()
                 return
             self._db = open_database(self.path)
             self._db.executescript(_SCHEMA)
             self._db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            self._upgrade()
+            self._columns = self._table_columns()
             self._check_writable()
         except (sqlite3.Error, OSError) as err:
             raise self._error("cannot open", err) from err
@@ -151,6 +247,40 @@ class AuditLog:
     def in_dir(cls, data_dir: str | Path | None, **kwargs: Any) -> AuditLog:
         """The log in ``data_dir`` (``--data-dir``), or in the default data directory."""
         return cls(Path(data_dir or default_data_dir()) / DB_NAME, **kwargs)
+
+    def _table_columns(self) -> set[str]:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
+        if not columns:
+            raise sqlite3.OperationalError("no such table: audit")
+        return columns
+
+    def _upgrade(self) -> None:
+        """Schema 1 -> 2: add the columns and chain the records already there, in one transaction."""
+        if "hash" in self._table_columns():
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            present = self._table_columns()  # another process may have upgraded it meanwhile
+            if "hash" not in present:
+                for column in _ADDED_COLUMNS:
+                    if column not in present:
+                        self._db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+                prev, last_id = GENESIS_HASH, 0
+                rows = self._db.execute(f"SELECT {', '.join(CHAINED)} FROM audit ORDER BY id").fetchall()
+                for row in rows:
+                    digest = record_hash(row, prev)
+                    self._db.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", (prev, digest, row[0]))
+                    prev, last_id = digest, row[0]
+                upgraded = json.dumps({"through_id": last_id, "time_utc": _now()})
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("schema_version", str(SCHEMA_VERSION)), ("upgraded", upgraded), ("head", f"{last_id}:{prev}")],
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
 
     def _check_writable(self) -> None:
         # A read-only file opens fine and only fails on the first write: find out now, not mid-action.
@@ -161,29 +291,43 @@ class AuditLog:
         return AuditError(f"audit log {self.path}: {what} ({err}): {database_problem(err)}.")
 
     def record(self, kind: Kind, name: str, detail: Mapping[str, Any] | None = None) -> int:
-        """Write one record and return its id once it is committed to disk."""
+        """Write one record, chained to the one before, and return its id once it is committed to disk."""
         if kind not in KINDS:
             raise ValueError(f"unknown audit record kind {kind!r}")
-        row = (
-            datetime.now(UTC).isoformat(timespec="microseconds"),
-            self.session,
-            self.operator,
-            self.role,
-            self.device_serial,
-            kind,
-            name,
-            json.dumps(dict(detail or {}), sort_keys=True, default=_json_default),
-        )
+        stamp = self.profile or ProfileStamp("", "", "")
+        detail_text = json.dumps(dict(detail or {}), sort_keys=True, default=_json_default)
         with self._lock:
             try:
-                cur = self._db.execute(
-                    "INSERT INTO audit (time_utc, session, operator, role, device_serial, kind, name, detail)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
+                # IMMEDIATE takes the write lock first: no other writer can slip a record in between
+                # reading the last hash and appending the next.
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    last = self._db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+                    record_id, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
+                    values = (
+                        record_id, _now(), self.session, self.operator, self.os_user, self.role,
+                        self.device_serial, stamp.name, stamp.sha256, stamp.origin, kind, name, detail_text,
+                    )  # fmt: skip
+                    digest = record_hash(values, prev)
+                    self._db.execute(
+                        f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                        (*values, prev, digest),
+                    )
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)", (f"{record_id}:{digest}",)
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as err:
                 raise self._error("cannot write", err) from err
-        return int(cur.lastrowid or 0)
+        return record_id
+
+    def _select(self) -> str:
+        # A schema-1 log opened read-only has no chain columns yet: they read as empty.
+        return "SELECT " + ", ".join(c if c in self._columns else f"'' AS {c}" for c in _COLUMNS) + " FROM audit"
 
     def query(
         self,
@@ -193,7 +337,9 @@ class AuditLog:
         session: str | None = None,
         limit: int | None = None,
     ) -> list[AuditRecord]:
-        sql = "SELECT id, time_utc, session, operator, role, device_serial, kind, name, detail FROM audit"
+        if limit is not None and limit < 0:
+            raise UsageError(f"a limit of {limit} records: give a number of records, 0 or more")
+        sql = self._select()
         where: list[str] = []
         args: list[Any] = []
         if since is not None:
@@ -220,16 +366,113 @@ class AuditLog:
 
     def last(self, kind: Kind, name: str, *, device: str) -> AuditRecord | None:
         """The newest record of this kind and name for a device, or None."""
-        sql = (
-            "SELECT id, time_utc, session, operator, role, device_serial, kind, name, detail FROM audit"
-            " WHERE kind = ? AND name = ? AND device_serial = ? ORDER BY id DESC LIMIT 1"
-        )
+        sql = self._select() + " WHERE kind = ? AND name = ? AND device_serial = ? ORDER BY id DESC LIMIT 1"
         with self._lock:
             try:
                 row = self._db.execute(sql, (kind, name, device)).fetchone()
             except sqlite3.Error as err:
                 raise self._error("cannot read", err) from err
         return None if row is None else _record(row)
+
+    def verify(self, *, anchor: tuple[int, str] | None = None) -> ChainReport:
+        """Check the hash chain from the first record to the last (and the head kept in ``meta``).
+
+        Raises ``AuditChainBroken`` naming the first record that was changed, removed or inserted.
+        ``anchor``: a record id and the hash it had when it was noted down; it must still be there.
+        """
+        with self._lock:
+            try:
+                return self._verify(anchor)
+            except sqlite3.Error as err:
+                raise self._error("cannot read", err) from err
+
+    def _verify(self, anchor: tuple[int, str] | None) -> ChainReport:
+        if "hash" not in self._columns:
+            raise AuditChainBroken(
+                f"audit log {self.path} was written by an older scsctl (schema 1) and has no hash chain yet; "
+                "it gets one, over the records as they are then, the next time scsctl writes to it",
+                record_id=None,
+            )
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        upgraded = json.loads(meta["upgraded"])["through_id"] if "upgraded" in meta else 0
+        prev: tuple[int, str] | None = None  # (id, hash) of the record before
+        before_prev: tuple[int, str] | None = None
+        count = 0
+        cursor = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY id")
+        for row in cursor:
+            values, prev_hash, stored = row[: len(CHAINED)], row[-2], row[-1]
+            record_id = int(values[0])
+            expected_id, expected_prev = (prev[0] + 1, prev[1]) if prev else (1, GENESIS_HASH)
+            if record_id != expected_id:
+                gone = f"record {expected_id}" if record_id == expected_id + 1 else (
+                    f"records {expected_id} to {record_id - 1}")  # fmt: skip
+                after = f"record {prev[0]}" if prev else "the start of the log"
+                raise AuditChainBroken(
+                    f"{gone} {'was' if record_id == expected_id + 1 else 'were'} removed: record {record_id} "
+                    f"follows {after}", record_id=expected_id)  # fmt: skip
+            if not stored and not prev_hash:
+                raise AuditChainBroken(
+                    f"record {record_id} has no hash: it was added by a scsctl older than the hash chain (schema "
+                    "1), or by hand", record_id=record_id)  # fmt: skip
+            if prev_hash != expected_prev:
+                if prev is not None and before_prev is not None and prev_hash == before_prev[1]:
+                    raise AuditChainBroken(
+                        f"record {prev[0]} was inserted: record {record_id} was written right after record "
+                        f"{before_prev[0]}", record_id=prev[0])  # fmt: skip
+                if prev is None:
+                    raise AuditChainBroken(
+                        f"record {record_id} was changed: it is the first record but does not start the chain",
+                        record_id=record_id,
+                    )
+                if record_hash(values, prev_hash) != stored:
+                    raise AuditChainBroken(
+                        f"record {record_id} was changed or inserted: it neither follows record {prev[0]} nor "
+                        "matches its own hash", record_id=record_id)  # fmt: skip
+                raise AuditChainBroken(
+                    f"the chain breaks between record {prev[0]} and record {record_id}: record {prev[0]} was changed "
+                    f"and its hash recomputed to hide it, or it replaced the record that was there",
+                    record_id=prev[0],
+                )
+            if record_hash(values, prev_hash) != stored:
+                raise AuditChainBroken(
+                    f"record {record_id} was changed after it was written: its content no longer matches its hash",
+                    record_id=record_id,
+                )
+            before_prev, prev = prev, (record_id, str(stored))
+            count += 1
+        head = meta.get("head")
+        if head is not None:
+            head_id_text, _, head_hash = head.partition(":")
+            head_id = int(head_id_text)
+            last_id = prev[0] if prev else 0
+            if last_id < head_id:
+                gone = f"record {head_id}" if last_id + 1 == head_id else f"records {last_id + 1} to {head_id}"
+                raise AuditChainBroken(
+                    f"{gone} {'was' if last_id + 1 == head_id else 'were'} removed from the end of the log "
+                    f"(the last record written was {head_id})", record_id=last_id + 1)  # fmt: skip
+            if last_id > head_id:
+                raise AuditChainBroken(
+                    f"record {head_id + 1} was inserted: the last record scsctl wrote is record {head_id}",
+                    record_id=head_id + 1,
+                )
+            if prev is not None and prev[1] != head_hash:
+                raise AuditChainBroken(
+                    f"record {last_id} was changed, or replaced: it is not the last record scsctl wrote",
+                    record_id=last_id,
+                )
+        elif prev is not None:
+            raise AuditChainBroken("the log's head (the last record written) is missing from its meta table",
+                                   record_id=prev[0])  # fmt: skip
+        if anchor is not None:
+            anchor_id, anchor_hash = anchor
+            row = self._db.execute("SELECT hash FROM audit WHERE id = ?", (anchor_id,)).fetchone()
+            if row is None or row[0] != anchor_hash.lower():
+                raise AuditChainBroken(
+                    f"record {anchor_id} no longer has the hash it had when it was noted "
+                    f"({anchor_hash[:16]}...): the log was rewritten from record {anchor_id} on, or before it",
+                    record_id=anchor_id,
+                )
+        return ChainReport(count, prev[0] if prev else 0, prev[1] if prev else GENESIS_HASH, upgraded)
 
     def close(self) -> None:
         with self._lock:
@@ -242,11 +485,14 @@ class AuditLog:
         self.close()
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
 def _record(row: Any) -> AuditRecord:
-    return AuditRecord(
-        id=row[0], time_utc=row[1], session=row[2], operator=row[3], role=row[4],
-        device_serial=row[5], kind=row[6], name=row[7], detail=json.loads(row[8]),
-    )  # fmt: skip
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["detail"] = json.loads(values["detail"])
+    return AuditRecord(**values)
 
 
 def _json_default(value: Any) -> Any:
@@ -281,7 +527,7 @@ def parse_since(text: str) -> datetime:
     from datetime import timedelta
 
     units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-    if text and text[-1] in units and text[:-1].isdigit():
+    if text and text[-1] in units and text[:-1].isascii() and text[:-1].isdigit():
         return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
     try:
         moment = datetime.fromisoformat(text)

@@ -7,7 +7,10 @@
     ├── ProfileError            a device profile is invalid; lists every problem (file, key, reason)
     │   └── ProfileMismatch     the device's model is not the profile's
     ├── SafetyRefusal           the host's safety guard refused a command (nothing was sent)
-    │   └── AcknowledgementRequired   allowed only once the caller acknowledges a warning
+    │   ├── AcknowledgementRequired   allowed only once the caller acknowledges a warning
+    │   └── NotPermitted        the site policy does not allow it for this user (nothing was sent)
+    │       ├── RoleNotGranted  the engineer role asked for by an OS user the policy does not name
+    │       └── UntrustedProfile  a clinical tier from a profile that is neither shipped nor the site's
     ├── DeviceRefused           the device answered NAK (it enforces its own limits too)
     ├── LinkError               the device cannot be reached or talked to
     │   ├── TransportError      the port failed (the port is named)
@@ -17,7 +20,8 @@
     │   ├── ReplyTimeout        no reply after the allowed retries
     │   ├── LinkLost            heartbeats unanswered: the session is gone
     │   └── ProtocolViolation   the device sent something the protocol does not allow
-    └── AuditError              the audit log cannot be written: the action was not carried out
+    ├── AuditError              the audit log cannot be written: the action was not carried out
+    └── AuditChainBroken        ``log verify``: a record was changed, removed or inserted (names it)
 
 Command-line exit codes follow the tree (see ``EXIT_CODES``).
 """
@@ -89,6 +93,22 @@ class AcknowledgementRequired(SafetyRefusal):
     """Within the hard limits but past a warning level: repeat with the warning acknowledged."""
 
 
+class NotPermitted(SafetyRefusal):
+    """The site policy (``scsctl.trust``) does not give this OS user what was asked; nothing was sent.
+
+    ``parameter`` is ``"role"`` or ``"profile"``; ``limit`` says what the policy allows and where it
+    lives, so the message can tell the user whom to ask.
+    """
+
+
+class RoleNotGranted(NotPermitted):
+    """The engineer role was asked for by an OS user the site policy does not name."""
+
+
+class UntrustedProfile(NotPermitted):
+    """A technician session on a profile that is not a trusted one (shipped, or the site folder)."""
+
+
 class DeviceRefused(ScsError):
     """The device answered NAK. ``reason``/``param`` are the protocol's enums."""
 
@@ -147,13 +167,24 @@ class AuditError(ScsError):
     exit_code = 6
 
 
+class AuditChainBroken(ScsError):
+    """The audit log's hash chain does not hold: ``record_id`` names the first record found wrong."""
+
+    exit_code = 8
+
+    def __init__(self, message: str, *, record_id: int | None) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
 EXIT_CODES = {
     0: "success",
     1: "unexpected error (a bug: please report it with the audit log)",
     2: "usage error: a bad argument, value or profile file",
-    3: "refused by the host's safety guard (nothing was sent)",
+    3: "refused by the host's safety guard or the site policy (nothing was sent)",
     4: "refused by the device (NAK)",
     5: "link or transport failure",
     6: "the audit log could not be written (the message says whether the action was carried out)",
     7: "capture replay: the device answered differently from the recording",
+    8: "log verify: the audit log's hash chain is broken (a record was changed, removed or inserted)",
 }

@@ -4,6 +4,11 @@ convert exactly is refused with what was wrong.
 ``3.5mA``/``3500uA``/``3500µA`` -> amplitude_ua; ``300us``/``0.3ms`` -> pulse_width_us;
 ``50Hz``/``10kHz``/``2.5Hz`` -> rate_dhz; ``2s``/``500ms`` -> milliseconds or seconds;
 electrodes ``1+ 2-`` or ``1+,2-50%,3-50%`` -> one ContactSetting per contact.
+
+Numbers are written with the ASCII digits 0-9 only. Python's ``int()``, ``Decimal()`` and the
+pattern ``\\d`` also take full-width (``３``), Arabic-Indic (``٣``) and other Unicode
+digits; a value typed in another script, or pasted with one, is refused here, naming the
+character, instead of being read as a number the user may not have meant.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from firmware_protocol.messages import ContactSetting
 
 from .errors import UsageError
 
-_NUMBER = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([a-zA-Zµμ%]*)\s*$")
+_NUMBER = re.compile(r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*([a-zA-Zµμ%]*)\s*$")
+_WHOLE = re.compile(r"^\s*(-?[0-9]+)\s*$")
 
 # unit -> (multiplier into the target unit) per quantity
 _CURRENT = {"ma": Decimal(1000), "ua": Decimal(1), "µa": Decimal(1), "μa": Decimal(1), "a": Decimal(1_000_000)}
@@ -26,7 +32,35 @@ _TIME_MS = {"ms": Decimal(1), "s": Decimal(1000), "min": Decimal(60_000)}
 _RESOLUTION = {id(_CURRENT): "µA", id(_DURATION_US): "µs", id(_RATE_DHZ): "0.1 Hz", id(_TIME_MS): "ms"}
 
 
+def _foreign_digits(text: str) -> str:
+    """The digits in ``text`` that are not ASCII 0-9, escaped for a message ("" when none)."""
+    found = sorted({ch for ch in text if ch.isdigit() and not "0" <= ch <= "9"})
+    return ", ".join(f"{ch} (U+{ord(ch):04X})" for ch in found)
+
+
+def _refuse_foreign_digits(text: str, what: str) -> None:
+    foreign = _foreign_digits(text)
+    if foreign:
+        raise UsageError(f"{what} {text!r} uses digits other than 0-9 ({foreign}): write numbers with the digits 0-9")
+
+
+def whole_number(text: str, what: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number as typed (``--slot 2``, ``--limit 20``): digits 0-9, within the bounds given."""
+    _refuse_foreign_digits(text, what)
+    match = _WHOLE.match(text)
+    if not match:
+        raise UsageError(f"{what} {text!r} is not a whole number (write it with the digits 0-9)")
+    value = int(match.group(1))
+    if value < minimum:
+        raise UsageError(f"{what} {value} cannot be negative" if minimum == 0 and value < 0 else
+                         f"{what} {value} is below the smallest allowed, {minimum}")  # fmt: skip
+    if maximum is not None and value > maximum:
+        raise UsageError(f"{what} {value} is above the largest allowed, {maximum}")
+    return value
+
+
 def _quantity(text: str, what: str, units: dict[str, Decimal], example: str, default_unit: str | None) -> int:
+    _refuse_foreign_digits(text, what)
     match = _NUMBER.match(text)
     if not match:
         raise UsageError(f"{what} {text!r} is not a number with a unit (for example {example})")
@@ -79,7 +113,16 @@ def duration_s(text: str, what: str = "time") -> int:
     return ms // 1000
 
 
-_CONTACT = re.compile(r"^(\d+)([+-])(?:(\d+)%)?$")
+_CONTACT = re.compile(r"^([0-9]+)([+-])(?:([0-9]+)%)?$")
+
+
+def check_electrodes(text: str) -> None:
+    """Everything ``electrodes`` checks that does not depend on the device (read before connecting).
+
+    Whether each contact exists is left to ``electrodes`` with the connected device's count, whose
+    message names that device's contacts ("this device has contacts 1 to 16").
+    """
+    _parse_electrodes(text, None)
 
 
 def electrodes(text: str, contact_count: int) -> tuple[ContactSetting, ...]:
@@ -88,9 +131,15 @@ def electrodes(text: str, contact_count: int) -> tuple[ContactSetting, ...]:
     Without percentages the contacts of one polarity share its current equally; a split that is
     not whole percent is refused (give the shares) rather than rounded.
     """
+    shares = _parse_electrodes(text, contact_count)
+    return tuple(shares.get(n, ContactSetting(Polarity.OFF, 0)) for n in range(1, contact_count + 1))
+
+
+def _parse_electrodes(text: str, contact_count: int | None) -> dict[int, ContactSetting]:
     tokens = [t for t in re.split(r"[\s,]+", text.strip()) if t]
     if not tokens:
         raise UsageError('electrodes: none given (for example "1+ 2-" or "1+,2-50%,3-50%")')
+    _refuse_foreign_digits(text, "electrodes:")
     chosen: dict[int, tuple[Polarity, int | None]] = {}
     for token in tokens:
         match = _CONTACT.match(token)
@@ -100,7 +149,7 @@ def electrodes(text: str, contact_count: int) -> tuple[ContactSetting, ...]:
                 'and optionally its share: "2-" or "2-50%")'
             )
         number = int(match.group(1))
-        if not 1 <= number <= contact_count:
+        if contact_count is not None and not 1 <= number <= contact_count:
             raise UsageError(
                 f"electrodes: contact {number} does not exist (this device has contacts 1 to {contact_count})"
             )
@@ -135,10 +184,7 @@ def electrodes(text: str, contact_count: int) -> tuple[ContactSetting, ...]:
         for n, v in given.items():
             assert v is not None
             shares[n] = v
-    return tuple(
-        ContactSetting(chosen[n][0], shares[n]) if n in chosen else ContactSetting(Polarity.OFF, 0)
-        for n in range(1, contact_count + 1)
-    )
+    return {n: ContactSetting(chosen[n][0], shares[n]) for n in chosen}
 
 
 def _even(total: int, parts: int, index: int) -> int:

@@ -83,3 +83,46 @@ def test_shared_cathodes_written_both_ways_agree() -> None:
 def test_bad_electrodes_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         parsing.electrodes(text, 16)
+
+
+@pytest.mark.parametrize(
+    ("read", "text"),
+    [
+        (parsing.amplitude_ua, "３mA"),  # full-width 3
+        (parsing.amplitude_ua, "٣mA"),  # Arabic-Indic 3
+        (parsing.pulse_width_us, "３００us"),
+        (parsing.rate_dhz, "５０Hz"),
+        (lambda t: parsing.duration_ms(t, "ramp"), "２s"),
+        (lambda t: parsing.electrodes(t, 16), "١+ ٢-"),
+        (lambda t: parsing.whole_number(t, "--slot"), "２"),
+    ],
+)
+def test_digits_other_than_0_to_9_are_refused_and_named(read: object, text: str) -> None:
+    assert callable(read)
+    with pytest.raises(UsageError, match=r"digits other than 0-9 \(.*U\+[0-9A-F]{4}\).*write numbers with the digits"):
+        read(text)
+
+
+def test_a_contact_that_does_not_exist_is_named_with_the_devices_contacts() -> None:
+    for text in ("0+ 1-", "17+ 1-"):
+        with pytest.raises(UsageError, match=r"contact (0|17) does not exist \(this device has contacts 1 to 16\)"):
+            parsing.electrodes(text, 16)
+    # Before a device is connected only what does not depend on it is checked: the count is not guessed.
+    parsing.check_electrodes("0+ 17-")
+    with pytest.raises(UsageError, match="given twice"):
+        parsing.check_electrodes("1+ 1-")
+    with pytest.raises(UsageError, match="not a contact"):
+        parsing.check_electrodes("1+ two-")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("-5", "--limit -5 cannot be negative"), ("1_000", "is not a whole number"), ("2.0", "is not a whole number"),
+     ("", "is not a whole number")],
+)  # fmt: skip
+def test_whole_numbers_are_ascii_and_not_negative(text: str, message: str) -> None:
+    assert parsing.whole_number(" 12 ", "--limit") == 12
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parsing.whole_number(text, "--limit")
+    with pytest.raises(UsageError, match="above the largest allowed, 3"):
+        parsing.whole_number("4", "--slot", maximum=3)

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
@@ -15,6 +16,32 @@ if TYPE_CHECKING:
     from ..controller.target import ConnectTarget
 
 PORT_ENV = "SCSCTL_PORT"
+POLICY_HELP = "/etc/scsctl/policy.toml"
+
+
+def whole_number(what: str, *, minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ASCII digits within bounds (``parsing.whole_number``)."""
+
+    def convert(text: str) -> int:
+        from ..parsing import whole_number as parse
+
+        try:
+            return parse(text, what, minimum=minimum, maximum=maximum)
+        except UsageError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    convert.__name__ = what  # argparse names the type in some messages
+    return convert
+
+
+def operator_name(text: str) -> str:
+    """An argparse ``type`` for ``--operator``: printable, at most 64 characters (``text.check_name``)."""
+    from ..text import check_name
+
+    try:
+        return check_name(text)
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(f"{err}; nothing was done or recorded") from None
 
 
 def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = True) -> None:
@@ -26,21 +53,33 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
         help="serial path, pyserial URL (socket://, rfc2217://), usb://VID:PID[/SERIAL] or "
         f"emu://[MODEL]; default ${PORT_ENV}",
     )
-    group.add_argument("--profile", metavar="NAME", help="device profile (default: matched from the device's model)")
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="device profile, by name or .toml file (default: matched from the device's model); technicians get "
+        "only the shipped profiles and those of the site folder /etc/scsctl/profiles",
+    )
     group.add_argument(
         "--profile-path",
         metavar="DIR",
         action="append",
         default=[],
-        help="another folder of profile files (also $SCSCTL_PROFILE_PATH)",
+        help="another folder of profile files (also $SCSCTL_PROFILE_PATH); its profiles are for the engineer "
+        "role only",
     )
     group.add_argument(
         "--role",
         choices=["technician", "engineer"],
         default="technician",
-        help="technician: clinical limits (default); engineer: engineering limits",
+        help="technician: clinical limits (default); engineer: engineering limits, only for OS users the "
+        f"site policy ({POLICY_HELP}) names",
     )
-    group.add_argument("--operator", help="name recorded in the audit log (default: $SCSCTL_OPERATOR or login)")
+    group.add_argument(
+        "--operator",
+        metavar="NAME",
+        type=operator_name,
+        help="name recorded in the audit log, up to 64 printable characters (default: your OS user name)",
+    )
     group.add_argument("--data-dir", metavar="DIR", help="where the audit log lives (default: user data folder)")
     group.add_argument("--capture", metavar="FILE", help="record every byte on the wire to FILE")
     if json_output:

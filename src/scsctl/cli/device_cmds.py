@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_device_options, emit, open_device, require_port, table
+from .common import add_device_options, emit, open_device, require_port, table, whole_number
 
 
 def _mA(ua: int) -> str:
@@ -25,13 +25,13 @@ def register(sub: Any) -> None:
     command("programs", "list the programs stored in the device", _programs)
 
     p = command("program", "write a program to a slot (checked by the safety guard, then read back)", _program)
-    p.add_argument("--slot", type=int, required=True, help="program slot, from 0")
+    p.add_argument("--slot", type=whole_number("--slot"), required=True, help="program slot, from 0")
     p.add_argument("--electrodes", required=True, help='contacts: "1+ 2-" or "1+,2-50%%,3-50%%"')
     p.add_argument("--amplitude", default="0mA", help="e.g. 3.5mA or 3500uA (default 0mA)")
     p.add_argument("--pulse-width", required=True, help="e.g. 300us")
     p.add_argument("--rate", required=True, help="e.g. 50Hz, 10kHz (burst: how often bursts repeat)")
     p.add_argument("--waveform", choices=["tonic", "burst", "hf"], default="tonic")
-    p.add_argument("--burst-pulses", type=int, default=0, help="pulses per burst (burst)")
+    p.add_argument("--burst-pulses", type=whole_number("--burst-pulses"), default=0, help="pulses per burst (burst)")
     p.add_argument("--intra-burst-rate", default="0Hz", help="rate of the pulses inside a burst, e.g. 500Hz")
     p.add_argument("--recharge", choices=["active", "passive"], default="active")
     p.add_argument("--cycle-on", default="0s", help="cycling: seconds on (0: continuous)")
@@ -43,10 +43,10 @@ def register(sub: Any) -> None:
     _acknowledge(p)
 
     p = command("select", "make a slot the selected program", _select, json_output=False)
-    p.add_argument("--slot", type=int, required=True)
+    p.add_argument("--slot", type=whole_number("--slot"), required=True)
 
     p = command("start", "start the selected program (or --slot); it ramps up over its ramp time", _start)
-    p.add_argument("--slot", type=int)
+    p.add_argument("--slot", type=whole_number("--slot"))
     p.add_argument(
         "--tethered",
         action="store_true",
@@ -175,7 +175,7 @@ def _programs(args: argparse.Namespace) -> int:
 
 
 def _program(args: argparse.Namespace) -> int:
-    from firmware_protocol.constants import MAX_CONTACTS, Recharge, Waveform
+    from firmware_protocol.constants import Recharge, Waveform
     from firmware_protocol.messages import Program
 
     from .. import parsing
@@ -196,7 +196,7 @@ def _program(args: argparse.Namespace) -> int:
         "ramp_down_ms": parsing.duration_ms(args.ramp_down, "ramp-down"),
     }
     patient_max_ua = None if args.patient_max is None else parsing.amplitude_ua(args.patient_max)
-    parsing.electrodes(args.electrodes, MAX_CONTACTS)  # the syntax; the device's contact count below
+    parsing.check_electrodes(args.electrodes)  # all but the device's contact count, checked below
     with open_device(args) as dev:
         notices: list[str] = []
         if patient_max_ua is None:

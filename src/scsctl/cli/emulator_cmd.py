@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .common import whole_number
 
 if TYPE_CHECKING:
     from ..emulator.faults import FirmwareFault
@@ -64,16 +65,21 @@ def register(subparsers: Any) -> None:
         metavar="MODEL",
         help="emulated model (repeat for several emulators; default tonic-burst-16)",
     )
-    parser.add_argument("--count", type=int, default=1, metavar="N", help="emulators of each model (default 1)")
     parser.add_argument(
-        "--baud", type=int, metavar="B", help="simulate the wire speed of B bits/s (10 bits a byte); default: instant"
+        "--count", type=whole_number("--count"), default=1, metavar="N", help="emulators of each model (default 1)"
+    )
+    parser.add_argument(
+        "--baud",
+        type=whole_number("--baud"),
+        metavar="B",
+        help="simulate the wire speed of B bits/s (10 bits a byte); default: instant",
     )
     parser.add_argument(
         "--fault", action="append", default=[], metavar="SPEC", help="inject a fault (repeatable; syntax below)"
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=whole_number("--seed"),
         default=0,
         metavar="N",
         help="seed for faults and device variation; emulator i uses N+i (default 0)",
@@ -92,10 +98,9 @@ def _tcp_address(text: str) -> tuple[str, int]:
     host = host.strip("[]")
     if not sep or not host:
         raise UsageError(f"--tcp {text!r}: write HOST:PORT, e.g. 127.0.0.1:5555")
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise UsageError(f"--tcp {text!r}: port {port_text!r} is not a number") from None
+    if not (port_text.isascii() and port_text.isdigit()):
+        raise UsageError(f"--tcp {text!r}: port {port_text!r} is not a number (digits 0-9)")
+    port = int(port_text)
     if not 0 <= port <= 65535:
         raise UsageError(f"--tcp {text!r}: port {port} is outside 0..65535")
     return host, port

@@ -1,4 +1,8 @@
-"""``scsctl log show|export``: read the audit log."""
+"""``scsctl log show|export|verify``: read the audit log, and check that nobody changed it.
+
+Every field ``show`` prints is escaped (``scsctl.text.printable``): a record prints as one line
+whatever a name, a device serial or an error text holds.
+"""
 
 from __future__ import annotations
 
@@ -8,50 +12,88 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import AuditChainBroken, UsageError
+from .common import whole_number
 
 
 def register(sub: Any) -> None:
-    log = sub.add_parser("log", help="read the audit log", description="Read the audit log.")
+    log = sub.add_parser("log", help="read and verify the audit log", description="Read and verify the audit log.")
     log_sub = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
     for name, help_text, handler in (
         ("show", "print audit records, oldest first", _show),
         ("export", "write audit records as CSV or JSON", _export),
     ):
         p = log_sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--data-dir", metavar="DIR", help="where the audit log lives (default: user data folder)")
+        _data_dir(p)
         p.add_argument("--since", help="from this date/time (2026-11-21, 2026-11-21T14:30) or age (2h, 7d)")
         p.add_argument("--device", metavar="SERIAL", help="only this device's records")
         p.add_argument("--session", help="only this session's records")
         p.set_defaults(handler=handler)
         if name == "show":
-            p.add_argument("--limit", type=int, help="only the newest N records")
+            p.add_argument("--limit", type=whole_number("--limit"), metavar="N", help="only the newest N records")
             p.add_argument("--json", action="store_true", help="machine-readable output")
         else:
             p.add_argument("--format", choices=["csv", "json"], required=True)
             p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    verify_help = (
+        "check the hash chain: every record as written, none removed or inserted; names the first record "
+        "that is not (exit 8)"
+    )
+    p = log_sub.add_parser("verify", help=verify_help, description=verify_help)
+    _data_dir(p)
+    p.add_argument(
+        "--anchor",
+        metavar="ID:HASH",
+        help="also check that record ID still has HASH (a head printed by an earlier verify, kept elsewhere)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_verify)
 
 
-def _records(args: argparse.Namespace) -> list[Any]:
-    from ..audit import DB_NAME, AuditLog, default_data_dir, parse_since
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help="where the audit log lives (default: user data folder)")
+
+
+def _path(args: argparse.Namespace) -> Path:
+    from ..audit import DB_NAME, default_data_dir
 
     path = Path(args.data_dir or default_data_dir()) / DB_NAME
     if not path.exists():
         raise UsageError(f"no audit log at {path}: nothing has been recorded there yet (see --data-dir)")
+    return path
+
+
+def _records(args: argparse.Namespace) -> list[Any]:
+    from ..audit import AuditLog, parse_since
+
+    path = _path(args)
     since = parse_since(args.since) if args.since else None
     with AuditLog(path, read_only=True) as log:
         return log.query(since=since, device=args.device, session=args.session, limit=getattr(args, "limit", None))
 
 
 def _show(args: argparse.Namespace) -> int:
+    from ..text import printable as p
+
     records = _records(args)
     if args.json:
         json.dump([r.as_dict() for r in records], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    heading: tuple[str, ...] = ()
     for r in records:
-        detail = ", ".join(f"{k}={v}" for k, v in r.detail.items() if k not in ("sent",))
-        print(f"{r.time_utc[:23]}  {r.operator}/{r.role}  {r.device_serial or '-'}  {r.kind:<7} {r.name}  {detail}")
+        session = (r.session, r.os_user, r.profile, r.profile_sha256, r.profile_origin)
+        if session != heading and (r.os_user or r.profile):
+            # Who really ran the session and which limits it was checked against: once per change.
+            profile = (f"  profile {p(r.profile)} sha256 {r.profile_sha256[:16]} ({p(r.profile_origin)})"
+                       if r.profile else "")  # fmt: skip
+            print(f"-- session {p(r.session)}  os user {p(r.os_user) or '?'}{profile}")
+        heading = session
+        detail = ", ".join(f"{p(k)}={p(v)}" for k, v in r.detail.items() if k not in ("sent",))
+        print(
+            f"{p(r.time_utc[:23])}  {p(r.operator)}/{p(r.role)}  {p(r.device_serial) or '-'}  {p(r.kind):<7} "
+            f"{p(r.name)}  {detail}"
+        )
     if not records:
         print("no records")
     return 0
@@ -68,4 +110,44 @@ def _export(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {args.output}: {err.strerror}") from err
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    from ..parsing import whole_number as parse
+
+    record_id, sep, digest = text.partition(":")
+    if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+        raise UsageError(f"--anchor {text!r}: give a record id and its 64-digit hash, as ID:HASH")
+    return parse(record_id, "--anchor record id", minimum=1), digest.lower()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from ..audit import AuditLog
+
+    anchor = _anchor(args.anchor) if args.anchor else None
+    path = _path(args)
+    with AuditLog(path, read_only=True) as log:
+        try:
+            report = log.verify(anchor=anchor)
+        except AuditChainBroken as err:
+            raise AuditChainBroken(f"audit log {path}: {err}", record_id=err.record_id) from err
+    if args.json:
+        json.dump({"path": str(path), "intact": True, "records": report.records, "last_id": report.last_id,
+                   "head_hash": report.head_hash, "upgraded_through_id": report.upgraded_through_id},
+                  sys.stdout, indent=2)  # fmt: skip
+        sys.stdout.write("\n")
+        return 0
+    if not report.records:
+        print(f"audit log {path}: no records yet")
+        return 0
+    print(f"audit log {path}: {report.records} records, chain intact (records 1 to {report.last_id})")
+    if report.upgraded_through_id:
+        print(
+            f"records 1 to {report.upgraded_through_id} were written before the log had a hash chain: they were "
+            "chained as they were found when scsctl upgraded the log"
+        )
+    print(f"head: {report.last_id}:{report.head_hash}")
+    print("keep the head elsewhere; `scsctl log verify --anchor ID:HASH` later shows whether anything up to it was "
+          "rewritten")  # fmt: skip
     return 0

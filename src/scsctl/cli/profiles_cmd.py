@@ -3,6 +3,11 @@
 ``list`` and ``show`` accept ``--json``; every sub-command accepts ``--profile-path DIR``
 (repeatable) besides the ``SCSCTL_PROFILE_PATH`` environment variable. ``check`` validates files
 without installing them: it lists every problem of every file and exits 2 if any file is invalid.
+
+``show`` and ``check`` give each profile's content hash and origin: whether its clinical tier is
+trusted (shipped with scsctl, or the site folder) or the file is a user's own, for the engineer
+role only (``scsctl.trust``). ``check`` also names where a valid file lets a technician go further
+than the trusted profile of the same model.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ def register(subparsers: Any) -> None:
         help="list, show and check device profiles (limits per device model and tier)",
         description="Device profiles: what each model of trial stimulator can do and what each tier of "
         "user may ask of it. Profiles are searched in --profile-path folders, then in the folders of "
-        "the SCSCTL_PROFILE_PATH environment variable, then among those shipped with scsctl.",
+        "the SCSCTL_PROFILE_PATH environment variable, then in the site folder /etc/scsctl/profiles, then "
+        "among those shipped with scsctl. Only the shipped and the site's profiles give technicians their "
+        "clinical limits; any other file is for the engineer role only.",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -35,12 +42,16 @@ def register(subparsers: Any) -> None:
     p_list.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p_list.set_defaults(handler=run_list)
 
-    p_show = sub.add_parser("show", parents=[common], help="show every limit of one profile, with units")
+    p_show = sub.add_parser(
+        "show", parents=[common], help="show every limit of one profile, with units, its hash and origin"
+    )
     p_show.add_argument("name", metavar="NAME", help="profile name (e.g. drg-4x4) or path to a .toml file")
     p_show.add_argument("--json", action="store_true", help="print JSON (keys as in the profile file)")
     p_show.set_defaults(handler=run_show)
 
-    p_check = sub.add_parser("check", help="validate profile files; lists every problem")
+    p_check = sub.add_parser(
+        "check", help="validate profile files; lists every problem, and says whether technicians may use each"
+    )
     p_check.add_argument("files", metavar="FILE", nargs="+", help="profile files to check")
     p_check.set_defaults(handler=run_check)
 
@@ -63,18 +74,55 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _origin_text(origin: Any, policy: Any) -> str:
+    from ..text import printable
+
+    if origin.trusted:
+        return f"{origin.why} ({printable(origin.path)}): its clinical tier is trusted"
+    return (
+        f"{origin.why} ({printable(origin.path)}): for the engineer role only, its clinical tier is not trusted "
+        f"({policy.describe()})"
+    )
+
+
 def run_show(args: argparse.Namespace) -> int:
     from ..profiles import get_profile, profile_table, profile_to_dict
+    from ..trust import system_policy
 
     profile = get_profile(args.name, args.profile_path)
-    print(json.dumps(profile_to_dict(profile), indent=2) if args.json else profile_table(profile))
+    policy = system_policy()
+    origin = policy.profile_origin(profile)
+    if args.json:
+        data = profile_to_dict(profile)
+        data["provenance"] = {"sha256": profile.sha256, "origin": origin.kind, "path": origin.path,
+                              "trusted": origin.trusted, "why": origin.why}  # fmt: skip
+        print(json.dumps(data, indent=2))
+        return 0
+    print(profile_table(profile))
+    print()
+    print("Provenance")
+    print(f"  sha256  {profile.sha256}")
+    print(f"  origin  {_origin_text(origin, policy)}")
     return 0
+
+
+def _trusted_of_model(model_id: int, policy: Any) -> list[Any]:
+    from ..errors import ProfileError
+    from ..profiles import list_profiles
+
+    try:
+        found = list_profiles(env={})
+    except ProfileError:
+        return []
+    return [p for p in found if p.model_id == model_id and policy.profile_origin(p).trusted]
 
 
 def run_check(args: argparse.Namespace) -> int:
     from ..errors import ProfileError
-    from ..profiles import load_profile
+    from ..profiles import clinical_widenings, load_profile
+    from ..trust import system_policy
 
+    policy = system_policy()
     failed = 0
     for file in args.files:
         try:
@@ -84,7 +132,15 @@ def run_check(args: argparse.Namespace) -> int:
             for problem in err.problems:
                 print(problem, file=sys.stderr)
             continue
-        print(f"{file}: ok ({profile.name}, model 0x{profile.model_id:04X})")
+        origin = policy.profile_origin(profile)
+        print(f"{file}: ok ({profile.name}, model 0x{profile.model_id:04X}, sha256 {profile.sha256}); "
+              f"{_origin_text(origin, policy)}")  # fmt: skip
+        if not origin.trusted:
+            for reference in _trusted_of_model(profile.model_id, policy):
+                if reference.sha256 == profile.sha256:
+                    continue
+                for wider in clinical_widenings(profile, reference):
+                    print(f"{file}: wider than the trusted profile {reference.name}: {wider}")
     if failed:
         print(f"scsctl: {failed} of {len(args.files)} profile file(s) invalid", file=sys.stderr)
         return 2

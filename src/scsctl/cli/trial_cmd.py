@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from .common import add_device_options, emit, open_device, table
+from .common import add_device_options, emit, open_device, table, whole_number
 
 if TYPE_CHECKING:
     from ..trial import DiaryEntry, ProgramTest, Trial, TrialStore
@@ -53,11 +53,19 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--baseline", required=True, metavar="NRS", help="pain before the trial, NRS 1-10")
     p.add_argument("--pain-area", metavar="REGIONS", help="where the pain is: low-back,foot-left (`trial regions`)")
-    p.add_argument("--goal", type=int, default=50, metavar="PCT", help="reduction that counts as success (default 50)")
+    p.add_argument(
+        "--goal",
+        type=whole_number("--goal"),
+        default=50,
+        metavar="PCT",
+        help="reduction that counts as success (default 50)",
+    )
     p.add_argument("--start", default="today", metavar="DATE", help=f"first trial day (default today): {_DATE_HELP}")
     end = p.add_mutually_exclusive_group()
     end.add_argument("--end", metavar="DATE", help="planned end date")
-    end.add_argument("--days", type=int, metavar="N", help="planned length in days, the start counted (default 7)")
+    end.add_argument(
+        "--days", type=whole_number("--days"), metavar="N", help="planned length in days, the start counted (default 7)"
+    )
     p.add_argument("--serial", help="the device's serial, when no --port is given")
     p.add_argument(
         "--id",
@@ -103,13 +111,13 @@ def register(sub: Any) -> None:
         _coverage,
     )
     p.add_argument("trial_id", metavar="ID")
-    p.add_argument("--slot", type=int, required=True, help="the program slot tried, from 0")
+    p.add_argument("--slot", type=whole_number("--slot"), required=True, help="the program slot tried, from 0")
     p.add_argument(
         "--regions",
         required=True,
         help="where the paresthesia is felt, e.g. low-back-left,buttock-left; 'none' when paresthesia-free",
     )
-    p.add_argument("--comfort", type=int, choices=range(1, 6), metavar="1-5",
+    p.add_argument("--comfort", type=whole_number("--comfort"), choices=range(1, 6), metavar="1-5",
                    help="1 unpleasant, 2 uncomfortable, 3 acceptable, 4 comfortable, 5 very comfortable")  # fmt: skip
     p.add_argument("--notes", help=f"free text ({_PRIVACY})")
     p.add_argument(

@@ -36,6 +36,8 @@ from ..guard import Guard, Role
 from ..link import Link, WireCapture
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
 from ..transports import Transport, take_over_options, transport_for_url
+from ..trust import Policy, recorded_role
+from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
 from .device import Device, Identity, LinkView, Outcome
 from .ownership import Holder, PortClaim, claim_port
@@ -58,16 +60,24 @@ def connect(
     profile_paths: Sequence[str | Path] = (),
     transport_options: dict[str, object] | None = None,
     transport: Transport | None = None,
+    policy: Policy | None = None,
 ) -> Device:
     """Open ``url``, say HELLO, match the device's model to a profile, and return the device.
+
+    ``role`` is what the caller asks for; the session gets it only if ``policy`` (None: the site
+    policy, ``scsctl.trust.system_policy()``) grants it to the OS user running this process, and a
+    technician only gets a trusted profile's clinical tier. Refusals (``RoleNotGranted``,
+    ``UntrustedProfile``) are recorded and raised before anything is sent.
 
     ``tethered``: link loss stops stimulation (the watchdog is armed with STOP_ON_LOSS); otherwise a
     committed program keeps running when this session ends, as a trial stimulator does on the belt,
     and only tentative amplitude changes revert. ``transport``: an unopened or already used
     transport to talk over instead of one made from ``url`` (e.g. the same ``emu://`` device again).
     """
-    role = Role(role)
-    audit = AuditLog.in_dir(data_dir, operator=operator, role=role.value)
+    admission = admit(role, operator=operator, policy=policy, data_dir=data_dir, port=url, profile=profile,
+                      profile_paths=profile_paths)  # fmt: skip
+    role = admission.role
+    audit = AuditLog.in_dir(data_dir, operator=admission.operator, role=role.value)
     if transport is None:
         transport = transport_for_url(url, **(transport_options or {}))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
@@ -75,7 +85,7 @@ def connect(
     claim: PortClaim | None = None
     try:
         try:
-            audit.record("action", "connect", {"port": url, "role": role.value, "tethered": tethered})
+            audit.record("action", "connect", {"port": url, "tethered": tethered, **admission.detail()})
         except AuditError as err:
             raise AuditError(f"{err} Not connected.") from err
         try:
@@ -88,6 +98,7 @@ def connect(
         ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
         assert isinstance(ident, m.Identify)
         chosen = _match_profile(ident, profile, profile_paths)
+        admission.admit_profile(chosen, audit)  # a technician only on a trusted profile; stamps every record
         audit.device_serial = ident.serial_number
         identity = Identity.from_message(ident, chosen.name)
         audit.record("reply", "IDENTIFY", identity.as_dict())
@@ -196,7 +207,8 @@ def _stop_on_port(
             serial = ident.serial_number if isinstance(ident, m.Identify) else ""
     except ScsError as err:
         failure = {"port": url, "error": str(err), **({"passed_by": passed_by} if passed_by else {})}
-        with contextlib.suppress(ScsError), AuditLog.in_dir(data_dir, operator=operator, role=role.value) as audit:
+        with contextlib.suppress(ScsError), AuditLog.in_dir(data_dir, operator=operator,
+                                                            role=recorded_role(role).value) as audit:  # fmt: skip
             audit.record("error", "STOP", failure)
         if passed_by:
             raise LinkError(f"{err} (tried from here because {passed_by})") from err
@@ -215,7 +227,7 @@ def _record_stop(
     detail: dict[str, object], *, serial: str, data_dir: str | Path | None, operator: str | None, role: Role
 ) -> None:
     try:
-        with AuditLog.in_dir(data_dir, operator=operator, role=role.value) as audit:
+        with AuditLog.in_dir(data_dir, operator=operator, role=recorded_role(role).value) as audit:
             audit.device_serial = serial
             audit.record("command", "STOP", detail)
     except AuditError as err:

@@ -17,6 +17,7 @@ DEFAULT_WATCHDOG_MS = 1000
 """The device's watchdog timeout while a session that commands stimulation is open."""
 
 if TYPE_CHECKING:
+    from ..trust import Policy
     from .device import Device
 
 __all__ = ["EMULATOR_URL", "ConnectTarget"]
@@ -45,6 +46,8 @@ class ConnectTarget:
     watchdog_timeout_ms: int = DEFAULT_WATCHDOG_MS
     profile_paths: Sequence[str | Path] = ()
     transport: Transport | None = field(default=None, repr=False)
+    policy: Policy | None = field(default=None, repr=False)
+    """Who may have which role (None: the site policy, as for every front end but tests and rigs)."""
 
     @property
     def is_emulator(self) -> bool:
@@ -77,6 +80,7 @@ class ConnectTarget:
             watchdog_timeout_ms=self.watchdog_timeout_ms,
             profile_paths=self.profile_paths,
             transport=self.transport,
+            policy=self.policy,
         )
 
     def stop_now(self) -> None:

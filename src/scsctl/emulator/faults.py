@@ -204,6 +204,8 @@ def parse_firmware_fault(spec: str, now_s: float = 0.0, model: FirmwareModel | N
 
 def _number(text: str, spec: str, what: str) -> float:
     try:
+        if not text.isascii():  # float() also reads full-width and other scripts' digits
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise ValueError(f"fault {spec!r}: {what} {text.strip()!r} is not a number") from None

@@ -140,7 +140,7 @@ class FaultSpec:
         return text
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s)?$")
 
 
 def parse_duration_ms(text: str, *, what: str = "duration") -> int:
@@ -171,6 +171,8 @@ def parse_rate(text: str, *, what: str = "rate") -> float:
     raw = text.strip()
     percent = raw.endswith("%")
     try:
+        if not raw.isascii():  # float() also reads full-width and other scripts' digits
+            raise ValueError(raw)
         value = float(raw[:-1] if percent else raw)
     except ValueError:
         raise UsageError(f"{what} {text!r} is not a number: write 0.05 or 5%") from None

@@ -35,7 +35,9 @@ Decisions (see ``guard.py`` for the full list of checks):
   each at most one step apart and each carrying the caller's flags; a change that cannot be ramped
   on the grid is refused. START needs a ramp-up no faster than the profile's ramp rate.
 - Compliance is checked per active contact with its own share of the current against its last
-  measured impedance (as the device does); open or shorted active contacts are refused.
+  measured impedance (as the device does), at the amplitude and, when a program is written or
+  started, at its patient maximum (the patient's remote reaches it without the host); open or
+  shorted active contacts are refused.
 """
 
 from __future__ import annotations

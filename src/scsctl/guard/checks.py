@@ -454,7 +454,7 @@ def check_leads(
     Returns notices (impedance warnings, what could not be checked). ``require_measured`` refuses
     instead of noting an active contact without a reading (START on a profile that requires a check).
     """
-    limits, hw = scope.profile.impedance, scope.profile.hardware
+    limits = scope.profile.impedance
     active = list(active_contacts(program.contacts))
     if record is None:
         if require_measured:
@@ -494,16 +494,59 @@ def check_leads(
         elif ohm < limits.low_warning_below_ohm:
             notices.append(f"contact {number} impedance {format_ohm(ohm)} is low "
                            f"(below {format_ohm(limits.low_warning_below_ohm)})")  # fmt: skip
-        # volts_mv x 100 000 = amplitude x share x ohm
-        if amplitude_ua * share * ohm > hw.compliance_mv * 100_000:
-            volts = amplitude_ua * share * ohm / 100_000
-            raise scope.refuse(
-                f"amplitude {format_ua(amplitude_ua)} puts {_fraction_ua(amplitude_ua * share, 100)} through contact "
-                f"{number} at {format_ohm(ohm)}: {format_mv(volts)} needed, above the compliance voltage of "
-                f"{format_mv(hw.compliance_mv)} (the output would not be what was asked)",
-                parameter="compliance_mv", value=volts, limit=hw.compliance_mv,
-            )  # fmt: skip
+        _check_compliance(scope, amplitude_ua, share, number, ohm)
     return notices
+
+
+def _within_compliance(amplitude_ua: int, share_pct: int, impedance_ohm: int, compliance_mv: int) -> bool:
+    # volts_mv x 100 000 = amplitude x share x ohm
+    return amplitude_ua * share_pct * impedance_ohm <= compliance_mv * 100_000
+
+
+def _check_compliance(scope: Scope, amplitude_ua: int, share: int, number: int, ohm: int, *,
+                      what: str = "amplitude", hint: str = "") -> None:  # fmt: skip
+    """One contact: its share of ``amplitude_ua`` through ``ohm`` within the compliance voltage."""
+    compliance_mv = scope.profile.hardware.compliance_mv
+    if not _within_compliance(amplitude_ua, share, ohm, compliance_mv):
+        volts = amplitude_ua * share * ohm / 100_000
+        raise scope.refuse(
+            f"{what} {format_ua(amplitude_ua)} puts {_fraction_ua(amplitude_ua * share, 100)} through contact "
+            f"{number} at {format_ohm(ohm)}: {format_mv(volts)} needed, above the compliance voltage of "
+            f"{format_mv(compliance_mv)} (the output would not be what was asked){hint}",
+            parameter="compliance_mv", value=volts, limit=compliance_mv,
+        )  # fmt: skip
+
+
+def check_patient_max_compliance(
+    scope: Scope, program: Program, grid: Grid, record: ImpedanceRecord | None
+) -> None:
+    """The patient maximum within the compliance voltage at the last measured impedance.
+
+    The patient's remote can raise the amplitude to the patient maximum without the host, so a
+    patient maximum the output stage cannot drive through these leads is refused when the program
+    is written or started, not later on the patient. Contacts without a usable reading (none
+    measured, not measured, open or short) are left to ``check_leads``, which refuses or notes them.
+    """
+    if record is None or len(record.readings) != scope.profile.contacts.count:
+        return
+    compliance_mv = scope.profile.hardware.compliance_mv
+    measured = [
+        (index + 1, share, record.readings[index].impedance_ohm)
+        for index, share in active_contacts(program.contacts)
+        if record.readings[index].status in (ImpedanceStatus.OK, ImpedanceStatus.HIGH, ImpedanceStatus.LOW)
+    ]
+    for number, share, ohm in measured:
+        if _within_compliance(program.patient_max_ua, share, ohm, compliance_mv):
+            continue
+        best = _highest_amplitude(
+            grid,
+            program.patient_max_ua,
+            lambda a: all(_within_compliance(a, s, z, compliance_mv) for _, s, z in measured),
+        )
+        hint = (f"; the patient's remote could reach it: at these impedances the patient maximum can be at most "
+                f"{format_ua(best)}, or measure the impedance again") if best else (
+                "; the patient's remote could reach it")  # fmt: skip
+        _check_compliance(scope, program.patient_max_ua, share, number, ohm, what="patient maximum", hint=hint)
 
 
 def check_fresh_impedance(scope: Scope, record: ImpedanceRecord | None, now_s: float) -> None:

@@ -12,7 +12,8 @@ Per command:
   the hardware ranges; electrode configuration; pulse/burst timing; the patient maximum a tier
   amplitude; currents, charge, Shannon and charge-density warning per contact at the amplitude
   and at the patient maximum (the patient's remote can reach it without the host); ramp-up slow
-  enough; compliance and open/short contacts against the last impedance check. A program whose
+  enough; compliance (at the amplitude, and at the patient maximum) and open/short contacts
+  against the last impedance check. A program whose
   electrode configuration differs from what the slot holds (or that goes into a slot holding no
   known program) must have amplitude 0: it is refused otherwise, never silently zeroed.
 - ``SetAmplitude``: only while stimulating; the running program, with the new amplitude, passes
@@ -22,7 +23,8 @@ Per command:
   Charge-density warnings need acknowledging when the amplitude goes up, not when it comes down.
 - ``Start``: a known program in the slot (read back), not already stimulating; the program passes
   all program checks in this tier (an engineering program cannot be started by a technician);
-  ramp-up; a fresh impedance check when the profile requires it; compliance; open/short contacts.
+  ramp-up; a fresh impedance check when the profile requires it; compliance at the amplitude and at
+  the patient maximum; open/short contacts.
 - ``SelectProgram``: the slot exists. ``Stop`` and the read-only commands pass unchanged: the guard
   never stands between the user and STOP.
 - ``Heartbeat``: passes unless the device is tethered (its watchdog stops output when the host goes
@@ -66,9 +68,11 @@ from .checks import (
     check_electrical,
     check_fresh_impedance,
     check_leads,
+    check_patient_max_compliance,
     check_program_settings,
     check_ramp_up,
     check_slot,
+    waveform_limits,
 )
 from .context import (
     ROLE_TIERS,
@@ -196,6 +200,7 @@ class Guard:
             )  # fmt: skip
         check_ramp_up(scope, program)
         notices = check_leads(scope, program, program.amplitude_ua, context.impedance, require_measured=False)
+        check_patient_max_compliance(scope, program, waveform_limits(scope, program).amplitude_ua, context.impedance)
         return Approved((command,), tuple(warnings), tuple(notices))
 
     def _heartbeat(self, command: Heartbeat, context: DeviceContext) -> Approved:
@@ -243,6 +248,13 @@ class Guard:
         check_fresh_impedance(scope, context.impedance, context.now_s)
         notices = check_leads(scope, program, program.amplitude_ua, context.impedance,
                               require_measured=self.profile.impedance.required_before_start)  # fmt: skip
+        try:
+            check_patient_max_compliance(scope, program, waveform_limits(scope, program).amplitude_ua,
+                                         context.impedance)  # fmt: skip
+        except SafetyRefusal as err:
+            raise scope.refuse(f"the program in slot {slot} cannot be started: {_bare(err)}; rewrite it with a "
+                               "lower patient maximum", parameter=err.parameter, value=err.value,
+                               limit=err.limit) from err  # fmt: skip
         return Approved((command,), tuple(warnings), tuple(notices))
 
     def _set_amplitude(self, command: SetAmplitude, context: DeviceContext) -> Approved:

@@ -11,14 +11,17 @@
 
 Every loader validates; a broken file raises ``scsctl.errors.ProfileError`` whose ``problems`` list
 every problem found (file, key, reason). The file format is described in ``schema``; where
-profiles are searched in ``loading``; the values in ``models``.
+profiles are searched in ``loading``; the values in ``models``. Each profile carries the SHA-256 of
+its file (``profile.sha256``); which files are trusted for the clinical tier is ``scsctl.trust``'s
+decision, not this package's.
 """
 
 from __future__ import annotations
 
-from .describe import profile_summary, profile_table, profile_to_dict
+from .describe import clinical_widenings, profile_summary, profile_table, profile_to_dict
 from .loading import (
     PROFILE_PATH_ENV,
+    SITE_PROFILE_DIR,
     ensure_model_matches,
     get_profile,
     list_profiles,
@@ -44,11 +47,12 @@ from .models import (
     UsbId,
     WaveformLimits,
 )
-from .schema import SCHEMA_VERSION, load_profile, parse_profile, parse_profile_text
+from .schema import SCHEMA_VERSION, content_sha256, load_profile, parse_profile, parse_profile_text
 
 __all__ = [
     "PROFILE_PATH_ENV",
     "SCHEMA_VERSION",
+    "SITE_PROFILE_DIR",
     "WAVEFORM_NAMES",
     "AmplitudeIncrement",
     "ContactLayout",
@@ -64,6 +68,8 @@ __all__ = [
     "TierName",
     "UsbId",
     "WaveformLimits",
+    "clinical_widenings",
+    "content_sha256",
     "ensure_model_matches",
     "get_profile",
     "list_profiles",

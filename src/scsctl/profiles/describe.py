@@ -31,7 +31,7 @@ from .models import (
     WaveformLimits,
 )
 
-__all__ = ["profile_summary", "profile_table", "profile_to_dict"]
+__all__ = ["clinical_widenings", "profile_summary", "profile_table", "profile_to_dict"]
 
 
 def _grid_dict(grid: Grid) -> list[dict[str, int]]:
@@ -62,6 +62,7 @@ def profile_summary(profile: DeviceProfile) -> dict[str, Any]:
         "model_id": profile.model_id,
         "description": profile.description,
         "source": profile.source,
+        "sha256": profile.sha256,
     }
 
 
@@ -164,6 +165,7 @@ def profile_table(profile: DeviceProfile) -> str:
     lines = [f"{profile.name}: {profile.description}"]
     lines += _rows([
         ("file", profile.source),
+        ("sha256", profile.sha256),
         ("model id", f"0x{profile.model_id:04X}"),
         ("USB id", f"{profile.usb.vid:04X}:{profile.usb.pid:04X}"),
         ("contacts", f"{contacts.count} = {contacts.leads} leads x {contacts.contacts_per_lead}, "
@@ -251,3 +253,40 @@ def profile_table(profile: DeviceProfile) -> str:
             c = ccell[i] if i < len(ccell) else ""
             lines.append(f"  {(label if i == 0 else '').ljust(label_w)}  {e.ljust(eng_w)}  {c}".rstrip())
     return "\n".join(lines)
+
+
+def clinical_widenings(candidate: DeviceProfile, reference: DeviceProfile) -> list[str]:
+    """Where ``candidate`` lets a technician go further than ``reference`` (a trusted profile of the
+    same model): clinical settings beyond its grids, and looser safety limits. Empty when none."""
+    found: list[str] = []
+    for waveform_limits in candidate.clinical.waveforms:
+        waveform = waveform_limits.waveform
+        label = WAVEFORM_NAMES[waveform].replace("_", " ")
+        ref = reference.clinical.for_waveform(waveform)
+        if ref is None:
+            found.append(f"clinical {label} is allowed ({reference.name} does not allow it)")
+            continue
+        for attr, name, fmt in _SETTINGS:
+            grid: Grid | None = getattr(waveform_limits, attr)
+            ref_grid: Grid | None = getattr(ref, attr)
+            if grid is None or ref_grid is None:
+                continue
+            if grid.max > ref_grid.max:
+                found.append(f"clinical {label} {name} up to {fmt(grid.max)} ({reference.name}: {fmt(ref_grid.max)})")
+            if grid.min < ref_grid.min:
+                found.append(f"clinical {label} {name} from {fmt(grid.min)} ({reference.name}: {fmt(ref_grid.min)})")
+    safety, ref_safety = candidate.safety, reference.safety
+    for value, ref_value, text in (
+        (safety.charge_per_phase_max_nc, ref_safety.charge_per_phase_max_nc, "charge per phase up to {}"),
+        (safety.max_amplitude_step_ua, ref_safety.max_amplitude_step_ua, "amplitude steps up to {}"),
+        (safety.ramp_rate_ua_per_s, ref_safety.ramp_rate_ua_per_s, "ramps at up to {}/s"),
+    ):
+        if value > ref_value:
+            fmt = format_nc if "charge" in text else format_ua
+            found.append(text.format(fmt(value)) + f" ({reference.name}: {fmt(ref_value)})")
+    if safety.shannon_k > ref_safety.shannon_k:
+        found.append(f"Shannon k = {safety.shannon_k:g} ({reference.name}: {ref_safety.shannon_k:g})")
+    if safety.charge_density_warning_uc_per_cm2 > ref_safety.charge_density_warning_uc_per_cm2:
+        found.append(f"charge-density warning at {safety.charge_density_warning_uc_per_cm2:g} uC/cm2 "
+                     f"({reference.name}: {ref_safety.charge_density_warning_uc_per_cm2:g} uC/cm2)")  # fmt: skip
+    return found

@@ -4,8 +4,13 @@ Folders are searched in this order (duplicates of the same folder count once):
 
 1. folders the caller passes (the CLI's ``--profile-path DIR``, repeatable);
 2. the ``SCSCTL_PROFILE_PATH`` environment variable (folders joined by ``os.pathsep``);
-3. the profiles shipped with scsctl: ``scsctl/device_profiles`` inside an installed wheel, or the
+3. the site folder ``/etc/scsctl/profiles``, when it exists (an administrator's profiles);
+4. the profiles shipped with scsctl: ``scsctl/device_profiles`` inside an installed wheel, or the
    repository's ``device_profiles/`` in a source checkout or editable install.
+
+Where a profile was found decides nothing here: whether its clinical tier may be used is decided
+by ``scsctl.trust`` from where the file really is (shipped, or a site folder only an administrator
+can write) and its content hash.
 
 A profile file is ``<name>.toml``. Two files with the same name in different folders are an error,
 not an override: a profile that silently replaced a shipped one could widen its limits unseen. A
@@ -24,6 +29,7 @@ from .schema import load_profile
 
 __all__ = [
     "PROFILE_PATH_ENV",
+    "SITE_PROFILE_DIR",
     "ensure_model_matches",
     "get_profile",
     "list_profiles",
@@ -34,6 +40,8 @@ __all__ = [
 ]
 
 PROFILE_PATH_ENV = "SCSCTL_PROFILE_PATH"
+SITE_PROFILE_DIR = Path("/etc/scsctl/profiles")
+"""The site's own profiles, written by an administrator (fixed: no option or variable moves it)."""
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,7 +70,9 @@ def profile_dirs(extra_dirs: Sequence[str | Path] = (), *, env: Mapping[str, str
     if problems:
         raise ProfileError(problems)
     shipped = shipped_profile_dir()
-    folders = [path for path, _ in wanted] + ([shipped] if shipped is not None else [])
+    folders = [path for path, _ in wanted]
+    folders += [SITE_PROFILE_DIR] if SITE_PROFILE_DIR.is_dir() else []
+    folders += [shipped] if shipped is not None else []
     seen: set[Path] = set()
     result: list[Path] = []
     for folder in folders:

@@ -253,12 +253,15 @@ class UsbId:
 
 @dataclass(frozen=True, slots=True)
 class DeviceProfile:
-    """One device model's profile, validated. ``source`` is the file it was read from."""
+    """One device model's profile, validated. ``source`` is the file it was read from and
+    ``sha256`` the hash of that file's bytes: the profile's identity in the audit log (two files
+    with the same name but other limits have different hashes)."""
 
     name: str
     model_id: int
     description: str
     source: str
+    sha256: str
     program_slots: int
     patient_max_default_ua: int
     waveforms: tuple[Waveform, ...]

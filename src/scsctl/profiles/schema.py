@@ -48,6 +48,8 @@ broken, so one run of ``scsctl profiles check`` lists every problem.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import tomllib
@@ -78,7 +80,7 @@ from .models import (
     WaveformLimits,
 )
 
-__all__ = ["SCHEMA_VERSION", "load_profile", "parse_profile", "parse_profile_text"]
+__all__ = ["SCHEMA_VERSION", "content_sha256", "load_profile", "parse_profile", "parse_profile_text"]
 
 SCHEMA_VERSION = 1
 DEFAULT_CHARGE_DENSITY_WARNING_UC_PER_CM2 = 30.0
@@ -310,28 +312,48 @@ def _grid(parent: _Table, name: str, wire_max: int) -> Grid | None:
     return Grid(tuple(segments)) if ok and segments else None
 
 
+def content_sha256(content: bytes) -> str:
+    """A profile's identity: the SHA-256 of its file's bytes, in hex (what ``profiles show`` and
+    every audit record of a session show)."""
+    return hashlib.sha256(content).hexdigest()
+
+
 def parse_profile_text(text: str, file: str) -> DeviceProfile:
-    """Parse a profile from TOML text; ``file`` names it in errors."""
+    """Parse a profile from TOML text; ``file`` names it in errors. Its hash is the text's, as UTF-8."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         # The message ends "(at line L, column C)": the file and line a user needs.
         raise ProfileError(ProfileProblem(file, "", f"not valid TOML: {err}")) from None
-    return parse_profile(data, file)
+    return parse_profile(data, file, sha256=content_sha256(text.encode("utf-8")))
 
 
 def load_profile(path: str | Path) -> DeviceProfile:
-    """Read and validate one profile file. Raises ``ProfileError`` listing every problem."""
+    """Read and validate one profile file. Raises ``ProfileError`` listing every problem.
+
+    The bytes are read once: the hash recorded for the profile is the hash of what was parsed.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
+        text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ProfileError(ProfileProblem(str(path), "", f"cannot read the file: {err}")) from None
-    return parse_profile_text(text, str(path))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(ProfileProblem(str(path), "", f"not valid TOML: {err}")) from None
+    return parse_profile(data, str(path), sha256=content_sha256(content))
 
 
-def parse_profile(data: Mapping[str, Any], file: str) -> DeviceProfile:
-    """Validate a parsed TOML document; raises ``ProfileError`` with all the problems found."""
+def parse_profile(data: Mapping[str, Any], file: str, *, sha256: str | None = None) -> DeviceProfile:
+    """Validate a parsed TOML document; raises ``ProfileError`` with all the problems found.
+
+    ``sha256``: the hash of the file the document was read from; without it (a document built in
+    code), the hash of its canonical JSON form.
+    """
+    if sha256 is None:
+        sha256 = content_sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8"))
     out = _Collector(file)
     top = _Table(data, "", out)
     version = top.integer("schema_version")
@@ -387,6 +409,7 @@ def parse_profile(data: Mapping[str, Any], file: str) -> DeviceProfile:
         model_id=model_id,
         description=description,
         source=file,
+        sha256=sha256,
         program_slots=slots,
         patient_max_default_ua=patient_max_default,
         waveforms=waveforms,

@@ -9,8 +9,9 @@
 | ``--scs-data-dir DIR`` | | ``scs_data_dir`` | see below |
 | ``--scs-role ROLE`` | ``SCSCTL_HIL_ROLE`` | ``scs_role`` | ``technician`` |
 
-The role is the rig operator's: the raw frame sender (``scs_raw``), which bypasses the host's
-guard on purpose, is only for the engineer role, and skips otherwise.
+The role is the rig operator's, granted (or not) by the site policy for the OS user running pytest
+(the ``scs_policy`` fixture): the raw frame sender (``scs_raw``), which bypasses the host's guard
+on purpose, is only for the engineer role, and skips otherwise, saying why.
 
 The variables are not the CLI's ``SCSCTL_PORT``: a port exported for everyday ``scsctl`` commands
 must not turn a plain test run into one that rewrites and stimulates that device.

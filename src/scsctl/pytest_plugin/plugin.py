@@ -1,8 +1,16 @@
 """The pytest hooks and fixtures (loaded through the ``pytest11`` entry point ``scsctl``).
 
-Fixtures: ``scs_target`` (session), ``scs_bench``, ``scs_connect``, ``scs_device``, ``scs_raw``,
-``scs_emulator``, ``measure``. Markers: ``requirement(*ids)``, ``emulator_only``,
-``hardware_only``, ``slow``. Options: see ``options``. Disable with ``-p no:scsctl``.
+Fixtures: ``scs_target`` (session), ``scs_port`` (session), ``scs_policy`` (session),
+``scs_bench``, ``scs_connect``, ``scs_device``, ``scs_raw``, ``scs_emulator``, ``measure``.
+Markers: ``requirement(*ids)``, ``emulator_only``, ``hardware_only``, ``slow``. Options: see
+``options``. Disable with ``-p no:scsctl``.
+
+The role a run asks for (``--scs-role``) is the rig operator's, and it is granted like any
+session's: by the site policy (``scsctl.trust``) for the OS user running pytest. ``scs_policy`` is
+that policy; a rig's ``conftest.py`` may override it with a ``Policy`` object of its own (this
+repository's ``hil_tests/conftest.py`` grants its own runs on the in-process emulator). An engineer
+role the policy does not grant leaves the run a technician's: ``scs_raw`` skips saying why, and
+``scs_connect(role="engineer")`` raises ``RoleNotGranted``.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..errors import ScsError, UsageError
+from ..errors import RoleNotGranted, ScsError, UsageError
 from . import options
 from .measure import Limit, Measure, check_measurement
 from .record import (
@@ -31,6 +39,7 @@ from .requirements import REQUIREMENT_ID, TABLE_NAME, Requirement, find_table, r
 if TYPE_CHECKING:
     from ..controller import Device
     from ..emulator.runner import EmulatorRunner
+    from ..trust import Policy
     from .raw import RawSender
     from .target import Bench, Target
 
@@ -272,21 +281,48 @@ class RecordPlugin:
 
 
 @pytest.fixture(scope="session")
-def scs_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    """The device this worker tests, for the whole session (``--scs-port``)."""
+def scs_port(request: pytest.FixtureRequest) -> str:
+    """The URL of the device this worker tests (``--scs-port``)."""
     state = _state(request.config)
     if state.port is None:
         raise UsageError(state.error or "no scsctl target")
+    return state.port
+
+
+@pytest.fixture(scope="session")
+def scs_policy() -> Policy:
+    """The site policy that grants (or not) the run's role: ``scsctl.trust.system_policy()``.
+
+    Override it in a ``conftest.py`` to pass a ``Policy`` of the rig's own through the API.
+    """
+    from ..trust import system_policy
+
+    return system_policy()
+
+
+@pytest.fixture(scope="session")
+def scs_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, scs_port: str, scs_policy: Policy
+) -> Iterator[Target]:
+    """The device this worker tests, for the whole session (``--scs-port``)."""
+    from ..trust import OsUser
+
+    state = _state(request.config)
     assert state.settings is not None
     data_dir = state.settings.data_dir
-    if data_dir is None and options.is_in_process(state.port):
+    if data_dir is None and options.is_in_process(scs_port):
         data_dir = tmp_path_factory.mktemp("scsctl-audit")
+    role, refused = state.settings.role, ""
+    try:
+        scs_policy.resolve_role(role, OsUser.current())
+    except RoleNotGranted as err:
+        role, refused = "technician", f"{state.settings.role_from} asks for the engineer role, but {err}"
     # A device on a port: None is scsctl's usual audit log, as for any session with a device.
     from .target import Target
 
     target = Target(
-        state.port, profile=state.settings.profile, data_dir=data_dir, worker=state.worker,
-        role=state.settings.role, role_from=state.settings.role_from,
+        scs_port, profile=state.settings.profile, data_dir=data_dir, worker=state.worker,
+        role=role, role_from=state.settings.role_from, policy=scs_policy, role_refused=refused,
     )  # fmt: skip
     target.hold_port()  # a second run (or a TUI) on this device is refused, naming this one
     yield target
@@ -330,6 +366,8 @@ def scs_raw(scs_bench: Bench) -> RawSender:
     Skips unless the rig operator's role is engineer: raw frames bypass the host's safety guard.
     """
     target = scs_bench.target
+    if target.role_refused:
+        pytest.skip(f"raw frames bypass the host's safety guard: they need the engineer role; {target.role_refused}")
     if target.role != "engineer":
         pytest.skip(
             "raw frames bypass the host's safety guard: they need the engineer role "

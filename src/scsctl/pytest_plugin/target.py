@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..emulator.runner import EmulatorRunner
     from ..transports.base import Transport
     from ..transports.emulated import EmulatedTransport
+    from ..trust import Policy
     from .raw import RawSender
 
 __all__ = ["Bench", "Target"]
@@ -40,11 +41,16 @@ class Target:
     def __init__(
         self, url: str, *, profile: str | None, data_dir: Path | None, worker: str | None,
         role: str = "technician", role_from: str = "default",
+        policy: Policy | None = None, role_refused: str = "",
     ) -> None:  # fmt: skip
         self.url = url
         self.role = role
-        """The rig operator's role (``--scs-role``): raw frames need engineer."""
+        """The rig operator's role (``--scs-role``) as the policy granted it: raw frames need engineer."""
         self.role_from = role_from
+        self.policy = policy
+        """The site policy every session of the run is admitted by (None: ``trust.system_policy()``)."""
+        self.role_refused = role_refused
+        """Why the engineer role asked for was not granted ("" when it was, or was not asked for)."""
         self.profile = profile
         self.data_dir = data_dir
         self.worker = worker
@@ -131,12 +137,16 @@ class Bench:
         data_dir: str | Path | None = None,
         profile: str | None = None,
         capture: str | Path | None = None,
+        policy: Policy | None = None,
     ) -> Device:
-        """A new controller session (``scsctl.connect``); the session open before is closed."""
+        """A new controller session (``scsctl.connect``); the session open before is closed.
+
+        ``policy``: instead of the run's (``Target.policy``), e.g. to show what another policy refuses.
+        """
         self._claim(None)
         target = self.target.connect_target(role=role, tethered=tethered, profile=profile or self.target.profile,
                                             data_dir=data_dir or self.target.data_dir, capture=capture,
-                                            transport=self._emu)  # fmt: skip
+                                            transport=self._emu, policy=policy or self.target.policy)  # fmt: skip
         if watchdog_timeout_ms is not None:
             target.watchdog_timeout_ms = watchdog_timeout_ms
         device = target.open()

@@ -13,7 +13,7 @@ from ..errors import UsageError
 
 __all__ = ["local_day_bounds_utc", "parse_day", "utc_now_text"]
 
-_RELATIVE = re.compile(r"^today\s*-\s*(\d{1,3})$")
+_RELATIVE = re.compile(r"^today\s*-\s*([0-9]{1,3})$")
 
 
 def parse_day(text: str, today: date, *, what: str = "date") -> date:
@@ -27,6 +27,8 @@ def parse_day(text: str, today: date, *, what: str = "date") -> date:
     if match:
         return today - timedelta(days=int(match.group(1)))
     try:
+        if not value.isascii():  # only the digits 0-9 are read as numbers
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(

@@ -73,7 +73,7 @@ class Analgesics(StrEnum):
 # --- checks (each names what was wrong; callers store nothing when one fails) -----------------------
 
 _TRIAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$")
-_DATE_LIKE = re.compile(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}")
+_DATE_LIKE = re.compile(r"[0-9]{1,4}[-./][0-9]{1,2}[-./][0-9]{1,4}")
 
 
 def check_trial_id(trial_id: str) -> str:
@@ -125,6 +125,8 @@ def check_nrs(value: int, *, what: str = "pain (NRS)", lowest: int = 0) -> int:
 
 def parse_nrs(text: str, *, what: str = "pain (NRS)", lowest: int = 0) -> int:
     try:
+        if not text.strip().isascii():  # int() also reads full-width and other scripts' digits
+            raise ValueError(text)
         value = int(text.strip())
     except ValueError:
         raise UsageError(
@@ -145,6 +147,8 @@ def check_comfort(value: int | None) -> int | None:
 def hours_to_s(text: str) -> int:
     """Hours of stimulation in a day as written (``18``, ``18.5``) -> whole seconds, 0 to 24 h."""
     try:
+        if not text.strip().isascii():  # Decimal() also reads full-width and other scripts' digits
+            raise InvalidOperation(text)
         hours = Decimal(text.strip())
     except InvalidOperation:
         raise UsageError(f"hours {text!r} is not a number (give hours of stimulation that day, e.g. 18.5)") from None

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..audit import DB_NAME, database_problem, default_data_dir, default_operator, open_database
 from ..errors import AuditError, UsageError
+from ..text import check_name
 from .dates import utc_now_text
 from .models import (
     DEFAULT_GOAL_PCT,
@@ -172,7 +173,7 @@ class TrialStore:
         timeout_s: float = 2.0,
     ) -> None:
         self.path = Path(path)
-        self.operator = operator or default_operator()
+        self.operator = default_operator() if operator is None else check_name(operator)
         self._now = now
         self._lock = threading.RLock()
         try:
@@ -792,6 +793,6 @@ def _check_seconds(value: int | None) -> int | None:
 
 def _program_number(label: str | int) -> int:
     text = str(label).strip().upper().removeprefix("P")
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise UsageError(f"program {label!r}: give its label as listed (P1, P2, ...)")
     return int(text)

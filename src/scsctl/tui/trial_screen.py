@@ -171,9 +171,9 @@ class NewTrialDialog(Dialog[dict[str, Any]]):
         try:
             start = parse_day(self._value("new-start"), self.store.today(), what="start")
             days_text, goal_text = self._value("new-days"), self._value("new-goal")
-            if not days_text.isdigit() or int(days_text) < 1:
+            if not (days_text.isascii() and days_text.isdigit()) or int(days_text) < 1:
                 raise UsageError(f"planned days {days_text!r}: give the trial's length in days, 1 or more")
-            if not goal_text.isdigit():
+            if not (goal_text.isascii() and goal_text.isdigit()):
                 raise UsageError(f"goal {goal_text!r}: give the reduction that counts as success, 1 to 100 %")
             fields: dict[str, Any] = {
                 "baseline_nrs": parse_nrs(self._value("new-baseline"), what="baseline pain (NRS)"),

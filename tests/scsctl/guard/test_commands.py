@@ -270,6 +270,34 @@ def test_open_contacts_reported_by_the_device_are_refused() -> None:
     assert "contact 1 reads an open circuit" in str(err)
 
 
+def test_a_patient_maximum_the_leads_cannot_carry_is_refused_when_written() -> None:
+    # The case: contact 1 at 1366 ohm, "1+ 2-" with a 9 mA patient maximum needs 12.3 V of 12 V.
+    tonic = get_profile("tonic-burst-16", env={})
+    guard = Guard(tonic, role=Role.ENGINEER)
+    prog = program(contacts=contacts({2: 100}, {1: 100}), pulse_width_us=100, patient_max_ua=9000)
+    record = impedance(900, c1=1366)
+    err = refusal(guard, SetProgram(prog), idle(record=record), parameter="compliance_mv", value=12_294.0,
+                  limit=12_000)  # fmt: skip
+    text = str(err)
+    assert "patient maximum 9.0 mA puts 9.0 mA through contact 1 at 1366 ohm: 12.294 V needed" in text
+    assert "above the compliance voltage of 12.0 V" in text
+    assert "the patient's remote could reach it: at these impedances the patient maximum can be at most 8.7 mA" in text
+    assert "(engineering tier, profile tonic-burst-16)" in text
+    assert approve(guard, SetProgram(dataclasses.replace(prog, patient_max_ua=8700)), idle(record=record))
+    # Without a measurement there is nothing to check it against (START then needs one on this model).
+    assert approve(guard, SetProgram(prog), DeviceContext(now_s=NOW_S)).notices == ()
+
+
+def test_a_program_whose_patient_maximum_no_longer_fits_the_leads_cannot_be_started() -> None:
+    prog = program(patient_max_ua=5000)
+    guard = Guard(PROFILE)
+    approve(guard, Start(0), idle(prog, record=impedance(2000)))  # 5 mA x 2000 ohm = 10 V: the limit
+    err = refusal(guard, Start(0), idle(prog, record=impedance(2000, c2=2100)), parameter="compliance_mv",
+                  value=10_500.0, limit=10_000)  # fmt: skip
+    assert str(err).startswith("the program in slot 0 cannot be started: patient maximum 5.0 mA puts 5.0 mA")
+    assert "rewrite it with a lower patient maximum" in str(err)
+
+
 # --- everything else -----------------------------------------------------------------------------------
 
 

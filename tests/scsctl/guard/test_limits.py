@@ -111,6 +111,8 @@ LIMITS = [
           changes={"contacts.area_mm2": 4.0}, acknowledge=("patient-max-charge-density",)),
     Limit("compliance", lambda a: write(program(amplitude_ua=a, patient_max_ua=a), record=impedance(2000)),
           5000, 5050, "compliance_mv", 10_100, 10_000),
+    Limit("compliance at the patient maximum", lambda p: write(program(patient_max_ua=p), record=impedance(2000)),
+          5000, 5050, "compliance_mv", 10_100, 10_000),
     Limit("open contact", lambda ohm: (Start(0), idle(program(), record=impedance(c1=ohm))),
           8000, 8001, "impedance_ohm", 8001, 8000),
     Limit("shorted contact", lambda ohm: (Start(0), idle(program(), record=impedance(c2=ohm))),

@@ -30,6 +30,22 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest(*QUIET, *args)
 
 
+def policy_conftest(pytester: pytest.Pytester, *, grant: bool) -> None:
+    """A rig's conftest.py passing its own policy through the API: granting the OS user running
+    the tests the engineer role, or granting it to nobody (whatever the machine's site policy says)."""
+    users = "OsUser.current().name, " if grant else ""
+    pytester.makeconftest(
+        f"""
+        import pytest
+        from scsctl.trust import OsUser, Policy
+
+        @pytest.fixture(scope="session")
+        def scs_policy():
+            return Policy.granting({users}source="the rig's conftest.py")
+        """
+    )
+
+
 @pytest.fixture(autouse=True)
 def _no_outer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The outer environment must not choose the inner runs' target."""
@@ -61,9 +77,36 @@ def test_the_default_target_is_the_in_process_emulator(pytester: pytest.Pytester
             assert scs_connect(role="engineer").guard.role.value == "engineer"
         """
     )
+    policy_conftest(pytester, grant=True)
     result = run(pytester)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["scsctl target: emu:// (the in-process emulator, from default)"])
+
+
+def test_the_engineer_role_is_the_policys_to_grant(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from scsctl.errors import RoleNotGranted
+
+        def test_engineer_session_refused(scs_connect, scs_target):
+            assert scs_target.role == "technician"
+            with pytest.raises(RoleNotGranted, match="not granted to the OS user"):
+                scs_connect(role="engineer")
+
+        def test_raw(scs_raw):
+            raise AssertionError("a run the policy does not grant the engineer role gets no raw frames")
+        """
+    )
+    policy_conftest(pytester, grant=False)
+    result = run(pytester, "--scs-data-dir", str(tmp_path), "--scs-role", "engineer", "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*need the engineer role; --scs-role asks for the engineer role, but the engineer "
+                                 "role is not granted to the OS user*the rig's conftest.py*"])
+    from scsctl.audit import AuditLog
+
+    refusals = [r for r in AuditLog.in_dir(tmp_path).query() if r.kind == "refusal"]
+    assert [(r.name, r.detail["role_requested"], r.role) for r in refusals] == [("connect", "engineer", "technician")]
 
 
 def test_the_port_comes_from_the_option_then_the_environment_then_the_ini(
@@ -268,6 +311,7 @@ def test_the_raw_sender_is_audited_as_bypassing_the_guard(pytester: pytest.Pytes
             assert isinstance(scs_raw.request(m.GetStatus()), m.Status)
         """
     )
+    policy_conftest(pytester, grant=True)
     run(pytester, "--scs-data-dir", str(tmp_path), "--scs-role", "engineer").assert_outcomes(passed=1)
     from scsctl.audit import AuditLog
 

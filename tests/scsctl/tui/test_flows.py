@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Input, OptionList
 
 from firmware_protocol.constants import ImpedanceStatus, Polarity, State, StatusFlags
@@ -393,3 +394,26 @@ async def test_t_opens_the_trial_screen_and_escape_comes_back(tmp_path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, TrialScreen)
+
+
+async def test_the_engineer_role_the_site_policy_does_not_grant_is_refused_on_screen(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from scsctl import trust
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text("engineer_users = []\nengineer_groups = []\n", encoding="utf-8")
+    policy.chmod(0o644)
+    monkeypatch.setattr(trust, "POLICY_PATH", policy)
+    monkeypatch.setattr(trust, "ADMIN_UID", os.getuid())
+    app = make_app(role="engineer")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "Choose another port" in text_of(app, "#connect-status"), "the refusal is shown")
+        shown = " ".join(text_of(app, "#connect-status").split())
+        assert "nothing was sent" in shown
+        assert "the engineer role is not granted to the OS user" in shown
+        assert app.device is None
+    assert commands_sent(tmp_path) == []
+    assert [r.detail["role_requested"] for r in AuditLog.in_dir(tmp_path).query()] == ["engineer"]

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from ...audit import AuditRecord
+from ...text import printable
 from ..wording import describe_record, record_time
 from . import scs
 
@@ -66,10 +67,12 @@ class AuditView(DataTable[Text]):
         self.clear()
         for record in self.records:
             style = _KIND_STYLE.get(record.kind, "")
+            alarm = "bold red" if record.kind in ("refusal", "error") else ""
             self.add_row(
                 Text(record_time(record) if show_times else "--:--:--", style="dim"),
                 Text(record.kind, style=style),
-                Text(record.name.replace("_", " ").lower()),
-                Text(describe_record(record), style="bold red" if record.kind in ("refusal", "error") else ""),
+                Text(printable(record.name.replace("_", " ").lower())),
+                # One line per record whatever a name, serial or error text holds.
+                Text(printable(describe_record(record)), style=alarm),
                 key=str(record.id),
             )
