@@ -282,7 +282,7 @@ static const vec_frame v83_frames[] = {
     {"GET_STATUS", 5u, NULL, 0u},
 };
 
-static const vec VECTORS[85] = {
+static const vec VECTORS[86] = {
     {"hello_v1", "a5c302fd01010101e8f9", VEC_FRAME, v0_frames, 1u, NULL, NULL},
     {"hello_range", "a5c302fd01020103fa80", VEC_FRAME, v1_frames, 1u, NULL, NULL},
     {"identify_16_contacts", "a5c31be4810201530201040053435331362d323032342d3030343200011008ff018169", VEC_FRAME, v2_frames, 1u, NULL, NULL},
@@ -368,6 +368,7 @@ static const vec VECTORS[85] = {
     {"bad_value_usage_event_code_13", "a5c31ae5b11200000000000000000000000001000000010001e80300000d0000f590", VEC_INVALID, NULL, 0u, "bad_value", NULL},
     {"bad_value_serial_escape", "a5c31be4810401530201040053435331361b5b324a00000000000000011008ff01f449a5c300ff0205647d", VEC_INVALID, v83_frames, 1u, "bad_value", "serial_number"},
     {"bad_value_serial_delete", "a5c31be4810401530201040053435331367f00000000000000000000011008ff014fd5", VEC_INVALID, NULL, 0u, "bad_value", "serial_number"},
+    {"bad_length_before_bad_value", "a5c31ce3810401530201040053435331361b5b324a00000000000000011008ff0100a229", VEC_INVALID, NULL, 0u, "bad_length", NULL},
 };
 
 #endif /* SCS_TEST_VECTORS_H */
