@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from array import array
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,12 @@ class Outcome:
     invalid_frames: int = 0
     differences: int = 0
     examples: list[str] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    """Invalid frames by reason, as the Python decoder saw them."""
+    types: Counter[int] = field(default_factory=Counter)
+    """Valid frames by type byte."""
+    bad_fields: Counter[str] = field(default_factory=Counter)
+    """bad_value frames by the field they name."""
     c_seconds: float = 0.0
     """Time the C program took on its own (its stderr figure is not timed; this is a separate run)."""
     seconds: float = 0.0
@@ -53,11 +60,14 @@ class Outcome:
         self.frames += other.frames
         self.invalid_frames += other.invalid_frames
         self.differences += other.differences
+        self.reasons.update(other.reasons)
+        self.types.update(other.types)
+        self.bad_fields.update(other.bad_fields)
         self.examples += other.examples[: max(0, show - len(self.examples))]
 
 
-def python_words(chunks: list[bytes]) -> list[int]:
-    """What the Python decoder makes of these chunks, as fuzz.c's record words."""
+def python_words(chunks: list[bytes], outcome: Outcome | None = None) -> list[int]:
+    """What the Python decoder makes of these chunks, as fuzz.c's record words (counted into outcome)."""
     decoder = Decoder()
     items = []
     for chunk in chunks:
@@ -69,6 +79,8 @@ def python_words(chunks: list[bytes]) -> list[int]:
             values = to_values(item.message)
             out += (1, 0, item.seq, item.message.TYPE, 1, 0, 0, 0, len(values))
             out += values
+            if outcome is not None:
+                outcome.types[item.message.TYPE] += 1
         else:
             assert isinstance(item, InvalidFrame)
             header = item.seq is not None
@@ -83,6 +95,10 @@ def python_words(chunks: list[bytes]) -> list[int]:
                 int(item.param),
                 0,
             )
+            if outcome is not None:
+                outcome.reasons[item.reason.value] += 1
+                if item.field is not None:
+                    outcome.bad_fields[item.field] += 1
     out += (decoder.frames, decoder.invalid_frames, decoder.discarded_bytes)
     return out
 
@@ -150,7 +166,7 @@ def compare(program: Path, seed: int, first: int, count: int, show: int = 5) -> 
         for index, (data, cuts, c_raw) in enumerate(_records(proc.stdout), start=first):
             bounds = [0, *cuts, len(data)]
             chunks = [data[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
-            words = python_words(chunks)
+            words = python_words(chunks, outcome)
             outcome.inputs += 1
             outcome.input_bytes += len(data)
             outcome.frames += words[-3]
