@@ -120,3 +120,28 @@ def test_the_conformance_catalogue_passes_with_the_emulator_on_the_c_codec(tmp_p
     assert result["summary"]["passed"] >= 60
     # The run built the C codec itself (into its own cache): the firmware spoke through it.
     assert list((cache / "c-codec").glob("libscs-*.so"))
+
+
+def test_scsctl_emulator_serves_the_c_codec_on_a_pty(tmp_path: Path) -> None:
+    """``scsctl emulator --pty --codec c``, and ``scsctl info`` from another process."""
+    require_program("gcc")
+    env = {**os.environ, "SCSCTL_CACHE_DIR": str(tmp_path / "cache")}
+    cli = [sys.executable, "-m", "scsctl.cli.main"]
+    proc = subprocess.Popen(
+        [*cli, "emulator", "--pty", "--codec", "c"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("port: "), first
+        port = first.removeprefix("port: ").strip()
+        info = subprocess.run(
+            [*cli, "info", "--port", port, "--json", "--data-dir", str(tmp_path / "audit")],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert info.returncode == 0, info.stderr
+        assert json.loads(info.stdout)["serial"].startswith("EMU")
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=10)
+    assert "c codec" in errors
