@@ -211,8 +211,6 @@ class CCodec:
         ]  # fmt: skip
         lib.scs_host_encode_values.restype = ctypes.c_int
         self._lib = lib
-        self._out = ctypes.create_string_buffer(MAX_FRAME)
-        self._len = ctypes.c_size_t()
 
     def decoder(self) -> CDecoder:
         return CDecoder(self._lib)
@@ -226,12 +224,16 @@ class CCodec:
         if any(not 0 <= v <= 0xFFFFFFFF for v in values):
             raise LocalProtocolError(f"cannot encode {name}: a value does not fit 32 bits")
         array = (ctypes.c_uint32 * max(1, len(values)))(*values)
+        # Buffers of this call's own: one codec serves every emulator of the process, each on its
+        # own thread, and ctypes lets go of the GIL while the C code runs.
+        out = ctypes.create_string_buffer(MAX_FRAME)
+        length = ctypes.c_size_t()
         result = self._lib.scs_host_encode_values(
-            int(message.TYPE), seq, array, len(values), self._out, MAX_FRAME, ctypes.byref(self._len)
+            int(message.TYPE), seq, array, len(values), out, MAX_FRAME, ctypes.byref(length)
         )
         if result != 0:
             raise LocalProtocolError(f"the C encoder refuses {name}: {_ERRORS.get(result, result)}")
-        return self._out.raw[: self._len.value]
+        return out.raw[: length.value]
 
 
 @cache

@@ -145,3 +145,19 @@ def test_scsctl_emulator_serves_the_c_codec_on_a_pty(tmp_path: Path) -> None:
         proc.terminate()
         _, errors = proc.communicate(timeout=10)
     assert "c codec" in errors
+
+
+def test_one_c_codec_serves_emulators_on_several_threads(codec: CCodec) -> None:
+    """Every emulator of a process shares the codec; ctypes runs the C code without the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    messages = [m.SetAmplitude(a, m.AmplitudeFlags.COMMIT) for a in range(0, 4000, 7)]
+    messages += [m.SetProgram(_program(n)) for n in range(2, 33)]
+
+    def encode_all(seq: int) -> list[bytes]:
+        return [codec.encode(msg, seq) for msg in messages * 5]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(encode_all, range(8)))
+    for seq, frames in enumerate(results):
+        assert frames == [encode(msg, seq) for msg in messages * 5]
