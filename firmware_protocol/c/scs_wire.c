@@ -148,8 +148,8 @@ static scs_result decode_hello(const uint8_t *p, size_t len, scs_hello *m, scs_b
     if (len != SCS_HELLO_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->min_version = p[0];
-    m->max_version = p[1];
+    m->min_version = p[SCS_HELLO_OFF_MIN_VERSION];
+    m->max_version = p[SCS_HELLO_OFF_MAX_VERSION];
     return SCS_OK;
 }
 
@@ -159,8 +159,8 @@ static scs_result encode_hello(const scs_hello *m, uint8_t *p, size_t cap, size_
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->min_version;
-    p[1] = m->max_version;
+    p[SCS_HELLO_OFF_MIN_VERSION] = m->min_version;
+    p[SCS_HELLO_OFF_MAX_VERSION] = m->max_version;
     *len = size;
     return SCS_OK;
 }
@@ -196,8 +196,8 @@ static scs_result decode_heartbeat(
     if (len != SCS_HEARTBEAT_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->watchdog_timeout_ms = get_u16(p + 0);
-    m->flags = p[2];
+    m->watchdog_timeout_ms = get_u16(p + SCS_HEARTBEAT_OFF_WATCHDOG_TIMEOUT_MS);
+    m->flags = p[SCS_HEARTBEAT_OFF_FLAGS];
     return SCS_OK;
 }
 
@@ -207,8 +207,8 @@ static scs_result encode_heartbeat(const scs_heartbeat *m, uint8_t *p, size_t ca
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    put_u16(p + 0, m->watchdog_timeout_ms);
-    p[2] = m->flags;
+    put_u16(p + SCS_HEARTBEAT_OFF_WATCHDOG_TIMEOUT_MS, m->watchdog_timeout_ms);
+    p[SCS_HEARTBEAT_OFF_FLAGS] = m->flags;
     *len = size;
     return SCS_OK;
 }
@@ -247,36 +247,36 @@ static scs_result decode_program(const uint8_t *p, size_t len, scs_program *m, s
     if (len != SCS_PROGRAM_SIZE_MIN + count * SCS_CONTACT_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->slot = p[0];
-    m->amplitude_ua = get_u16(p + 1);
-    m->pulse_width_us = get_u16(p + 3);
-    m->rate_dhz = get_u32(p + 5);
-    m->waveform = p[9];
+    m->slot = p[SCS_PROGRAM_OFF_SLOT];
+    m->amplitude_ua = get_u16(p + SCS_PROGRAM_OFF_AMPLITUDE_UA);
+    m->pulse_width_us = get_u16(p + SCS_PROGRAM_OFF_PULSE_WIDTH_US);
+    m->rate_dhz = get_u32(p + SCS_PROGRAM_OFF_RATE_DHZ);
+    m->waveform = p[SCS_PROGRAM_OFF_WAVEFORM];
     if (!scs_waveform_valid(m->waveform)) {
         return bad_value(bad, SCS_FIELD_WAVEFORM, SCS_PARAM_WAVEFORM, SCS_NO_INDEX);
     }
-    m->burst_pulses = p[10];
-    m->intra_burst_rate_dhz = get_u32(p + 11);
-    m->recharge = p[15];
+    m->burst_pulses = p[SCS_PROGRAM_OFF_BURST_PULSES];
+    m->intra_burst_rate_dhz = get_u32(p + SCS_PROGRAM_OFF_INTRA_BURST_RATE_DHZ);
+    m->recharge = p[SCS_PROGRAM_OFF_RECHARGE];
     if (!scs_recharge_valid(m->recharge)) {
         return bad_value(bad, SCS_FIELD_RECHARGE, SCS_PARAM_RECHARGE, SCS_NO_INDEX);
     }
-    m->cycle_on_s = get_u16(p + 16);
-    m->cycle_off_s = get_u16(p + 18);
-    m->ramp_up_ms = get_u16(p + 20);
-    m->ramp_down_ms = get_u16(p + 22);
-    m->patient_max_ua = get_u16(p + 24);
+    m->cycle_on_s = get_u16(p + SCS_PROGRAM_OFF_CYCLE_ON_S);
+    m->cycle_off_s = get_u16(p + SCS_PROGRAM_OFF_CYCLE_OFF_S);
+    m->ramp_up_ms = get_u16(p + SCS_PROGRAM_OFF_RAMP_UP_MS);
+    m->ramp_down_ms = get_u16(p + SCS_PROGRAM_OFF_RAMP_DOWN_MS);
+    m->patient_max_ua = get_u16(p + SCS_PROGRAM_OFF_PATIENT_MAX_UA);
     if (count > SCS_MAX_CONTACTS) {
         return bad_value(bad, SCS_FIELD_CONTACTS, SCS_PARAM_CONTACT_COUNT, SCS_NO_INDEX);
     }
     m->contacts_count = (uint8_t)count;
     for (i = 0; i < count; i++) {
         const uint8_t *e = p + SCS_PROGRAM_SIZE_MIN + i * SCS_CONTACT_SIZE;
-        m->contacts[i].polarity = e[0];
+        m->contacts[i].polarity = e[SCS_CONTACT_OFF_POLARITY];
         if (!scs_polarity_valid(m->contacts[i].polarity)) {
             return bad_value(bad, SCS_FIELD_POLARITY, SCS_PARAM_CONTACT_POLARITY, (uint8_t)i);
         }
-        m->contacts[i].share_pct = e[1];
+        m->contacts[i].share_pct = e[SCS_CONTACT_OFF_SHARE_PCT];
     }
     return SCS_OK;
 }
@@ -300,24 +300,24 @@ static scs_result encode_program(const scs_program *m, uint8_t *p, size_t cap, s
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->slot;
-    put_u16(p + 1, m->amplitude_ua);
-    put_u16(p + 3, m->pulse_width_us);
-    put_u32(p + 5, m->rate_dhz);
-    p[9] = m->waveform;
-    p[10] = m->burst_pulses;
-    put_u32(p + 11, m->intra_burst_rate_dhz);
-    p[15] = m->recharge;
-    put_u16(p + 16, m->cycle_on_s);
-    put_u16(p + 18, m->cycle_off_s);
-    put_u16(p + 20, m->ramp_up_ms);
-    put_u16(p + 22, m->ramp_down_ms);
-    put_u16(p + 24, m->patient_max_ua);
+    p[SCS_PROGRAM_OFF_SLOT] = m->slot;
+    put_u16(p + SCS_PROGRAM_OFF_AMPLITUDE_UA, m->amplitude_ua);
+    put_u16(p + SCS_PROGRAM_OFF_PULSE_WIDTH_US, m->pulse_width_us);
+    put_u32(p + SCS_PROGRAM_OFF_RATE_DHZ, m->rate_dhz);
+    p[SCS_PROGRAM_OFF_WAVEFORM] = m->waveform;
+    p[SCS_PROGRAM_OFF_BURST_PULSES] = m->burst_pulses;
+    put_u32(p + SCS_PROGRAM_OFF_INTRA_BURST_RATE_DHZ, m->intra_burst_rate_dhz);
+    p[SCS_PROGRAM_OFF_RECHARGE] = m->recharge;
+    put_u16(p + SCS_PROGRAM_OFF_CYCLE_ON_S, m->cycle_on_s);
+    put_u16(p + SCS_PROGRAM_OFF_CYCLE_OFF_S, m->cycle_off_s);
+    put_u16(p + SCS_PROGRAM_OFF_RAMP_UP_MS, m->ramp_up_ms);
+    put_u16(p + SCS_PROGRAM_OFF_RAMP_DOWN_MS, m->ramp_down_ms);
+    put_u16(p + SCS_PROGRAM_OFF_PATIENT_MAX_UA, m->patient_max_ua);
     p[SCS_PROGRAM_COUNT_OFF] = (uint8_t)count;
     for (i = 0; i < count; i++) {
         uint8_t *e = p + SCS_PROGRAM_SIZE_MIN + i * SCS_CONTACT_SIZE;
-        e[0] = m->contacts[i].polarity;
-        e[1] = m->contacts[i].share_pct;
+        e[SCS_CONTACT_OFF_POLARITY] = m->contacts[i].polarity;
+        e[SCS_CONTACT_OFF_SHARE_PCT] = m->contacts[i].share_pct;
     }
     *len = size;
     return SCS_OK;
@@ -402,7 +402,7 @@ static scs_result decode_slot(const uint8_t *p, size_t len, scs_slot *m, scs_bad
     if (len != SCS_SLOT_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->slot = p[0];
+    m->slot = p[SCS_SLOT_OFF_SLOT];
     return SCS_OK;
 }
 
@@ -412,7 +412,7 @@ static scs_result encode_slot(const scs_slot *m, uint8_t *p, size_t cap, size_t 
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->slot;
+    p[SCS_SLOT_OFF_SLOT] = m->slot;
     *len = size;
     return SCS_OK;
 }
@@ -446,8 +446,8 @@ static scs_result decode_set_amplitude(
     if (len != SCS_SET_AMPLITUDE_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->amplitude_ua = get_u16(p + 0);
-    m->flags = p[2];
+    m->amplitude_ua = get_u16(p + SCS_SET_AMPLITUDE_OFF_AMPLITUDE_UA);
+    m->flags = p[SCS_SET_AMPLITUDE_OFF_FLAGS];
     return SCS_OK;
 }
 
@@ -458,8 +458,8 @@ static scs_result encode_set_amplitude(
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    put_u16(p + 0, m->amplitude_ua);
-    p[2] = m->flags;
+    put_u16(p + SCS_SET_AMPLITUDE_OFF_AMPLITUDE_UA, m->amplitude_ua);
+    p[SCS_SET_AMPLITUDE_OFF_FLAGS] = m->flags;
     *len = size;
     return SCS_OK;
 }
@@ -495,8 +495,8 @@ static scs_result decode_get_usage(
     if (len != SCS_GET_USAGE_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->first_event = get_u16(p + 0);
-    m->max_events = p[2];
+    m->first_event = get_u16(p + SCS_GET_USAGE_OFF_FIRST_EVENT);
+    m->max_events = p[SCS_GET_USAGE_OFF_MAX_EVENTS];
     return SCS_OK;
 }
 
@@ -506,8 +506,8 @@ static scs_result encode_get_usage(const scs_get_usage *m, uint8_t *p, size_t ca
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    put_u16(p + 0, m->first_event);
-    p[2] = m->max_events;
+    put_u16(p + SCS_GET_USAGE_OFF_FIRST_EVENT, m->first_event);
+    p[SCS_GET_USAGE_OFF_MAX_EVENTS] = m->max_events;
     *len = size;
     return SCS_OK;
 }
@@ -541,17 +541,17 @@ static scs_result decode_nak(const uint8_t *p, size_t len, scs_nak *m, scs_bad_v
     if (len != SCS_NAK_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->command = p[0];
-    m->reason = p[1];
+    m->command = p[SCS_NAK_OFF_COMMAND];
+    m->reason = p[SCS_NAK_OFF_REASON];
     if (!scs_nak_reason_valid(m->reason)) {
         return bad_value(bad, SCS_FIELD_REASON, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->param = p[2];
+    m->param = p[SCS_NAK_OFF_PARAM];
     if (!scs_param_valid(m->param)) {
         return bad_value(bad, SCS_FIELD_PARAM, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->index = p[3];
-    m->limit = get_u32(p + 4);
+    m->index = p[SCS_NAK_OFF_INDEX];
+    m->limit = get_u32(p + SCS_NAK_OFF_LIMIT);
     return SCS_OK;
 }
 
@@ -564,11 +564,11 @@ static scs_result encode_nak(const scs_nak *m, uint8_t *p, size_t cap, size_t *l
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->command;
-    p[1] = m->reason;
-    p[2] = m->param;
-    p[3] = m->index;
-    put_u32(p + 4, m->limit);
+    p[SCS_NAK_OFF_COMMAND] = m->command;
+    p[SCS_NAK_OFF_REASON] = m->reason;
+    p[SCS_NAK_OFF_PARAM] = m->param;
+    p[SCS_NAK_OFF_INDEX] = m->index;
+    put_u32(p + SCS_NAK_OFF_LIMIT, m->limit);
     *len = size;
     return SCS_OK;
 }
@@ -608,18 +608,18 @@ static scs_result decode_identify(const uint8_t *p, size_t len, scs_identify *m,
     if (len != SCS_IDENTIFY_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    if (!text_decode(p + 6, 16u, m->serial_number)) {
+    if (!text_decode(p + SCS_IDENTIFY_OFF_SERIAL_NUMBER, 16u, m->serial_number)) {
         return bad_value(bad, SCS_FIELD_SERIAL_NUMBER, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->model_id = get_u16(p + 0);
-    m->hardware_revision = p[2];
-    m->firmware_major = p[3];
-    m->firmware_minor = p[4];
-    m->firmware_patch = p[5];
-    m->protocol_version = p[22];
-    m->contact_count = p[23];
-    m->program_slots = p[24];
-    m->capabilities = get_u16(p + 25);
+    m->model_id = get_u16(p + SCS_IDENTIFY_OFF_MODEL_ID);
+    m->hardware_revision = p[SCS_IDENTIFY_OFF_HARDWARE_REVISION];
+    m->firmware_major = p[SCS_IDENTIFY_OFF_FIRMWARE_MAJOR];
+    m->firmware_minor = p[SCS_IDENTIFY_OFF_FIRMWARE_MINOR];
+    m->firmware_patch = p[SCS_IDENTIFY_OFF_FIRMWARE_PATCH];
+    m->protocol_version = p[SCS_IDENTIFY_OFF_PROTOCOL_VERSION];
+    m->contact_count = p[SCS_IDENTIFY_OFF_CONTACT_COUNT];
+    m->program_slots = p[SCS_IDENTIFY_OFF_PROGRAM_SLOTS];
+    m->capabilities = get_u16(p + SCS_IDENTIFY_OFF_CAPABILITIES);
     return SCS_OK;
 }
 
@@ -629,18 +629,18 @@ static scs_result encode_identify(const scs_identify *m, uint8_t *p, size_t cap,
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    put_u16(p + 0, m->model_id);
-    p[2] = m->hardware_revision;
-    p[3] = m->firmware_major;
-    p[4] = m->firmware_minor;
-    p[5] = m->firmware_patch;
-    if (!text_encode(m->serial_number, 16u, p + 6)) {
+    put_u16(p + SCS_IDENTIFY_OFF_MODEL_ID, m->model_id);
+    p[SCS_IDENTIFY_OFF_HARDWARE_REVISION] = m->hardware_revision;
+    p[SCS_IDENTIFY_OFF_FIRMWARE_MAJOR] = m->firmware_major;
+    p[SCS_IDENTIFY_OFF_FIRMWARE_MINOR] = m->firmware_minor;
+    p[SCS_IDENTIFY_OFF_FIRMWARE_PATCH] = m->firmware_patch;
+    if (!text_encode(m->serial_number, 16u, p + SCS_IDENTIFY_OFF_SERIAL_NUMBER)) {
         return SCS_ERR_VALUE;
     }
-    p[22] = m->protocol_version;
-    p[23] = m->contact_count;
-    p[24] = m->program_slots;
-    put_u16(p + 25, m->capabilities);
+    p[SCS_IDENTIFY_OFF_PROTOCOL_VERSION] = m->protocol_version;
+    p[SCS_IDENTIFY_OFF_CONTACT_COUNT] = m->contact_count;
+    p[SCS_IDENTIFY_OFF_PROGRAM_SLOTS] = m->program_slots;
+    put_u16(p + SCS_IDENTIFY_OFF_CAPABILITIES, m->capabilities);
     *len = size;
     return SCS_OK;
 }
@@ -716,18 +716,18 @@ static scs_result decode_status(const uint8_t *p, size_t len, scs_status *m, scs
     if (len != SCS_STATUS_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->state = p[0];
+    m->state = p[SCS_STATUS_OFF_STATE];
     if (!scs_state_valid(m->state)) {
         return bad_value(bad, SCS_FIELD_STATE, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->active_slot = p[1];
-    m->amplitude_ua = get_u16(p + 2);
-    m->setpoint_ua = get_u16(p + 4);
-    m->battery_pct = p[6];
-    m->battery_mv = get_u16(p + 7);
-    m->fault_flags = get_u16(p + 9);
-    m->status_flags = p[11];
-    m->uptime_s = get_u32(p + 12);
+    m->active_slot = p[SCS_STATUS_OFF_ACTIVE_SLOT];
+    m->amplitude_ua = get_u16(p + SCS_STATUS_OFF_AMPLITUDE_UA);
+    m->setpoint_ua = get_u16(p + SCS_STATUS_OFF_SETPOINT_UA);
+    m->battery_pct = p[SCS_STATUS_OFF_BATTERY_PCT];
+    m->battery_mv = get_u16(p + SCS_STATUS_OFF_BATTERY_MV);
+    m->fault_flags = get_u16(p + SCS_STATUS_OFF_FAULT_FLAGS);
+    m->status_flags = p[SCS_STATUS_OFF_STATUS_FLAGS];
+    m->uptime_s = get_u32(p + SCS_STATUS_OFF_UPTIME_S);
     return SCS_OK;
 }
 
@@ -740,15 +740,15 @@ static scs_result encode_status(const scs_status *m, uint8_t *p, size_t cap, siz
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->state;
-    p[1] = m->active_slot;
-    put_u16(p + 2, m->amplitude_ua);
-    put_u16(p + 4, m->setpoint_ua);
-    p[6] = m->battery_pct;
-    put_u16(p + 7, m->battery_mv);
-    put_u16(p + 9, m->fault_flags);
-    p[11] = m->status_flags;
-    put_u32(p + 12, m->uptime_s);
+    p[SCS_STATUS_OFF_STATE] = m->state;
+    p[SCS_STATUS_OFF_ACTIVE_SLOT] = m->active_slot;
+    put_u16(p + SCS_STATUS_OFF_AMPLITUDE_UA, m->amplitude_ua);
+    put_u16(p + SCS_STATUS_OFF_SETPOINT_UA, m->setpoint_ua);
+    p[SCS_STATUS_OFF_BATTERY_PCT] = m->battery_pct;
+    put_u16(p + SCS_STATUS_OFF_BATTERY_MV, m->battery_mv);
+    put_u16(p + SCS_STATUS_OFF_FAULT_FLAGS, m->fault_flags);
+    p[SCS_STATUS_OFF_STATUS_FLAGS] = m->status_flags;
+    put_u32(p + SCS_STATUS_OFF_UPTIME_S, m->uptime_s);
     *len = size;
     return SCS_OK;
 }
@@ -810,8 +810,8 @@ static scs_result decode_impedance(
     m->contacts_count = (uint8_t)count;
     for (i = 0; i < count; i++) {
         const uint8_t *e = p + SCS_IMPEDANCE_SIZE_MIN + i * SCS_IMPEDANCE_ENTRY_SIZE;
-        m->contacts[i].impedance_ohm = get_u16(e + 0);
-        m->contacts[i].status = e[2];
+        m->contacts[i].impedance_ohm = get_u16(e + SCS_IMPEDANCE_ENTRY_OFF_IMPEDANCE_OHM);
+        m->contacts[i].status = e[SCS_IMPEDANCE_ENTRY_OFF_STATUS];
         if (!scs_impedance_status_valid(m->contacts[i].status)) {
             return bad_value(bad, SCS_FIELD_STATUS, SCS_PARAM_NONE, (uint8_t)i);
         }
@@ -838,8 +838,8 @@ static scs_result encode_impedance(const scs_impedance *m, uint8_t *p, size_t ca
     p[SCS_IMPEDANCE_COUNT_OFF] = (uint8_t)count;
     for (i = 0; i < count; i++) {
         uint8_t *e = p + SCS_IMPEDANCE_SIZE_MIN + i * SCS_IMPEDANCE_ENTRY_SIZE;
-        put_u16(e + 0, m->contacts[i].impedance_ohm);
-        e[2] = m->contacts[i].status;
+        put_u16(e + SCS_IMPEDANCE_ENTRY_OFF_IMPEDANCE_OHM, m->contacts[i].impedance_ohm);
+        e[SCS_IMPEDANCE_ENTRY_OFF_STATUS] = m->contacts[i].status;
     }
     *len = size;
     return SCS_OK;
@@ -895,24 +895,24 @@ static scs_result decode_usage(const uint8_t *p, size_t len, scs_usage *m, scs_b
     if (len != SCS_USAGE_SIZE_MIN + count * SCS_USAGE_EVENT_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->stimulation_s = get_u32(p + 0);
-    m->start_count = get_u32(p + 4);
-    m->amplitude_change_count = get_u32(p + 8);
-    m->power_on_count = get_u16(p + 12);
-    m->fault_count = get_u16(p + 14);
-    m->event_total = get_u16(p + 16);
+    m->stimulation_s = get_u32(p + SCS_USAGE_OFF_STIMULATION_S);
+    m->start_count = get_u32(p + SCS_USAGE_OFF_START_COUNT);
+    m->amplitude_change_count = get_u32(p + SCS_USAGE_OFF_AMPLITUDE_CHANGE_COUNT);
+    m->power_on_count = get_u16(p + SCS_USAGE_OFF_POWER_ON_COUNT);
+    m->fault_count = get_u16(p + SCS_USAGE_OFF_FAULT_COUNT);
+    m->event_total = get_u16(p + SCS_USAGE_OFF_EVENT_TOTAL);
     if (count > SCS_MAX_USAGE_EVENTS) {
         return bad_value(bad, SCS_FIELD_EVENTS, SCS_PARAM_EVENT_INDEX, SCS_NO_INDEX);
     }
     m->events_count = (uint8_t)count;
     for (i = 0; i < count; i++) {
         const uint8_t *e = p + SCS_USAGE_SIZE_MIN + i * SCS_USAGE_EVENT_SIZE;
-        m->events[i].device_time_s = get_u32(e + 0);
-        m->events[i].code = e[4];
+        m->events[i].device_time_s = get_u32(e + SCS_USAGE_EVENT_OFF_DEVICE_TIME_S);
+        m->events[i].code = e[SCS_USAGE_EVENT_OFF_CODE];
         if (!scs_event_code_valid(m->events[i].code)) {
             return bad_value(bad, SCS_FIELD_CODE, SCS_PARAM_NONE, (uint8_t)i);
         }
-        m->events[i].detail = get_u16(e + 5);
+        m->events[i].detail = get_u16(e + SCS_USAGE_EVENT_OFF_DETAIL);
     }
     return SCS_OK;
 }
@@ -933,18 +933,18 @@ static scs_result encode_usage(const scs_usage *m, uint8_t *p, size_t cap, size_
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    put_u32(p + 0, m->stimulation_s);
-    put_u32(p + 4, m->start_count);
-    put_u32(p + 8, m->amplitude_change_count);
-    put_u16(p + 12, m->power_on_count);
-    put_u16(p + 14, m->fault_count);
-    put_u16(p + 16, m->event_total);
+    put_u32(p + SCS_USAGE_OFF_STIMULATION_S, m->stimulation_s);
+    put_u32(p + SCS_USAGE_OFF_START_COUNT, m->start_count);
+    put_u32(p + SCS_USAGE_OFF_AMPLITUDE_CHANGE_COUNT, m->amplitude_change_count);
+    put_u16(p + SCS_USAGE_OFF_POWER_ON_COUNT, m->power_on_count);
+    put_u16(p + SCS_USAGE_OFF_FAULT_COUNT, m->fault_count);
+    put_u16(p + SCS_USAGE_OFF_EVENT_TOTAL, m->event_total);
     p[SCS_USAGE_COUNT_OFF] = (uint8_t)count;
     for (i = 0; i < count; i++) {
         uint8_t *e = p + SCS_USAGE_SIZE_MIN + i * SCS_USAGE_EVENT_SIZE;
-        put_u32(e + 0, m->events[i].device_time_s);
-        e[4] = m->events[i].code;
-        put_u16(e + 5, m->events[i].detail);
+        put_u32(e + SCS_USAGE_EVENT_OFF_DEVICE_TIME_S, m->events[i].device_time_s);
+        e[SCS_USAGE_EVENT_OFF_CODE] = m->events[i].code;
+        put_u16(e + SCS_USAGE_EVENT_OFF_DETAIL, m->events[i].detail);
     }
     *len = size;
     return SCS_OK;
@@ -1016,19 +1016,19 @@ static scs_result decode_event_state(
     if (len != SCS_EVENT_STATE_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->old_state = p[0];
+    m->old_state = p[SCS_EVENT_STATE_OFF_OLD_STATE];
     if (!scs_state_valid(m->old_state)) {
         return bad_value(bad, SCS_FIELD_OLD_STATE, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->new_state = p[1];
+    m->new_state = p[SCS_EVENT_STATE_OFF_NEW_STATE];
     if (!scs_state_valid(m->new_state)) {
         return bad_value(bad, SCS_FIELD_NEW_STATE, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->cause = p[2];
+    m->cause = p[SCS_EVENT_STATE_OFF_CAUSE];
     if (!scs_state_cause_valid(m->cause)) {
         return bad_value(bad, SCS_FIELD_CAUSE, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->amplitude_ua = get_u16(p + 3);
+    m->amplitude_ua = get_u16(p + SCS_EVENT_STATE_OFF_AMPLITUDE_UA);
     return SCS_OK;
 }
 
@@ -1043,10 +1043,10 @@ static scs_result encode_event_state(const scs_event_state *m, uint8_t *p, size_
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->old_state;
-    p[1] = m->new_state;
-    p[2] = m->cause;
-    put_u16(p + 3, m->amplitude_ua);
+    p[SCS_EVENT_STATE_OFF_OLD_STATE] = m->old_state;
+    p[SCS_EVENT_STATE_OFF_NEW_STATE] = m->new_state;
+    p[SCS_EVENT_STATE_OFF_CAUSE] = m->cause;
+    put_u16(p + SCS_EVENT_STATE_OFF_AMPLITUDE_UA, m->amplitude_ua);
     *len = size;
     return SCS_OK;
 }
@@ -1085,13 +1085,13 @@ static scs_result decode_event_fault(
     if (len != SCS_EVENT_FAULT_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->fault = p[0];
+    m->fault = p[SCS_EVENT_FAULT_OFF_FAULT];
     if (!scs_fault_code_valid(m->fault)) {
         return bad_value(bad, SCS_FIELD_FAULT, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
-    m->contact = p[1];
-    m->detail = get_u16(p + 2);
-    m->fault_flags = get_u16(p + 4);
+    m->contact = p[SCS_EVENT_FAULT_OFF_CONTACT];
+    m->detail = get_u16(p + SCS_EVENT_FAULT_OFF_DETAIL);
+    m->fault_flags = get_u16(p + SCS_EVENT_FAULT_OFF_FAULT_FLAGS);
     return SCS_OK;
 }
 
@@ -1104,10 +1104,10 @@ static scs_result encode_event_fault(const scs_event_fault *m, uint8_t *p, size_
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->fault;
-    p[1] = m->contact;
-    put_u16(p + 2, m->detail);
-    put_u16(p + 4, m->fault_flags);
+    p[SCS_EVENT_FAULT_OFF_FAULT] = m->fault;
+    p[SCS_EVENT_FAULT_OFF_CONTACT] = m->contact;
+    put_u16(p + SCS_EVENT_FAULT_OFF_DETAIL, m->detail);
+    put_u16(p + SCS_EVENT_FAULT_OFF_FAULT_FLAGS, m->fault_flags);
     *len = size;
     return SCS_OK;
 }
@@ -1146,9 +1146,9 @@ static scs_result decode_event_impedance_warning(
     if (len != SCS_EVENT_IMPEDANCE_WARNING_SIZE) {
         return SCS_ERR_LENGTH;
     }
-    m->contact = p[0];
-    m->impedance_ohm = get_u16(p + 1);
-    m->status = p[3];
+    m->contact = p[SCS_EVENT_IMPEDANCE_WARNING_OFF_CONTACT];
+    m->impedance_ohm = get_u16(p + SCS_EVENT_IMPEDANCE_WARNING_OFF_IMPEDANCE_OHM);
+    m->status = p[SCS_EVENT_IMPEDANCE_WARNING_OFF_STATUS];
     if (!scs_impedance_status_valid(m->status)) {
         return bad_value(bad, SCS_FIELD_STATUS, SCS_PARAM_NONE, SCS_NO_INDEX);
     }
@@ -1165,9 +1165,9 @@ static scs_result encode_event_impedance_warning(
     if (size > cap) {
         return SCS_ERR_NO_ROOM;
     }
-    p[0] = m->contact;
-    put_u16(p + 1, m->impedance_ohm);
-    p[3] = m->status;
+    p[SCS_EVENT_IMPEDANCE_WARNING_OFF_CONTACT] = m->contact;
+    put_u16(p + SCS_EVENT_IMPEDANCE_WARNING_OFF_IMPEDANCE_OHM, m->impedance_ohm);
+    p[SCS_EVENT_IMPEDANCE_WARNING_OFF_STATUS] = m->status;
     *len = size;
     return SCS_OK;
 }

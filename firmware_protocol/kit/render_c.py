@@ -429,16 +429,21 @@ def render_source(m: WireModel) -> str:
     return "\n".join(out)
 
 
-def _read(f: Field, src: str, dst: str) -> str:
-    if f.size == 1:
-        return f"{dst}{f.name} = {src}[{f.offset}];"
-    return f"{dst}{f.name} = get_{_SUFFIX[f.size]}({src} + {f.offset});"
+def _off(macro: str, f: Field) -> str:
+    """The field's offset by its macro, so that the code says the same as the probed header."""
+    return f"{macro}_OFF_{f.name.upper()}"
 
 
-def _write(f: Field, src: str, dst: str) -> str:
+def _read(f: Field, src: str, dst: str, macro: str) -> str:
     if f.size == 1:
-        return f"{dst}[{f.offset}] = {src}{f.name};"
-    return f"put_{_SUFFIX[f.size]}({dst} + {f.offset}, {src}{f.name});"
+        return f"{dst}{f.name} = {src}[{_off(macro, f)}];"
+    return f"{dst}{f.name} = get_{_SUFFIX[f.size]}({src} + {_off(macro, f)});"
+
+
+def _write(f: Field, src: str, dst: str, macro: str) -> str:
+    if f.size == 1:
+        return f"{dst}[{_off(macro, f)}] = {src}{f.name};"
+    return f"put_{_SUFFIX[f.size]}({dst} + {_off(macro, f)}, {src}{f.name});"
 
 
 def _enum_check(m: WireModel, f: Field, src: str, index: str, on_fail: str) -> list[str]:
@@ -485,14 +490,14 @@ def _decode_fn(m: WireModel, p: PayloadDef) -> list[str]:
     for f in p.fields:
         if f.text:
             out += [
-                f"    if (!text_decode(p + {f.offset}, {f.size}u, m->{f.name})) {{",
+                f"    if (!text_decode(p + {_off(macro, f)}, {f.size}u, m->{f.name})) {{",
                 "        " + fail.format(field=_field_id(f.name), param="SCS_PARAM_NONE", index="SCS_NO_INDEX"),
                 "    }",
             ]
     for f in p.fields:
         if f.text:
             continue
-        out.append("    " + _read(f, "p", "m->"))
+        out.append("    " + _read(f, "p", "m->", macro))
         if f.enum is not None:
             out += _indent(_enum_check(m, f, "m->", "SCS_NO_INDEX", fail))
     if a is not None:
@@ -506,7 +511,7 @@ def _decode_fn(m: WireModel, p: PayloadDef) -> list[str]:
             f"        const uint8_t *e = p + {macro}_SIZE_MIN + i * {entry_macro}_SIZE;",
         ]
         for f in a.fields:
-            out.append("        " + _read(f, "e", f"m->{a.name}[i]."))
+            out.append("        " + _read(f, "e", f"m->{a.name}[i].", entry_macro))
             if f.enum is not None:
                 out += _indent(_enum_check(m, f, f"m->{a.name}[i].", "(uint8_t)i", fail), 2)
         out.append("    }")
@@ -553,12 +558,12 @@ def _encode_fn(p: PayloadDef) -> list[str]:
     for f in p.fields:
         if f.text:
             out += [
-                f"    if (!text_encode(m->{f.name}, {f.size}u, p + {f.offset})) {{",
+                f"    if (!text_encode(m->{f.name}, {f.size}u, p + {_off(macro, f)})) {{",
                 "        return SCS_ERR_VALUE;",
                 "    }",
             ]
         else:
-            out.append("    " + _write(f, "m->", "p"))
+            out.append("    " + _write(f, "m->", "p", macro))
     if a is not None:
         entry_macro = "SCS_" + c_upper(a.entry)
         out += [
@@ -567,7 +572,7 @@ def _encode_fn(p: PayloadDef) -> list[str]:
             f"        uint8_t *e = p + {macro}_SIZE_MIN + i * {entry_macro}_SIZE;",
         ]
         for f in a.fields:
-            out.append("        " + _write(f, f"m->{a.name}[i].", "e"))
+            out.append("        " + _write(f, f"m->{a.name}[i].", "e", entry_macro))
         out.append("    }")
     out += ["    *len = size;", "    return SCS_OK;", "}", ""]
     return out
