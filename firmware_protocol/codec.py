@@ -24,9 +24,7 @@ from . import wire
 from .constants import (
     CRC_SIZE,
     HEADER_SIZE,
-    MAX_CONTACTS,
     MAX_PAYLOAD,
-    MAX_USAGE_EVENTS,
     SYNC,
     MessageType,
     NakReason,
@@ -35,8 +33,9 @@ from .constants import (
 )
 from .crc import crc16
 from .errors import LocalProtocolError
-from .layout import Layout, LayoutError, LayoutValueError
+from .layout import Layout, LayoutError, LayoutValueError, _Array
 from .messages import (
+    ARRAY_LIMITS,
     ENUM_FIELDS,
     FLAG_FIELDS,
     MESSAGE_CLASSES,
@@ -124,9 +123,14 @@ def _lookup(name: str, cls: type[IntEnum], param: Param) -> Callable[[int], Any]
 _CONTACTS = {(int(p), share): ContactSetting(p, share) for p in Polarity for share in range(256)}
 
 
+def _bounded(name: str, items: list[Any]) -> None:
+    most, param = ARRAY_LIMITS[name]
+    if len(items) > most:
+        raise _BadValue(name, param)
+
+
 def _contacts(items: list[tuple[int, int]]) -> tuple[ContactSetting, ...]:
-    if len(items) > MAX_CONTACTS:
-        raise _BadValue("contacts", Param.CONTACT_COUNT)
+    _bounded("contacts", items)
     try:
         return tuple(map(_CONTACTS.__getitem__, items))
     except KeyError:
@@ -147,8 +151,7 @@ def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
         status = _lookup("status", *ENUM_FIELDS["status"])
 
         def readings(items: list[tuple[int, int]]) -> tuple[ImpedanceReading, ...]:
-            if len(items) > MAX_CONTACTS:
-                raise _BadValue("contacts", Param.CONTACT_COUNT)
+            _bounded("contacts", items)
             return tuple(ImpedanceReading(ohm, status(st)) for ohm, st in items)
 
         return readings
@@ -156,8 +159,7 @@ def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
         code = _lookup("code", *ENUM_FIELDS["code"])
 
         def events(items: list[tuple[int, int, int]]) -> tuple[UsageEvent, ...]:
-            if len(items) > MAX_USAGE_EVENTS:
-                raise _BadValue("events", Param.EVENT_INDEX)
+            _bounded("events", items)
             return tuple(UsageEvent(t, code(c), d) for t, c, d in items)
 
         return events
@@ -244,6 +246,24 @@ def decode_payload(msg_type: int, payload: bytes) -> Message:
         return _DECODERS[t](_LAYOUTS[t].unpack(payload))
     except LayoutError as e:
         raise ValueError(f"{t.name} payload of {len(payload)} bytes: {e}") from None
+    except _BadValue as e:
+        raise ValueError(f"{t.name} field {e.field} holds an undefined value") from None
+
+
+def message_values(message: Message) -> list[Any]:
+    """The payload's wire fields in wire order, as ``Layout.pack`` takes them: ints (enums and flags
+    included), strings as str, an array as a list of tuples. The other half of ``message_from_values``."""
+    return _ENCODERS[message.TYPE](message)
+
+
+def message_from_values(msg_type: int, values: list[Any]) -> Message:
+    """A message from its wire-order values (``Layout.unpack``'s form); ValueError for an unknown type
+    or an undefined enum value. The list is used up: it is converted in place."""
+    t = _TYPES.get(msg_type)
+    if t is None:
+        raise ValueError(f"unknown message type 0x{msg_type:02X}")
+    try:
+        return _DECODERS[t](values)
     except _BadValue as e:
         raise ValueError(f"{t.name} field {e.field} holds an undefined value") from None
 
@@ -368,12 +388,12 @@ def frame_bytes(msg_type: int, seq: int, payload: bytes) -> bytes:
     return SYNC + body + bytes((crc & 0xFF, crc >> 8))
 
 
-# Arrays the protocol bounds below what their count byte could say.
+# Arrays the protocol bounds below what their count byte could say (messages.ARRAY_LIMITS).
 _ARRAY_LIMITS: dict[MessageType, tuple[str, int]] = {
-    MessageType.SET_PROGRAM: ("contacts", MAX_CONTACTS),
-    MessageType.PROGRAM: ("contacts", MAX_CONTACTS),
-    MessageType.IMPEDANCE: ("contacts", MAX_CONTACTS),
-    MessageType.USAGE: ("events", MAX_USAGE_EVENTS),
+    t: (seg.name, ARRAY_LIMITS[seg.name][0])
+    for t, layout in _LAYOUTS.items()
+    for seg in layout.segments
+    if isinstance(seg, _Array)
 }
 
 

@@ -165,6 +165,7 @@ class Layout:
 
     def _unpack(self, data: bytes) -> list[Any]:
         out: list[Any] = []
+        strings: list[int] = []
         off = 0
         size = len(data)
         for seg in self.segments:
@@ -174,8 +175,7 @@ class Layout:
                     raise LayoutError(f"payload of {size} bytes is too short")
                 start = len(out)
                 out.extend(seg.codec.unpack_from(data, off))
-                for i, _size in seg.strings:
-                    out[start + i] = _ascii(out[start + i])
+                strings += (start + i for i, _size in seg.strings)
                 off = end
             else:
                 if off >= size:
@@ -189,6 +189,10 @@ class Layout:
                 off = end
         if off != size:
             raise LayoutError(f"payload of {size} bytes, layout ends at {off}")
+        # Text is judged only once the length is known right: a payload of the wrong size is
+        # BAD_LENGTH whatever its bytes hold (PROTOCOL.md 4, step 9 before step 10).
+        for i in strings:
+            out[i] = _ascii(out[i])
         return out
 
     def pack(self, values: list[Any] | tuple[Any, ...]) -> bytes:

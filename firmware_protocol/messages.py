@@ -12,6 +12,8 @@ from enum import IntEnum, IntFlag
 from typing import Any, ClassVar
 
 from .constants import (
+    MAX_CONTACTS,
+    MAX_USAGE_EVENTS,
     NO_INDEX,
     NO_SLOT,
     PROTOCOL_VERSION,
@@ -353,6 +355,12 @@ FLAG_FIELDS: dict[str, type[IntFlag]] = {
     "capabilities": Capability,
     "fault_flags": FaultFlags,
     "status_flags": StatusFlags,
+}
+# Arrays the protocol bounds below what their count byte could say (PROTOCOL.md 15, decision 8):
+# the most entries, and the NAK param a larger count is answered with.
+ARRAY_LIMITS: dict[str, tuple[int, Param]] = {
+    "contacts": (MAX_CONTACTS, Param.CONTACT_COUNT),
+    "events": (MAX_USAGE_EVENTS, Param.EVENT_INDEX),
 }
 # 'flags' means a different IntFlag per message.
 MESSAGE_FLAGS: dict[MessageType, type[IntFlag]] = {

@@ -1072,6 +1072,14 @@ invalid(
     field="serial_number",
 )
 
+invalid(
+    "bad_length_before_bad_value",
+    "IDENTIFY of 28 bytes (one too many) whose serial number also holds ESC; valid CRC. The size is "
+    "checked before the values (PROTOCOL.md 4, step 9 before step 10), so the reason is bad_length.",
+    frame(TYPES["IDENTIFY"], 0x04, h(f"01 53 | 02 | 01 | 04 | 00 | {SERIAL_ESC} | 01 | 10 | 08 | ff 01 | 00")),
+    "bad_length",
+)
+
 
 def self_check() -> None:
     names = [v["name"] for v in VECTORS]

@@ -1,4 +1,4 @@
-"""``scsctl capture decode|replay``: read and re-run a wire capture (``--capture FILE``)."""
+"""``scsctl capture decode|export|replay``: read, convert and re-run a wire capture (``--capture FILE``)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,24 @@ REPLAY_DIFFERS = 7
 
 
 def register(sub: Any) -> None:
-    cap = sub.add_parser("capture", help="decode or replay a wire capture", description="Wire captures.")
+    cap = sub.add_parser("capture", help="decode, export or replay a wire capture", description="Wire captures.")
     cap_sub = cap.add_subparsers(dest="capture_command", metavar="ACTION", required=True)
     p = cap_sub.add_parser("decode", help="print the frames of a capture, and where anything does not decode")
     p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="one JSON object a line: fields as integers, as on the wire")
     p.set_defaults(handler=_decode)
+    p = cap_sub.add_parser(
+        "export",
+        help="write a capture as a pcap file for Wireshark (with firmware_protocol/wireshark/scsctl.lua)",
+        description="Write the capture as a pcap file: link type LINKTYPE_USER0 (147), one packet per frame "
+        "and one per run of bytes that is not a frame, each after an 8-byte pseudo-header (direction, 3 "
+        "reserved bytes, stream offset). Open it with: wireshark -X "
+        "lua_script:firmware_protocol/wireshark/scsctl.lua FILE.pcap",
+    )
+    p.add_argument("file")
+    p.add_argument("--format", choices=("pcap",), default="pcap", help="pcap (the only format so far)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (- for stdout)")
+    p.set_defaults(handler=_export)
     p = cap_sub.add_parser("replay", help="send the host side again and report differences in the replies")
     p.add_argument("file")
     add_device_options(p, json_output=False)
@@ -43,6 +56,8 @@ def _frames(file: str) -> list[tuple[float, str, Any, int]]:
 def _decode(args: argparse.Namespace) -> int:
     from firmware_protocol import Frame
 
+    if args.json:
+        return _decode_json(args.file)
     bad = 0
     for t, direction, item, offset in _frames(args.file):
         arrow = "->" if direction == "tx" else "<-"
@@ -53,6 +68,48 @@ def _decode(args: argparse.Namespace) -> int:
             print(f"{t:10.6f} {arrow} !! {item.reason.value} at {direction} byte offset {offset}")
     if bad:
         print(f"{bad} frame(s) did not decode")
+    return 0
+
+
+def _decode_json(file: str) -> int:
+    """``{"t", "dir", "seq", "type", "fields"}`` for a frame (fields as vectors.json gives them), or
+    ``{"t", "dir", "invalid": reason, "offset", "seq", "type", "field"}`` for an invalid one."""
+    import json
+    import math
+
+    from firmware_protocol import Frame
+    from firmware_protocol import messages as m
+
+    for t, direction, item, offset in _frames(file):
+        time_s = None if math.isnan(t) else round(t, 6)
+        if isinstance(item, Frame):
+            line: dict[str, Any] = {"t": time_s, "dir": direction, "seq": item.seq, "type": item.message.TYPE.name,
+                                    "fields": m.to_fields(item.message)}  # fmt: skip
+        else:
+            line = {"t": time_s, "dir": direction, "invalid": item.reason.value, "offset": offset,
+                    "seq": item.seq, "type": item.msg_type, "field": item.field}  # fmt: skip
+        print(json.dumps(line))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import contextlib
+    import sys
+
+    from ..errors import UsageError
+    from ..link.capture import capture_started, frame_packets, read_capture, write_pcap
+
+    packets = frame_packets(read_capture(args.file))
+    started = capture_started(args.file)
+    try:
+        with contextlib.ExitStack() as stack:
+            out = sys.stdout.buffer if args.output == "-" else stack.enter_context(open(args.output, "wb"))
+            count = write_pcap(out, packets, started)
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from err
+    if args.output != "-":
+        frames = sum(p.frame for p in packets)
+        print(f"wrote {count} packets ({frames} frames, {count - frames} not frames) to {args.output}")
     return 0
 
 

@@ -85,6 +85,13 @@ def register(subparsers: Any) -> None:
         help="seed for faults and device variation; emulator i uses N+i (default 0)",
     )
     parser.add_argument(
+        "--codec",
+        choices=("python", "c"),
+        default="python",
+        help="what the emulated firmware decodes and encodes frames with: the Python codec (default) or the C "
+        "kit of firmware_protocol/c (built with the system's C compiler on first use)",
+    )
+    parser.add_argument(
         "--link",
         metavar="PATH",
         help="with --pty: keep a symlink PATH to the pty (PATH-0, PATH-1... for more "
@@ -149,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
             _firmware_fault(spec, MODELS[model])
     tcp = _tcp_address(args.tcp) if args.tcp else None
     runners = [
-        make_emulator(model, seed=args.seed + i, baud=args.baud, faults=line_faults) for i, model in enumerate(models)
+        make_emulator(model, seed=args.seed + i, baud=args.baud, faults=line_faults, codec=args.codec)
+        for i, model in enumerate(models)
     ]
     for model, runner in zip(models, runners, strict=True):
         now_s = runner.now_s()
@@ -177,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
         for model, runner, url in zip(models, runners, urls, strict=True):
             faults = ", ".join([*(str(f) for f in runner.faults), *firmware_specs]) or "none"
             baud = f"{runner.baud} baud" if runner.baud else "instant line"
-            print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults})", file=sys.stderr, flush=True)
+            codec = "" if args.codec == "python" else f"; {args.codec} codec"
+            print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults}{codec})", file=sys.stderr, flush=True)
         print("scsctl emulator: serving until interrupted (Ctrl-C)", file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serving normally ends
             stop.wait()

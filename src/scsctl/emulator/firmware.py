@@ -51,7 +51,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from enum import Enum, auto
-from typing import Any
+from typing import Any, Protocol
 
 from firmware_protocol import Decoder, Frame, InvalidFrame, encode
 from firmware_protocol import messages as m
@@ -138,12 +138,49 @@ def _flag(code: FaultCode) -> FaultFlags:
     return FaultFlags(1 << (int(code) - 1))
 
 
+class FrameDecoder(Protocol):
+    """What the firmware needs of a decoder (``firmware_protocol.Decoder`` has it)."""
+
+    @property
+    def buffered(self) -> int: ...
+
+    def feed(self, data: bytes) -> list[Frame | InvalidFrame]: ...
+
+    def flush(self) -> list[Frame | InvalidFrame]: ...
+
+
+class WireCodec(Protocol):
+    """The codec the firmware receives and sends through: bytes to frames, messages to bytes."""
+
+    name: str
+
+    def decoder(self) -> FrameDecoder: ...
+
+    def encode(self, message: m.Message, seq: int) -> bytes: ...
+
+
+class PythonCodec:
+    """``firmware_protocol``'s own codec, the default. ``c_codec.CCodec`` is the C kit's."""
+
+    name = "python"
+
+    def decoder(self) -> FrameDecoder:
+        return Decoder()
+
+    def encode(self, message: m.Message, seq: int) -> bytes:
+        return encode(message, seq)
+
+
+PYTHON_CODEC = PythonCodec()
+
+
 class Firmware:
     """One emulated device. Not thread-safe: a runtime calls every method under one lock.
 
     ``storage`` is the non-volatile memory (programs, selection, counters, log); pass the same
     object to a new ``Firmware`` to model the device after a reboot. ``battery`` and ``leads`` are
     the hardware around the firmware; tests reach them as ``fw.battery`` and ``fw.leads``.
+    ``codec`` is what the bytes pass through: the Python codec, or the C kit's (``c_codec``).
     """
 
     def __init__(
@@ -156,8 +193,11 @@ class Firmware:
         battery: Battery | None = None,
         leads: Leads | None = None,
         serial_number: str | None = None,
+        codec: WireCodec = PYTHON_CODEC,
     ) -> None:
         self.model = model
+        self.codec = codec
+        self._encode = codec.encode
         self.seed = seed
         self.storage = storage if storage is not None else Storage()
         self.battery = battery if battery is not None else Battery()
@@ -287,7 +327,7 @@ class Firmware:
     def _power_on(self, t: float) -> None:
         self._timer_memo = None
         self._power_on_s = t
-        self._decoder = Decoder()
+        self._decoder = self.codec.decoder()
         self._rx_at_s = t
         self._history = bytearray()
         self._history_base = 0
@@ -784,18 +824,18 @@ class Firmware:
     def _reply_bytes(self, seq: int, command: int, reply: m.Message | Refusal) -> bytes:
         if isinstance(reply, Refusal):
             return self._nak_bytes(seq, command, reply)
-        return encode(reply, seq)
+        return self._encode(reply, seq)
 
     def _nak_bytes(self, seq: int, command: int, refusal: Refusal) -> bytes:
         nak = m.Nak(command, refusal.reason, refusal.param, refusal.index, refusal.limit)
-        return encode(nak, seq)
+        return self._encode(nak, seq)
 
     def _event(self, event: m.Message) -> None:
         self._events.append(event)
 
     def _flush_events(self) -> None:
         for event in self._events:
-            self._out += encode(event, self._event_seq)
+            self._out += self._encode(event, self._event_seq)
             self._event_seq = (self._event_seq + 1) & 0xFF
         self._events.clear()
 
@@ -1014,7 +1054,7 @@ class Firmware:
         bad = [(i, r) for i, r in enumerate(readings) if r.status in (ImpedanceStatus.OPEN, ImpedanceStatus.SHORT)]
         self._measured_ohm = [None if r.status == ImpedanceStatus.NOT_MEASURED else r.impedance_ohm for r in readings]
         self._log(EventCode.IMPEDANCE_MEASURED, len(bad))
-        self._out += encode(m.Impedance(readings), seq)
+        self._out += self._encode(m.Impedance(readings), seq)
         for i, r in enumerate(readings):
             if r.status in (ImpedanceStatus.HIGH, ImpedanceStatus.LOW):
                 self._event(m.EventImpedanceWarning(i, r.impedance_ohm, r.status))

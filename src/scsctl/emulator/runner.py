@@ -37,10 +37,11 @@ from ..errors import UsageError
 from .linefaults import Direction, FaultKind, FaultSpec, LineFaults, Segment, parse_fault
 
 if TYPE_CHECKING:
-    from .firmware import Firmware
+    from .firmware import Firmware, WireCodec
 
 __all__ = [
     "BITS_PER_BYTE",
+    "CODECS",
     "DEFAULT_MODEL_NAME",
     "Disconnected",
     "EmulatorRunner",
@@ -48,6 +49,7 @@ __all__ = [
     "HostPort",
     "LineEvent",
     "LineSimulator",
+    "codec_named",
     "make_emulator",
 ]
 
@@ -594,6 +596,23 @@ class EmulatorRunner(Generic[F]):
             self._failed(err)
 
 
+CODECS = ("python", "c")
+"""The codecs the emulated firmware can speak through: ``firmware_protocol``'s, or the C kit's."""
+
+
+def codec_named(name: str) -> WireCodec:
+    """``python`` (the default) or ``c`` (``firmware_protocol/c`` through ctypes, built on first use)."""
+    from .firmware import PYTHON_CODEC
+
+    if name == "python":
+        return PYTHON_CODEC
+    if name == "c":
+        from .c_codec import load
+
+        return load()
+    raise UsageError(f"unknown emulator codec {name!r}; codecs: {', '.join(CODECS)}")
+
+
 def make_emulator(
     model: str = DEFAULT_MODEL_NAME,
     *,
@@ -602,6 +621,7 @@ def make_emulator(
     faults: Iterable[FaultSpec | str] = (),
     storage: Any = None,
     clock: Callable[[], float] = time.monotonic,
+    codec: str = "python",
 ) -> EmulatorRunner[Firmware]:
     """A runner with a fresh firmware of ``model`` (one of ``scsctl.emulator.MODELS``), not started."""
     from .firmware import Firmware
@@ -609,5 +629,6 @@ def make_emulator(
 
     if model not in MODELS:
         raise UsageError(f"unknown emulator model {model!r}; models: {', '.join(sorted(MODELS))}")
-    firmware = Firmware(model=MODELS[model], now_s=clock(), seed=seed, storage=storage)
+    wire_codec = codec_named(codec)
+    firmware = Firmware(model=MODELS[model], now_s=clock(), seed=seed, storage=storage, codec=wire_codec)
     return EmulatorRunner(firmware, baud=baud, faults=faults, seed=seed, clock=clock, name=f"emulator-{model}")

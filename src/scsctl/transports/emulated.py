@@ -1,4 +1,4 @@
-"""``emu://[MODEL][?seed=N&baud=B&fault=SPEC...]``: an emulated device in this process.
+"""``emu://[MODEL][?seed=N&baud=B&fault=SPEC...&codec=c]``: an emulated device in this process.
 
 No OS resources: the host's end is an in-memory buffer, the device runs on an
 :class:`~scsctl.emulator.runner.EmulatorRunner` thread between ``open()`` and ``close()``. The
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EmulatedTransport", "MemoryPort", "parse_emu_url"]
 
-_OPTIONS = ("seed", "baud", "fault")
+_OPTIONS = ("seed", "baud", "fault", "codec")  # codec: python (default) or c, the C kit (emulator.c_codec)
 
 
 def parse_emu_url(url: str) -> tuple[str | None, dict[str, list[str]]]:
@@ -179,7 +179,8 @@ class EmulatedTransport(Transport):
         if chosen not in MODELS:
             known = ", ".join(sorted(MODELS))
             raise UsageError(f"{url}: no emulated model {chosen!r}; models: {known}")
-        self.emulator = make_emulator(chosen, seed=seed, baud=baud, faults=all_faults, storage=storage)
+        codec = query.get("codec", ["python"])[-1]
+        self.emulator = make_emulator(chosen, seed=seed, baud=baud, faults=all_faults, storage=storage, codec=codec)
 
     def open(self) -> None:
         if self._port.is_open:
