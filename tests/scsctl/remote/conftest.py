@@ -3,8 +3,6 @@ server and ser2net (Debian's package)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,6 +10,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
+from ...system_tools import require_program
 
 
 def _free_port() -> int:
@@ -43,19 +43,10 @@ def rfc2217_server(pty_emulator: str) -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-def ser2net_binary() -> str:
-    found = shutil.which("ser2net") or next((p for p in ("/usr/sbin/ser2net",) if os.path.exists(p)), None)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("ser2net is not installed: .ci/run installs Debian's ser2net package")
-        pytest.skip("ser2net is not installed (Debian package ser2net)")
-    return found
-
-
 @pytest.fixture(scope="module")
 def ser2net(pty_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """ser2net in front of the pty emulator: {"raw": "socket://...", "rfc2217": "rfc2217://..."}."""
-    binary = ser2net_binary()
+    binary = require_program("ser2net")
     raw, telnet = _free_port(), _free_port()
     config = tmp_path_factory.mktemp("ser2net") / "ser2net.yaml"
     config.write_text(
