@@ -99,7 +99,7 @@ def test_every_byte_is_in_exactly_one_packet() -> None:
 def _real_capture(path: Path) -> None:
     """A session with the emulator over a line that corrupts some bytes on their way to the host."""
     url = "emu://?seed=1&fault=corrupt-bytes:0.004,dir=to-host"
-    with scsctl.connect(url, role="engineer", operator="ana", data_dir=tempfile.mkdtemp(),
+    with scsctl.connect(url, role="technician", operator="ana", data_dir=tempfile.mkdtemp(),
                         transport=EmulatedTransport(url), capture=path) as dev:  # fmt: skip
         dev.status()
         dev.measure_impedance()
