@@ -21,10 +21,10 @@ OFF_MAX_MS = 20
 """On the device clock: one output update period."""
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("PWR-001")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("PWR-001")
 def test_end_of_service_stops_output_and_refuses_start(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     install(dev, program(dev, 0, amplitude_ua=small_amplitude_ua(dev)))
@@ -41,7 +41,7 @@ def test_end_of_service_stops_output_and_refuses_start(
     with scs_emulator.locked() as fw:
         off_s = fw.monitor.first_off_after(drained_s)
     assert off_s is not None
-    measure("output_off_after_end_of_service_ms", ms(off_s - drained_s), units="ms", limit=(None, OFF_MAX_MS),
+    scs_measure("output_off_after_end_of_service_ms", ms(off_s - drained_s), units="ms", limit=(None, OFF_MAX_MS),
             description="on the device clock, from the battery reaching end of service")  # fmt: skip
     status = dev.status()
     assert (status.state, status.amplitude_ua) == (State.FAULT, 0)

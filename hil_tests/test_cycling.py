@@ -42,9 +42,9 @@ def _window(expected_ms: float, tolerance_ms: float) -> tuple[float, float]:
     return (expected_ms - tolerance_ms, expected_ms + tolerance_ms)
 
 
-@pytest.mark.slow
-@pytest.mark.requirement("OUT-002", "OUT-004")
-def test_cycling_states_follow_the_programmed_timing(scs_device: Device, measure: Measure) -> None:
+@pytest.mark.scs_slow
+@pytest.mark.scs_requirement("OUT-002", "OUT-004")
+def test_cycling_states_follow_the_programmed_timing(scs_device: Device, scs_measure: Measure) -> None:
     timeline = Timeline(scs_device)
     _, sent_s = _start_cycling(scs_device, RAMP_UP_MS)
     budget_s = ON_S + OFF_S + 2
@@ -55,20 +55,20 @@ def test_cycling_states_follow_the_programmed_timing(scs_device: Device, measure
     t_again, again = timeline.state_change(State.RAMPING_UP, budget_s, after_s=t_off)
     scs_device.stop()
     assert (down.cause, again.cause) == (StateCause.CYCLE, StateCause.CYCLE)
-    measure("ramp_up_ms", ms(t_stim - t_up), units="ms", limit=_window(RAMP_UP_MS, EVENT_JITTER_MS))
-    measure("on_period_ms", ms(t_down - t_up), units="ms", limit=_window(ON_S * 1000, EVENT_JITTER_MS),
+    scs_measure("ramp_up_ms", ms(t_stim - t_up), units="ms", limit=_window(RAMP_UP_MS, EVENT_JITTER_MS))
+    scs_measure("on_period_ms", ms(t_down - t_up), units="ms", limit=_window(ON_S * 1000, EVENT_JITTER_MS),
             description="ramp-up included")  # fmt: skip
-    measure("ramp_down_ms", ms(t_off - t_down), units="ms", limit=_window(RAMP_DOWN_MS, EVENT_JITTER_MS))
-    measure("off_period_ms", ms(t_again - t_off), units="ms", limit=_window(OFF_S * 1000, EVENT_JITTER_MS))
+    scs_measure("ramp_down_ms", ms(t_off - t_down), units="ms", limit=_window(RAMP_DOWN_MS, EVENT_JITTER_MS))
+    scs_measure("off_period_ms", ms(t_again - t_off), units="ms", limit=_window(OFF_S * 1000, EVENT_JITTER_MS))
     changes = [e for _, e in timeline.items if isinstance(e, m.EventState)]
     assert all(e.amplitude_ua == 0 for e in changes if e.new_state is State.CYCLING_OFF)
 
 
-@pytest.mark.slow
-@pytest.mark.emulator_only
-@pytest.mark.requirement("OUT-002", "OUT-004")
+@pytest.mark.scs_slow
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("OUT-002", "OUT-004")
 def test_cycling_delivered_output_follows_the_program(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     amplitude, sent_s = _start_cycling(dev, 0)  # no ramp-up: the on-period starts with the output
@@ -80,10 +80,10 @@ def test_cycling_delivered_output_follows_the_program(
     assert len(intervals) >= 2, intervals
     (on1, off1), (on2, _) = intervals[:2]
     assert off1 is not None
-    measure("delivered_on_ms", ms(off1 - on1), units="ms",
+    scs_measure("delivered_on_ms", ms(off1 - on1), units="ms",
             limit=_window(ON_S * 1000 + RAMP_DOWN_MS, MONITOR_TOLERANCE_MS),
             description="on-period plus ramp-down: output above 0")  # fmt: skip
-    measure("delivered_off_ms", ms(on2 - off1), units="ms", limit=_window(OFF_S * 1000, MONITOR_TOLERANCE_MS))
+    scs_measure("delivered_off_ms", ms(on2 - off1), units="ms", limit=_window(OFF_S * 1000, MONITOR_TOLERANCE_MS))
     # Ramp-down: from the end of the on-period, level a is due when the line A -> 0 passes it.
     ramp_start_s = on1 + ON_S
     down = [(t, a) for t, a in changes if ramp_start_s <= t <= off1]
@@ -92,5 +92,5 @@ def test_cycling_delivered_output_follows_the_program(
     assert max(levels) < amplitude, f"no ramp: the output went from {amplitude} uA straight to {levels}"
     due = [ramp_start_s + (amplitude - a) / amplitude * RAMP_DOWN_MS / 1000 for a in levels]
     worst_ms = max(abs(ms(t - d)) for (t, _), d in zip(down, due, strict=True))
-    measure("ramp_down_off_program_ms", worst_ms, units="ms", limit=(None, MONITOR_TOLERANCE_MS),
+    scs_measure("ramp_down_off_program_ms", worst_ms, units="ms", limit=(None, MONITOR_TOLERANCE_MS),
             description="largest time between a delivered ramp-down level and the programmed line")  # fmt: skip

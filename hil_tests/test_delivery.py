@@ -26,11 +26,11 @@ def _deliver(dev: Device, runner: EmulatorRunner[Any], prog: Any) -> Any:
         return fw.monitor.current
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("OUT-003")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("OUT-003")
 @pytest.mark.parametrize("waveform", [Waveform.TONIC, Waveform.BURST, Waveform.HIGH_FREQUENCY], ids=lambda w: w.name)
 def test_the_delivered_pulse_train_equals_the_program(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], waveform: Waveform, measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], waveform: Waveform, scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     if waveform not in dev.profile.waveforms:
@@ -46,13 +46,13 @@ def test_the_delivered_pulse_train_equals_the_program(
     for name in ("amplitude_ua", "pulse_width_us", "rate_dhz", "burst_pulses", "intra_burst_rate_dhz"):
         value = getattr(prog, name)
         unit = name.rsplit("_", 1)[1] if name != "burst_pulses" else "pulses"
-        measure(f"delivered_{name}", getattr(out, name), units=unit, limit=(value, value))
+        scs_measure(f"delivered_{name}", getattr(out, name), units=unit, limit=(value, value))
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("OUT-003")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("OUT-003")
 def test_contact_currents_follow_their_shares(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     amplitude = small_amplitude_ua(dev)
@@ -62,5 +62,5 @@ def test_contact_currents_follow_their_shares(
     assert out.contact_ua == expected
     for number, (got, want) in enumerate(zip(out.contact_ua, expected, strict=True), start=1):
         if want:
-            measure(f"contact_{number}_current_ua", got, units="uA", limit=(want, want))
+            scs_measure(f"contact_{number}_current_ua", got, units="uA", limit=(want, want))
     assert sum(c for c in out.contact_ua if c > 0) == amplitude == -sum(c for c in out.contact_ua if c < 0)

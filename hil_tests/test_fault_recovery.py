@@ -33,11 +33,11 @@ def _connect_retrying(connect: Callable[..., Device], timeout_s: float = 5.0, **
             time.sleep(0.05)
 
 
-@pytest.mark.slow
-@pytest.mark.emulator_only
-@pytest.mark.requirement("REC-001")
+@pytest.mark.scs_slow
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("REC-001")
 def test_line_faults_never_apply_a_wrong_value(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev: Device | None = scs_connect()
     assert dev is not None
@@ -75,10 +75,10 @@ def test_line_faults_never_apply_a_wrong_value(
         applied = sum(scs_emulator.line_faults.applied.values())
     scs_emulator.clear_faults()
     after = _connect_retrying(scs_connect)
-    measure("line_faults_applied", applied, units="faults", limit=(1, None),
+    scs_measure("line_faults_applied", applied, units="faults", limit=(1, None),
             description="bytes corrupted or dropped on the line during the test")  # fmt: skip
-    measure("commands_completed", completed, units="commands", limit=(1, None))
-    measure("commands_failed_with_an_error", failed, units="commands")
+    scs_measure("commands_completed", completed, units="commands", limit=(1, None))
+    scs_measure("commands_failed_with_an_error", failed, units="commands")
     status = after.status()
     assert status.state is State.STIMULATING, "nothing asked for stimulation to stop"
     assert status.amplitude_ua in asked_ua and status.setpoint_ua in asked_ua, status
@@ -91,10 +91,10 @@ def test_line_faults_never_apply_a_wrong_value(
     assert delivered <= asked_ua, f"delivered {sorted(delivered - asked_ua)} uA, which the host never sent"
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("REC-002")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("REC-002")
 def test_a_disconnect_and_reconnect_changes_nothing(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect(watchdog_timeout_ms=WATCHDOG_MS)
     prog = install(dev, program(dev, 0, amplitude_ua=small_amplitude_ua(dev)))
@@ -109,7 +109,7 @@ def test_a_disconnect_and_reconnect_changes_nothing(
     with pytest.raises(LinkError):
         dev.status()
     after = _connect_retrying(scs_connect)
-    measure("reconnected_after_ms", ms(time.monotonic() - cut_s), units="ms")
+    scs_measure("reconnected_after_ms", ms(time.monotonic() - cut_s), units="ms")
     status = after.status()
     assert (status.state, status.amplitude_ua, status.setpoint_ua) == (State.STIMULATING,) + (prog.amplitude_ua,) * 2
     assert after.programs()[0] == prog
@@ -119,4 +119,4 @@ def test_a_disconnect_and_reconnect_changes_nothing(
     assert len(on) == 1 and on[0][1] is None, f"the untethered program stopped: {on}"
     assert {a for _, a in changes} <= {prog.amplitude_ua, tried}, changes
     reverted_s = next(t for t, a in changes if t >= cut_s and a == prog.amplitude_ua)
-    measure("tentative_reverted_after_cut_ms", ms(reverted_s - cut_s), units="ms", limit=(None, WATCHDOG_MS))
+    scs_measure("tentative_reverted_after_cut_ms", ms(reverted_s - cut_s), units="ms", limit=(None, WATCHDOG_MS))

@@ -16,7 +16,7 @@ from scsctl.pytest_plugin import RawSender
 from .support import raw_ok, raw_program, raw_status
 
 
-@pytest.mark.requirement("PRO-001")
+@pytest.mark.scs_requirement("PRO-001")
 def test_hello_identifies_a_device_its_profile_describes(scs_device: Device) -> None:
     ident, profile = scs_device.identity, scs_device.profile
     assert ident.model_id == profile.model_id
@@ -31,7 +31,7 @@ def test_hello_identifies_a_device_its_profile_describes(scs_device: Device) -> 
         assert "cycling" in ident.capabilities
 
 
-@pytest.mark.requirement("PRO-001")
+@pytest.mark.scs_requirement("PRO-001")
 def test_hello_without_a_common_version_is_refused_and_a_good_one_changes_nothing(scs_raw: RawSender) -> None:
     before = raw_status(scs_raw)
     for hello in (m.Hello(200, 250), m.Hello(2, 1), m.Hello(0, 0)):
@@ -44,8 +44,8 @@ def test_hello_without_a_common_version_is_refused_and_a_good_one_changes_nothin
     assert (after.state, after.active_slot, after.setpoint_ua) == (before.state, before.active_slot, before.setpoint_ua)
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("PRO-002")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("PRO-002")
 def test_before_hello_only_hello_status_and_stop_are_executed(
     scs_emulator: EmulatorRunner[Any], scs_raw: RawSender
 ) -> None:

@@ -31,23 +31,23 @@ REPLY_MAX_MS = 500 + 100
 """PROTOCOL.md 5.4: the device answers MEASURE_IMPEDANCE within 500 ms; plus the host's own time."""
 
 
-@pytest.mark.requirement("IMP-001")
-def test_intact_contacts_measure_normal(scs_device: Device, measure: Measure) -> None:
+@pytest.mark.scs_requirement("IMP-001")
+def test_intact_contacts_measure_normal(scs_device: Device, scs_measure: Measure) -> None:
     scs_device.stop()
     bounds = scs_device.profile.impedance
     sent_s = time.monotonic()
     record = scs_device.measure_impedance()
-    measure("impedance_reply_ms", ms(time.monotonic() - sent_s), units="ms", limit=(None, REPLY_MAX_MS))
+    scs_measure("impedance_reply_ms", ms(time.monotonic() - sent_s), units="ms", limit=(None, REPLY_MAX_MS))
     assert len(record.readings) == scs_device.identity.contacts
     for number, reading in enumerate(record.readings, start=1):
-        measure(f"contact_{number}_impedance_ohm", reading.impedance_ohm, units="ohm",
+        scs_measure(f"contact_{number}_impedance_ohm", reading.impedance_ohm, units="ohm",
                 limit=(bounds.low_warning_below_ohm, bounds.high_warning_above_ohm))  # fmt: skip
         assert reading.status is ImpedanceStatus.OK, f"contact {number}: {reading}"
     assert scs_device.status().status_flags & StatusFlags.IMPEDANCE_FRESH
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("IMP-002")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("IMP-002")
 def test_open_and_short_contacts_are_flagged_and_block_stimulation(
     scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device]
 ) -> None:
@@ -86,7 +86,7 @@ def test_open_and_short_contacts_are_flagged_and_block_stimulation(
     wait_state(dev, State.STIMULATING)
 
 
-@pytest.mark.requirement("IMP-003")
+@pytest.mark.scs_requirement("IMP-003")
 def test_the_host_refuses_start_without_a_fresh_check(scs_connect: Callable[..., Device], tmp_path: Path) -> None:
     dev = scs_connect(data_dir=tmp_path)  # a new audit log: no earlier check on record
     if not dev.profile.impedance.required_before_start:
@@ -101,8 +101,8 @@ def test_the_host_refuses_start_without_a_fresh_check(scs_connect: Callable[...,
     wait_state(dev, State.STIMULATING)
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("IMP-003")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("IMP-003")
 def test_the_device_refuses_start_without_a_fresh_check(scs_emulator: EmulatorRunner[Any], scs_raw: RawSender) -> None:
     with scs_emulator.locked() as fw:
         model = fw.model

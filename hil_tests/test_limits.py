@@ -39,7 +39,7 @@ def _sent(capture: Path) -> list[m.Message]:
     return out
 
 
-@pytest.mark.requirement("SAF-001")
+@pytest.mark.scs_requirement("SAF-001")
 def test_the_host_refuses_out_of_range_values_and_sends_nothing(
     scs_connect: Callable[..., Device], tmp_path: Path
 ) -> None:
@@ -94,9 +94,9 @@ _RAW_CASES: dict[str, tuple[dict[str, object], Param]] = {
 }
 
 
-@pytest.mark.requirement("SAF-002")
+@pytest.mark.scs_requirement("SAF-002")
 @pytest.mark.parametrize("case", [*_RAW_CASES, "too_few_contacts", "no_cathode", "shares_not_100"])
-def test_the_device_refuses_out_of_range_programs_sent_raw(scs_raw: RawSender, case: str, measure: Measure) -> None:
+def test_the_device_refuses_out_of_range_programs_sent_raw(scs_raw: RawSender, case: str, scs_measure: Measure) -> None:
     assert scs_raw.identify is not None
     slot = scs_raw.identify.program_slots - 1
     raw_ok(scs_raw, m.Stop())
@@ -119,12 +119,12 @@ def test_the_device_refuses_out_of_range_programs_sent_raw(scs_raw: RawSender, c
     if case == "amplitude_65_mA":
         profile = profile_for_model(scs_raw.identify.model_id)
         # The device's own stop must not sit inside what its profile lets the host ask for.
-        measure("device_amplitude_limit_ua", nak.limit, units="uA",
+        scs_measure("device_amplitude_limit_ua", nak.limit, units="uA",
                 limit=(profile.hardware.amplitude_ua.max, 65_000 - 1))  # fmt: skip
     assert scs_raw.request(m.ReadProgram(slot)) == before, "a refused program changed the slot"
 
 
-@pytest.mark.requirement("SAF-002")
+@pytest.mark.scs_requirement("SAF-002")
 def test_the_device_refuses_out_of_range_amplitude_changes_sent_raw(scs_raw: RawSender) -> None:
     assert scs_raw.identify is not None
     profile = profile_for_model(scs_raw.identify.model_id)
@@ -147,7 +147,7 @@ def test_the_device_refuses_out_of_range_amplitude_changes_sent_raw(scs_raw: Raw
     raw_ok(scs_raw, m.Stop())
 
 
-@pytest.mark.requirement("SAF-002")
+@pytest.mark.scs_requirement("SAF-002")
 def test_the_device_refuses_bad_watchdog_settings_sent_raw(scs_raw: RawSender) -> None:
     for message, limit in ((m.Heartbeat(10), 50), (m.Heartbeat(60_001), 60_000), (m.Heartbeat(49), 50)):
         nak = scs_raw.request(message)

@@ -26,7 +26,7 @@ def _two_programs_slot_0_selected(raw: RawSender) -> None:
     raw_ok(raw, m.SelectProgram(0))
 
 
-@pytest.mark.requirement("PRO-004")
+@pytest.mark.scs_requirement("PRO-004")
 def test_a_frame_with_a_bad_crc_is_refused_and_not_executed(scs_raw: RawSender) -> None:
     _two_programs_slot_0_selected(scs_raw)
     for message in (m.SelectProgram(1), m.Start(1)):
@@ -40,7 +40,7 @@ def test_a_frame_with_a_bad_crc_is_refused_and_not_executed(scs_raw: RawSender) 
     assert (status.state, status.active_slot, status.amplitude_ua) == (State.PROGRAMMED, 0, 0)
 
 
-@pytest.mark.requirement("PRO-004")
+@pytest.mark.scs_requirement("PRO-004")
 def test_noise_and_untrusted_headers_get_no_answer_and_the_line_recovers(scs_raw: RawSender) -> None:
     noise = bytes(range(0x10, 0x40)) + b"\xa5\xc3\x05\x05\x02\x01"  # a header whose length check fails
     assert scs_raw.send(noise, seq=None, timeout_s=0.2) is None
@@ -48,7 +48,7 @@ def test_noise_and_untrusted_headers_get_no_answer_and_the_line_recovers(scs_raw
     raw_status(scs_raw)  # the receiver found its way back to the next frame
 
 
-@pytest.mark.requirement("PRO-005")
+@pytest.mark.scs_requirement("PRO-005")
 @pytest.mark.parametrize("msg_type", [0x3F, 0x00, 0x82, 0xE0, 0x7F], ids=lambda t: f"type_0x{t:02X}")
 def test_an_unknown_command_is_refused(scs_raw: RawSender, msg_type: int) -> None:
     seq = scs_raw.next_seq()
@@ -56,7 +56,7 @@ def test_an_unknown_command_is_refused(scs_raw: RawSender, msg_type: int) -> Non
     assert nak.param is Param.NONE
 
 
-@pytest.mark.requirement("PRO-005")
+@pytest.mark.scs_requirement("PRO-005")
 def test_a_payload_of_the_wrong_length_is_refused_and_not_executed(scs_raw: RawSender) -> None:
     _two_programs_slot_0_selected(scs_raw)
     cases = [
@@ -77,7 +77,7 @@ def test_a_payload_of_the_wrong_length_is_refused_and_not_executed(scs_raw: RawS
     assert raw_ok(scs_raw, m.ReadProgram(1)) == m.ProgramData(raw_program(scs_raw, 1, pulse_width_us=300))
 
 
-@pytest.mark.requirement("PRO-006")
+@pytest.mark.scs_requirement("PRO-006")
 def test_a_command_in_the_wrong_state_is_refused_and_changes_nothing(scs_raw: RawSender) -> None:
     _two_programs_slot_0_selected(scs_raw)
     _nak(scs_raw.request(m.SetAmplitude(0)), NakReason.WRONG_STATE, m.SetAmplitude.TYPE)  # not stimulating

@@ -40,7 +40,7 @@ def _distinct_programs(dev: Device) -> list[m.Program]:
     return out
 
 
-@pytest.mark.requirement("MEM-001")
+@pytest.mark.scs_requirement("MEM-001")
 def test_every_slot_reads_back_what_was_written(scs_connect: Callable[..., Device]) -> None:
     dev = scs_connect()
     dev.stop()
@@ -50,8 +50,8 @@ def test_every_slot_reads_back_what_was_written(scs_connect: Callable[..., Devic
     assert again.programs() == {p.slot: p for p in written}
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("MEM-002")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("MEM-002")
 def test_programs_survive_a_power_cycle(scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device]) -> None:
     dev = scs_connect()
     written = [install(dev, p) for p in _distinct_programs(dev)]

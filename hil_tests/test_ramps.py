@@ -37,15 +37,15 @@ def _start_ramp(dev: Device, timeline: Timeline) -> tuple[int, float, float]:
     return amplitude, sent_s, began_s
 
 
-@pytest.mark.requirement("OUT-001")
-def test_ramp_up_reaches_the_setpoint_after_the_ramp_time(scs_device: Device, measure: Measure) -> None:
+@pytest.mark.scs_requirement("OUT-001")
+def test_ramp_up_reaches_the_setpoint_after_the_ramp_time(scs_device: Device, scs_measure: Measure) -> None:
     timeline = Timeline(scs_device)
     amplitude, _, began_s = _start_ramp(scs_device, timeline)
     seen: list[int] = []
     while (status := scs_device.status()).state is State.RAMPING_UP:
         seen.append(status.amplitude_ua)
     done_s, _ = timeline.state_change(State.STIMULATING, timeout_s=RAMP_MS / 1000 + 1)
-    measure("ramp_up_time_ms", ms(done_s - began_s), units="ms",
+    scs_measure("ramp_up_time_ms", ms(done_s - began_s), units="ms",
             limit=(RAMP_MS - EVENT_JITTER_MS, RAMP_MS + EVENT_JITTER_MS),
             description="EVENT_STATE RAMPING_UP -> EVENT_STATE STIMULATING, as received")  # fmt: skip
     assert seen == sorted(seen), f"the amplitude fell during the ramp: {seen}"
@@ -54,10 +54,10 @@ def test_ramp_up_reaches_the_setpoint_after_the_ramp_time(scs_device: Device, me
     assert scs_device.status().amplitude_ua == amplitude
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("OUT-001")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("OUT-001")
 def test_ramp_up_delivered_amplitude_follows_the_program(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     amplitude, sent_s, began_s = _start_ramp(dev, Timeline(dev))
@@ -67,7 +67,7 @@ def test_ramp_up_delivered_amplitude_follows_the_program(
     assert changes and changes[-1][1] == amplitude, changes
     levels = [a for _, a in changes]
     assert levels == sorted(levels), f"the delivered amplitude fell during the ramp: {changes}"
-    measure("ramp_up_highest_ua", max(levels), units="uA", limit=(amplitude, amplitude))
+    scs_measure("ramp_up_highest_ua", max(levels), units="uA", limit=(amplitude, amplitude))
 
     # The programmed ramp reaches level a at start + a / amplitude x RAMP_MS; the device started
     # between sent_s and began_s. Ahead of the earliest line is too fast; behind the latest, late.
@@ -75,9 +75,9 @@ def test_ramp_up_delivered_amplitude_follows_the_program(
         return start_s + level / amplitude * RAMP_MS / 1000
 
     ahead_ms = max(ms(due(sent_s, a) - t) for t, a in changes)
-    measure("ramp_up_ahead_of_program_ms", ahead_ms, units="ms", limit=(None, 0.5))
+    scs_measure("ramp_up_ahead_of_program_ms", ahead_ms, units="ms", limit=(None, 0.5))
     # Just before each change the output still held the previous level: how long past its due time.
     lag_ms = max(ms(t - due(began_s, a_prev)) for (t, _), a_prev in zip(changes[1:], levels, strict=False))
-    measure("ramp_up_lag_behind_program_ms", lag_ms, units="ms", limit=(None, LAG_MAX_MS))
-    measure("ramp_up_time_ms", ms(changes[-1][0] - began_s), units="ms", limit=(None, RAMP_MS + LAG_MAX_MS),
+    scs_measure("ramp_up_lag_behind_program_ms", lag_ms, units="ms", limit=(None, LAG_MAX_MS))
+    scs_measure("ramp_up_time_ms", ms(changes[-1][0] - began_s), units="ms", limit=(None, RAMP_MS + LAG_MAX_MS),
             description="from when the host heard the ramp began to the set-point (device clock)")  # fmt: skip

@@ -56,7 +56,7 @@ PREPARE: dict[MessageType, Callable[[RawSender], m.Message]] = {
 }
 
 
-@pytest.mark.requirement("PRO-003")
+@pytest.mark.scs_requirement("PRO-003")
 @pytest.mark.parametrize("command", sorted(m.RESPONSE_TYPES), ids=lambda c: c.name)
 def test_every_command_round_trip(scs_raw: RawSender, command: MessageType) -> None:
     message = PREPARE[command](scs_raw)

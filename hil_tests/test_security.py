@@ -53,7 +53,7 @@ def _programs(device: Device) -> dict[int, m.Program]:
     return device.programs()
 
 
-@pytest.mark.requirement("SEC-001")
+@pytest.mark.scs_requirement("SEC-001")
 def test_a_technician_gets_no_limits_from_a_users_own_profile_and_nothing_is_sent(
     scs_connect: Callable[..., Device], tmp_path: Path
 ) -> None:
@@ -71,7 +71,7 @@ def test_a_technician_gets_no_limits_from_a_users_own_profile_and_nothing_is_sen
     assert _programs(scs_connect()) == before
 
 
-@pytest.mark.requirement("SEC-002")
+@pytest.mark.scs_requirement("SEC-002")
 def test_the_engineer_role_is_refused_to_a_user_the_policy_does_not_name_and_nothing_is_sent(
     scs_connect: Callable[..., Device], tmp_path: Path
 ) -> None:
@@ -86,7 +86,7 @@ def test_the_engineer_role_is_refused_to_a_user_the_policy_does_not_name_and_not
     assert _programs(scs_connect()) == before
 
 
-@pytest.mark.requirement("SEC-002")
+@pytest.mark.scs_requirement("SEC-002")
 def test_an_engineer_the_policy_names_may_use_a_users_own_profile(
     scs_connect: Callable[..., Device], scs_target: Target, tmp_path: Path
 ) -> None:
@@ -102,7 +102,7 @@ def test_an_engineer_the_policy_names_may_use_a_users_own_profile(
     assert written and all((r.role, r.profile, r.profile_sha256, r.profile_origin) == stamp for r in written)
 
 
-@pytest.mark.requirement("SEC-003")
+@pytest.mark.scs_requirement("SEC-003")
 def test_a_patient_maximum_the_leads_cannot_carry_is_refused_naming_the_compliance_limit(
     scs_device: Device, tmp_path: Path
 ) -> None:
@@ -133,7 +133,7 @@ def test_a_patient_maximum_the_leads_cannot_carry_is_refused_naming_the_complian
     assert dev.read_program(slot) == allowed
 
 
-@pytest.mark.requirement("SEC-004")
+@pytest.mark.scs_requirement("SEC-004")
 def test_every_record_of_a_session_names_who_and_which_profile_and_the_log_verifies(
     scs_connect: Callable[..., Device],
 ) -> None:

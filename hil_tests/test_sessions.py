@@ -34,7 +34,7 @@ def _stimulating(dev: Device) -> None:
     wait_state(dev, State.STIMULATING)
 
 
-@pytest.mark.requirement("SES-001")
+@pytest.mark.scs_requirement("SES-001")
 def test_stop_from_a_second_terminal_reaches_a_tethered_session(
     scs_bench: Bench, scs_connect: Callable[..., Device]
 ) -> None:
@@ -55,8 +55,8 @@ def test_stop_from_a_second_terminal_reaches_a_tethered_session(
     assert dev.link.status is LinkStatus.UP  # the holder's session went on undisturbed
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("SES-002")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("SES-002")
 def test_stop_after_a_link_loss_once_the_port_is_back(
     scs_connect: Callable[..., Device], scs_emulator: EmulatorRunner[Any]
 ) -> None:
@@ -75,7 +75,7 @@ def test_stop_after_a_link_loss_once_the_port_is_back(
         assert fw.state not in OUTPUT_STATES
 
 
-@pytest.mark.requirement("SES-003")
+@pytest.mark.scs_requirement("SES-003")
 def test_a_session_that_commands_no_stimulation_leaves_the_watchdog_as_it_found_it(
     scs_raw: RawSender, scs_connect: Callable[..., Device], tmp_path: Path
 ) -> None:
@@ -94,7 +94,7 @@ def test_a_session_that_commands_no_stimulation_leaves_the_watchdog_as_it_found_
     raw_ok(scs_raw, m.Heartbeat(0))  # the "other host" disarms, so no expiry reaches the next test
 
 
-@pytest.mark.requirement("SES-004")
+@pytest.mark.scs_requirement("SES-004")
 def test_a_technician_cannot_loosen_a_tethered_session(scs_connect: Callable[..., Device]) -> None:
     dev = scs_connect("technician", tethered=True)
     _stimulating(dev)

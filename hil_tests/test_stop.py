@@ -55,20 +55,20 @@ def _reach(dev: Device, state: State) -> None:
 
 
 _STATES = [
-    pytest.param(State.IDLE, marks=pytest.mark.emulator_only, id="IDLE"),
+    pytest.param(State.IDLE, marks=pytest.mark.scs_emulator_only, id="IDLE"),
     pytest.param(State.PROGRAMMED, id="PROGRAMMED"),
     pytest.param(State.RAMPING_UP, id="RAMPING_UP"),
     pytest.param(State.STIMULATING, id="STIMULATING"),
     pytest.param(State.RAMPING_DOWN, id="RAMPING_DOWN"),
     pytest.param(State.CYCLING_OFF, id="CYCLING_OFF"),
-    pytest.param(State.FAULT, marks=pytest.mark.emulator_only, id="FAULT"),
+    pytest.param(State.FAULT, marks=pytest.mark.scs_emulator_only, id="FAULT"),
 ]
 
 
-@pytest.mark.requirement("SAF-003")
+@pytest.mark.scs_requirement("SAF-003")
 @pytest.mark.parametrize("state", _STATES)
 def test_stop_from_every_state(
-    scs_bench: Any, scs_connect: Callable[..., Device], state: State, measure: Measure
+    scs_bench: Any, scs_connect: Callable[..., Device], state: State, scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     if state is State.FAULT:
@@ -81,7 +81,7 @@ def test_stop_from_every_state(
     assert dev.status().state is state
     sent_s = time.monotonic()
     dev.stop()
-    measure("stop_confirmed_ms", ms(time.monotonic() - sent_s), units="ms", limit=(None, STOP_CONFIRMED_MAX_MS),
+    scs_measure("stop_confirmed_ms", ms(time.monotonic() - sent_s), units="ms", limit=(None, STOP_CONFIRMED_MAX_MS),
             description=f"STOP in {state.name}: sent -> acknowledged")  # fmt: skip
     expected = {State.IDLE: State.IDLE, State.FAULT: State.FAULT}.get(state, State.PROGRAMMED)
     status = dev.status()
@@ -92,11 +92,11 @@ def test_stop_from_every_state(
     assert (status.state, status.amplitude_ua) == (expected, 0)
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("SAF-003")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("SAF-003")
 @pytest.mark.parametrize("state", [State.RAMPING_UP, State.STIMULATING], ids=lambda s: s.name)
 def test_output_is_off_when_stop_is_acknowledged(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], state: State, measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], state: State, scs_measure: Measure
 ) -> None:
     dev = scs_connect()
     _reach(dev, state)
@@ -108,14 +108,14 @@ def test_output_is_off_when_stop_is_acknowledged(
         on_after = fw.monitor.max_amplitude_ua(acked_s, fw.clock_s)
     assert off_s is not None, "the output never went off"
     # The emulator runs on the host's monotonic clock, so device and host times compare directly.
-    measure("output_off_after_stop_sent_ms", ms(off_s - sent_s), units="ms", limit=(None, STOP_CONFIRMED_MAX_MS))
-    measure("output_off_before_stop_ack_ms", ms(acked_s - off_s), units="ms", limit=(0, None),
+    scs_measure("output_off_after_stop_sent_ms", ms(off_s - sent_s), units="ms", limit=(None, STOP_CONFIRMED_MAX_MS))
+    scs_measure("output_off_before_stop_ack_ms", ms(acked_s - off_s), units="ms", limit=(0, None),
             description="the output is off before the host hears STOP_ACK")  # fmt: skip
     assert on_after == 0
 
 
-@pytest.mark.requirement("SAF-004")
-def test_stop_overtakes_an_amplitude_ramp(scs_connect: Callable[..., Device], measure: Measure) -> None:
+@pytest.mark.scs_requirement("SAF-004")
+def test_stop_overtakes_an_amplitude_ramp(scs_connect: Callable[..., Device], scs_measure: Measure) -> None:
     dev = scs_connect()
     amplitude = small_amplitude_ua(dev)
     step = dev.profile.safety.max_amplitude_step_ua
@@ -140,7 +140,7 @@ def test_stop_overtakes_an_amplitude_ramp(scs_connect: Callable[..., Device], me
         time.sleep(0.005)
     sent_s = time.monotonic()
     dev.stop()
-    measure("stop_confirmed_during_ramp_ms", ms(time.monotonic() - sent_s), units="ms",
+    scs_measure("stop_confirmed_during_ramp_ms", ms(time.monotonic() - sent_s), units="ms",
             limit=(None, STOP_CONFIRMED_MAX_MS))  # fmt: skip
     ramping.join(timeout=10)
     assert not ramping.is_alive() and len(ended) == 1

@@ -38,9 +38,9 @@ def _fall_silent(dev: Device) -> float:
     return time.monotonic()
 
 
-@pytest.mark.requirement("WDG-001")
+@pytest.mark.scs_requirement("WDG-001")
 def test_a_tentative_amplitude_reverts_when_the_host_falls_silent(
-    scs_connect: Callable[..., Device], measure: Measure
+    scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect(watchdog_timeout_ms=WATCHDOG_MS)
     prog = _stimulating(dev)
@@ -53,7 +53,7 @@ def test_a_tentative_amplitude_reverts_when_the_host_falls_silent(
     expired_s, _ = timeline.wait_for(
         lambda e: isinstance(e, m.EventFault) and e.fault is FaultCode.WATCHDOG_EXPIRY, WATCHDOG_MS / 1000 + 2
     )
-    measure("tentative_revert_after_silence_ms", ms(expired_s - silent_s), units="ms",
+    scs_measure("tentative_revert_after_silence_ms", ms(expired_s - silent_s), units="ms",
             limit=(None, WATCHDOG_MS + EVENT_LATE_MAX_MS),
             description="last frame answered -> EVENT_FAULT WATCHDOG_EXPIRY received")  # fmt: skip
     status = dev.status()
@@ -64,14 +64,16 @@ def test_a_tentative_amplitude_reverts_when_the_host_falls_silent(
     assert dev.read_program(0).amplitude_ua == prog.amplitude_ua
 
 
-@pytest.mark.requirement("WDG-002")
-def test_tethered_output_stops_when_the_host_falls_silent(scs_connect: Callable[..., Device], measure: Measure) -> None:
+@pytest.mark.scs_requirement("WDG-002")
+def test_tethered_output_stops_when_the_host_falls_silent(
+    scs_connect: Callable[..., Device], scs_measure: Measure
+) -> None:
     dev = scs_connect(tethered=True, watchdog_timeout_ms=WATCHDOG_MS)
     _stimulating(dev)
     timeline = Timeline(dev)
     silent_s = _fall_silent(dev)
     stopped_s, event = timeline.state_change(State.PROGRAMMED, WATCHDOG_MS / 1000 + 2, after_s=silent_s)
-    measure("output_stop_after_silence_ms", ms(stopped_s - silent_s), units="ms",
+    scs_measure("output_stop_after_silence_ms", ms(stopped_s - silent_s), units="ms",
             limit=(None, WATCHDOG_MS + EVENT_LATE_MAX_MS),
             description="last frame answered -> EVENT_STATE PROGRAMMED (cause WATCHDOG) received")  # fmt: skip
     assert event.cause is StateCause.WATCHDOG and event.amplitude_ua == 0
@@ -80,10 +82,10 @@ def test_tethered_output_stops_when_the_host_falls_silent(scs_connect: Callable[
     assert status.fault_flags & FaultFlags.WATCHDOG_EXPIRY
 
 
-@pytest.mark.emulator_only
-@pytest.mark.requirement("WDG-002")
+@pytest.mark.scs_emulator_only
+@pytest.mark.scs_requirement("WDG-002")
 def test_tethered_output_stops_when_the_line_is_cut(
-    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], measure: Measure
+    scs_emulator: EmulatorRunner[Any], scs_connect: Callable[..., Device], scs_measure: Measure
 ) -> None:
     dev = scs_connect(tethered=True, watchdog_timeout_ms=WATCHDOG_MS)
     _stimulating(dev)
@@ -94,7 +96,7 @@ def test_tethered_output_stops_when_the_line_is_cut(
         off_s = fw.monitor.first_off_after(cut_s - WATCHDOG_MS / 1000)
     assert off_s is not None, "output did not stop after the line was cut"
     # Device clock = host monotonic clock: the watchdog counts from the last frame, before the cut.
-    measure("output_off_after_line_cut_ms", ms(off_s - cut_s), units="ms", limit=(None, WATCHDOG_MS))
+    scs_measure("output_off_after_line_cut_ms", ms(off_s - cut_s), units="ms", limit=(None, WATCHDOG_MS))
     after = scs_connect()  # the port is back: a new session (arming the watchdog clears its flag)
     status = after.status()
     assert (status.state, status.amplitude_ua) == (State.PROGRAMMED, 0)

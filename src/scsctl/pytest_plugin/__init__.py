@@ -10,15 +10,15 @@ rig's own test project uses it too (``-p no:scsctl`` turns it off). Only the tar
 
 A test asks for what it needs::
 
-    @pytest.mark.requirement("SAF-003")
-    def test_stop(scs_device, measure):
+    @pytest.mark.scs_requirement("SAF-003")
+    def test_stop(scs_device, scs_measure):
         ...
-        measure("stop_confirmed_ms", ms, units="ms", limit=(None, 100))
+        scs_measure("stop_confirmed_ms", ms, units="ms", limit=(None, 100))
 
 Fixtures (``plugin``): ``scs_device`` (technician session), ``scs_connect(role=..., tethered=...)``,
 ``scs_raw`` (raw frames for negative tests: engineer role, audited), ``scs_emulator`` (fault
 injection and output monitor; skips unless the target is ``emu://``), ``measure``, ``scs_target``,
-``scs_bench``. Markers: ``requirement(*ids)``, ``emulator_only``, ``hardware_only``, ``slow``.
+``scs_bench``. Markers: ``scs_requirement(*ids)``, ``scs_emulator_only``, ``scs_hardware_only``, ``scs_slow``.
 Options and where else they may come from (ini ``scs_port``..., environment ``SCSCTL_HIL_PORT``...):
 ``options``. The record and its traceability table:
 ``record``, ``report``.

@@ -2,7 +2,7 @@
 
 Fixtures: ``scs_target`` (session), ``scs_port`` (session), ``scs_policy`` (session),
 ``scs_bench``, ``scs_connect``, ``scs_device``, ``scs_raw``, ``scs_emulator``, ``measure``.
-Markers: ``requirement(*ids)``, ``emulator_only``, ``hardware_only``, ``slow``. Options: see
+Markers: ``scs_requirement(*ids)``, ``scs_emulator_only``, ``scs_hardware_only``, ``scs_slow``. Options: see
 ``options``. Disable with ``-p no:scsctl``.
 
 The role a run asks for (``--scs-role``) is the rig operator's, and it is granted like any
@@ -32,6 +32,7 @@ from .record import (
     PROP_TARGET,
     PROP_WORKER,
     RecordBuilder,
+    as_json,
     write_record,
 )
 from .requirements import REQUIREMENT_ID, TABLE_NAME, Requirement, find_table, read_table
@@ -44,10 +45,10 @@ if TYPE_CHECKING:
     from .target import Bench, Target
 
 MARKERS = (
-    "requirement(*ids): the requirement ids (rows of REQUIREMENTS.md) this test verifies",
-    "emulator_only: needs the in-process emulator (fault injection, output monitor); skipped on other targets",
-    "hardware_only: needs a device on a port; skipped on the in-process emulator",
-    "slow: takes seconds of real time (deselect with -m 'not slow')",
+    "scs_requirement(*ids): the requirement ids (rows of REQUIREMENTS.md) this test verifies",
+    "scs_emulator_only: needs the in-process emulator (fault injection, output monitor); skipped on other targets",
+    "scs_hardware_only: needs a device on a port; skipped on the in-process emulator",
+    "scs_slow: takes seconds of real time (deselect with -m 'not slow')",
 )
 
 
@@ -140,12 +141,12 @@ def _read(config: pytest.Config, table: Path) -> dict[str, Requirement]:
 
 
 def requirement_ids(item: pytest.Item) -> tuple[list[str], list[str]]:
-    """The ids the item's ``requirement`` markers name, and what is wrong with them."""
+    """The ids the item's ``scs_requirement`` markers name, and what is wrong with them."""
     ids: list[str] = []
     problems: list[str] = []
-    for marker in item.iter_markers("requirement"):
+    for marker in item.iter_markers("scs_requirement"):
         if not marker.args or marker.kwargs:
-            problems.append("@pytest.mark.requirement needs one or more ids, e.g. requirement('SAF-003')")
+            problems.append("@pytest.mark.scs_requirement needs one or more ids, e.g. scs_requirement('SAF-003')")
         for arg in marker.args:
             if not isinstance(arg, str) or not REQUIREMENT_ID.match(arg):
                 problems.append(f"requirement id {arg!r} is not of the form ABC-123")
@@ -164,7 +165,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if recording and state.worker is not None:
             item.user_properties.append((PROP_WORKER, state.worker))
         if recording or ids:
-            item.user_properties.append((PROP_REQUIREMENTS, ids))
+            item.user_properties.append((PROP_REQUIREMENTS, as_json(ids)))
         if ids:
             table = _table_for(config, item.path)
             if table is None:
@@ -194,7 +195,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 "worker": state.worker,
                 "in_process_emulator": options.is_in_process(state.port),
             }
-            item.user_properties.append((PROP_TARGET, target))
+            item.user_properties.append((PROP_TARGET, as_json(target)))
         reason = _skip_reason(item, state.port)
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=reason))  # reported at the test, not in this plugin
@@ -211,10 +212,10 @@ def _needs_hardware(port: str) -> str:
 def _skip_reason(item: pytest.Item, port: str) -> str | None:
     """Why ``item`` cannot run on ``port``, or None."""
     in_process = options.is_in_process(port)
-    needs_emulator = item.get_closest_marker("emulator_only") or "scs_emulator" in getattr(item, "fixturenames", ())
+    needs_emulator = item.get_closest_marker("scs_emulator_only") or "scs_emulator" in getattr(item, "fixturenames", ())
     if needs_emulator and not in_process:
         return _needs_emulator(port)
-    if item.get_closest_marker("hardware_only") and in_process:
+    if item.get_closest_marker("scs_hardware_only") and in_process:
         return _needs_hardware(port)
     return None
 
@@ -333,7 +334,7 @@ def scs_target(
 def scs_bench(request: pytest.FixtureRequest, scs_target: Target) -> Iterator[Bench]:
     """This test's access to the target; stops output and closes every session afterwards."""
     node = request.node
-    fresh = "scs_emulator" in request.fixturenames or node.get_closest_marker("emulator_only") is not None
+    fresh = "scs_emulator" in request.fixturenames or node.get_closest_marker("scs_emulator_only") is not None
     from .target import Bench
 
     bench = Bench(scs_target, fresh_emulator=fresh)
@@ -343,7 +344,7 @@ def scs_bench(request: pytest.FixtureRequest, scs_target: Target) -> Iterator[Be
         try:
             bench.close()
         finally:
-            node.user_properties.append((PROP_TARGET, scs_target.describe()))
+            node.user_properties.append((PROP_TARGET, as_json(scs_target.describe())))
 
 
 @pytest.fixture
@@ -388,13 +389,13 @@ def scs_emulator(scs_bench: Bench) -> EmulatorRunner[Any]:
 
 
 @pytest.fixture
-def measure(request: pytest.FixtureRequest) -> Measure:
+def scs_measure(request: pytest.FixtureRequest) -> Measure:
     """``measure(name, value, *, units, limit=(low, high), description="")``: recorded, then asserted."""
     node = request.node
 
     def record(name: str, value: float, *, units: str, limit: Limit = (None, None), description: str = "") -> float:
         meas = check_measurement(name, value, units, limit, description)
-        node.user_properties.append((PROP_MEASUREMENT, meas.as_dict()))
+        node.user_properties.append((PROP_MEASUREMENT, as_json(meas.as_dict())))
         if not meas.passed:
             pytest.fail(f"measurement out of limits: {meas}")
         return value

@@ -47,11 +47,27 @@ __all__ = [
     "PROP_TARGET",
     "PROP_WORKER",
     "RecordBuilder",
+    "as_json",
+    "from_json",
     "write_record",
 ]
 
 FORMAT = "scsctl-hil-record"
 FORMAT_VERSION = 1
+
+def as_json(value: object) -> str:
+    """A user property's value as JSON: junitxml writes properties as text, and a rig's tools read it."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def from_json(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
 
 # Keys of the (name, value) pairs a test's report carries in ``user_properties``.
 PROP_REQUIREMENTS = "scs_requirements"
@@ -59,6 +75,8 @@ PROP_TABLE = "scs_requirement_table"
 PROP_MEASUREMENT = "scs_measurement"
 PROP_TARGET = "scs_target"
 PROP_WORKER = "scs_worker"
+_JSON_PROPS = frozenset({PROP_REQUIREMENTS, PROP_MEASUREMENT, PROP_TARGET})
+"""Properties whose values are JSON text (see ``as_json``)."""
 
 _FAILING = ("failed", "error", "xpassed")
 
@@ -142,7 +160,8 @@ class RecordBuilder:
         test = self._tests.setdefault((nodeid, worker), _Test(nodeid, worker))
         test.phases[when] = _Phase(outcome, message, duration_s, wasxfail)
         measurements: list[dict[str, Any]] = []
-        for key, value in props:
+        for key, raw in props:
+            value = from_json(raw) if key in _JSON_PROPS else raw
             if key == PROP_REQUIREMENTS and isinstance(value, list | tuple):
                 test.requirements = [str(v) for v in value]
             elif key == PROP_TABLE and isinstance(value, str) and value not in test.tables:

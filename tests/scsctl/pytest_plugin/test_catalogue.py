@@ -23,7 +23,7 @@ def test_every_requirement_lists_exactly_the_tests_that_name_it(pytester: pytest
     for item in items:
         assert isinstance(item, pytest.Function)
         key = f"{item.path.name}::{item.originalname}"
-        ids = {arg for marker in item.iter_markers("requirement") for arg in marker.args}
+        ids = {arg for marker in item.iter_markers("scs_requirement") for arg in marker.args}
         if not ids:
             untraced.append(item.nodeid)
         for req_id in ids:

@@ -58,7 +58,7 @@ def test_options_and_markers_are_offered(pytester: pytest.Pytester) -> None:
     for option in ("--scs-port=URL", "--scs-profile=NAME", "--scs-record=FILE", "--scs-requirements=FILE"):
         assert option in helptext
     markers = run(pytester, "--markers").stdout.str()
-    for marker in ("requirement(*ids)", "emulator_only", "hardware_only", "slow"):
+    for marker in ("scs_requirement(*ids)", "scs_emulator_only", "scs_hardware_only", "scs_slow"):
         assert f"@pytest.mark.{marker}" in markers
 
 
@@ -129,7 +129,7 @@ def test_emulator_needs_skip_on_a_port_naming_the_option(pytester: pytest.Pytest
         """
         import pytest
 
-        @pytest.mark.emulator_only
+        @pytest.mark.scs_emulator_only
         def test_marked(scs_device):
             raise AssertionError("never runs on a port")
 
@@ -145,7 +145,7 @@ def test_emulator_needs_skip_on_a_port_naming_the_option(pytester: pytest.Pytest
 
 
 def test_hardware_only_skips_on_the_emulator(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("import pytest\n\n@pytest.mark.hardware_only\ndef test_real(scs_device):\n    pass\n")
+    pytester.makepyfile("import pytest\n\n@pytest.mark.scs_hardware_only\ndef test_real(scs_device):\n    pass\n")
     result = run(pytester, "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*needs a device on a port (--scs-port PORT)*emu://*"])
@@ -175,15 +175,15 @@ def test_unknown_requirement_ids_are_errors_naming_the_table(pytester: pytest.Py
         test_x="""
         import pytest
 
-        @pytest.mark.requirement("SAF-001")
+        @pytest.mark.scs_requirement("SAF-001")
         def test_stop():
             pass
 
-        @pytest.mark.requirement("SAF-999")
+        @pytest.mark.scs_requirement("SAF-999")
         def test_unknown():
             pass
 
-        @pytest.mark.requirement("stop")
+        @pytest.mark.scs_requirement("stop")
         def test_malformed():
             pass
         """
@@ -196,7 +196,7 @@ def test_unknown_requirement_ids_are_errors_naming_the_table(pytester: pytest.Py
 
 
 def test_requirement_ids_without_a_table_are_errors(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("import pytest\n\n@pytest.mark.requirement('SAF-001')\ndef test_x():\n    pass\n")
+    pytester.makepyfile("import pytest\n\n@pytest.mark.scs_requirement('SAF-001')\ndef test_x():\n    pass\n")
     result = run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*cannot be traced: no REQUIREMENTS.md*--scs-requirements*"])
@@ -208,17 +208,17 @@ def test_measure_records_the_value_then_asserts_its_limit(pytester: pytest.Pytes
         test_x="""
         import pytest
 
-        @pytest.mark.requirement("SAF-001")
-        def test_stop(measure):
-            assert measure("stop_ms", 3.5, units="ms", limit=(None, 50)) == 3.5
+        @pytest.mark.scs_requirement("SAF-001")
+        def test_stop(scs_measure):
+            assert scs_measure("stop_ms", 3.5, units="ms", limit=(None, 50)) == 3.5
 
-        @pytest.mark.requirement("SAF-001")
-        def test_slow_stop(measure):
-            measure("stop_ms", 75, units="ms", limit=(None, 50))
+        @pytest.mark.scs_requirement("SAF-001")
+        def test_slow_stop(scs_measure):
+            scs_measure("stop_ms", 75, units="ms", limit=(None, 50))
             raise AssertionError("not reached: the limit failed the test")
 
-        def test_bad_limit(measure):
-            measure("stop_ms", 1, units="ms", limit=(50, 10))
+        def test_bad_limit(scs_measure):
+            scs_measure("stop_ms", 1, units="ms", limit=(50, 10))
         """
     )
     record = pytester.path / "out" / "record.json"
@@ -252,12 +252,12 @@ def test_the_record_names_the_target_and_each_outcome(pytester: pytest.Pytester)
         test_x="""
         import pytest
 
-        @pytest.mark.requirement("SAF-001")
+        @pytest.mark.scs_requirement("SAF-001")
         def test_stop(scs_device):
             scs_device.stop()
 
-        @pytest.mark.requirement("OUT-001")
-        @pytest.mark.hardware_only
+        @pytest.mark.scs_requirement("OUT-001")
+        @pytest.mark.scs_hardware_only
         def test_ramp(scs_device):
             pass
         """
@@ -348,3 +348,25 @@ def test_raw_frames_skip_unless_the_operator_is_an_engineer(pytester: pytest.Pyt
     result = run(pytester, "--scs-data-dir", str(tmp_path), "-rs")
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*raw frames bypass the host's safety guard*--scs-role engineer*technician*"])
+
+
+def test_junitxml_properties_are_json(pytester: pytest.Pytester) -> None:
+    import xml.etree.ElementTree as ET
+
+    (pytester.path / "REQUIREMENTS.md").write_text(TABLE)
+    pytester.makepyfile(
+        test_x="""
+        import pytest
+
+        @pytest.mark.scs_requirement("SAF-001")
+        def test_stop(scs_measure):
+            scs_measure("stop_ms", 3.5, units="ms", limit=(None, 50))
+        """
+    )
+    xml = pytester.path / "junit.xml"
+    result = run(pytester, f"--junitxml={xml}")
+    result.assert_outcomes(passed=1)
+    properties = {p.get("name"): p.get("value") for p in ET.parse(xml).iter("property")}
+    assert json.loads(properties["scs_requirements"]) == ["SAF-001"]
+    measurement = json.loads(properties["scs_measurement"])
+    assert measurement["name"] == "stop_ms" and measurement["value"] == 3.5 and measurement["units"] == "ms"

@@ -44,11 +44,11 @@ def test_two_emulators_in_parallel_each_worker_records_its_own_target(pytester: 
         test_x="""
         import pytest
 
-        @pytest.mark.requirement("SAF-001")
+        @pytest.mark.scs_requirement("SAF-001")
         @pytest.mark.parametrize("n", range(3))
-        def test_stop(scs_device, measure, n):
+        def test_stop(scs_device, scs_measure, n):
             scs_device.stop()
-            measure("contacts", scs_device.identity.contacts, units="contacts", limit=(16, 16))
+            scs_measure("contacts", scs_device.identity.contacts, units="contacts", limit=(16, 16))
         """
     )
     record = pytester.path / "record.json"
