@@ -143,8 +143,11 @@ def resolve(config: pytest.Config) -> Settings:
     cli_ports: list[str] | None = config.getoption("scs_port")
     env_ports = os.environ.get(PORT_ENV, "")
     ini_ports: list[str] = config.getini("scs_port")
+    lg_env = config.getoption("lg_env", default=None)  # labgrid's own pytest plugin adds --lg-env
     if cli_ports:
         ports, origin = list(cli_ports), "--scs-port"
+    elif lg_env:
+        ports, origin = [labgrid_port(str(lg_env))], "--lg-env"
     elif env_ports.strip():
         ports, origin = shlex.split(env_ports), f"${PORT_ENV}"
     elif ini_ports:
@@ -171,6 +174,31 @@ def resolve(config: pytest.Config) -> Settings:
         role=role or "technician",
         role_from=role_from,
     )
+
+
+def labgrid_port(env_file: str) -> str:
+    """The port of the ``ScsDeviceDriver`` of the labgrid environment's target ``main``.
+
+    The place must be acquired (``labgrid-client -p PLACE acquire``): labgrid refuses a place that
+    another user holds, so two runs never share a device.
+    """
+    try:
+        from labgrid import Environment
+
+        from ..labgrid_driver import ScsDeviceDriver
+    except ImportError as err:
+        raise UsageError(f"--lg-env {env_file}: labgrid is not installed (pip install 'scsctl[labgrid]'): {err}"
+                         ) from None  # fmt: skip
+    try:
+        target = Environment(config_file=env_file).get_target("main")
+        if target is None:
+            raise UsageError(f"--lg-env {env_file}: the environment has no target 'main'")
+        driver = target.get_driver(ScsDeviceDriver)
+    except UsageError:
+        raise
+    except Exception as err:  # labgrid's errors are many and untyped: each is named here
+        raise UsageError(f"--lg-env {env_file}: no scsctl device from labgrid: {type(err).__name__}: {err}") from err
+    return str(driver.url)
 
 
 def is_in_process(url: str) -> bool:

@@ -9,7 +9,8 @@ dash, digits). Other columns are found by their header: ``requirement``, ``hazar
     | SAF-003 | STOP works from every state | output that cannot be stopped | `test_stop.py::test_stop` |
 
 A test's table is the nearest ``REQUIREMENTS.md`` in its folder or a parent folder (up to the
-rootdir), unless one is named with ``--scs-requirements``. Nothing here knows pytest.
+rootdir), unless one is named with ``--scs-requirements``. A table may extend another (``Extends:
+scsctl.hil_tests``, see ``read_table``). Nothing here knows pytest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-__all__ = ["REQUIREMENT_ID", "TABLE_NAME", "Requirement", "find_table", "parse_table", "read_table"]
+__all__ = [
+    "CATALOGUE",
+    "REQUIREMENT_ID",
+    "TABLE_NAME",
+    "Requirement",
+    "catalogue_table",
+    "find_table",
+    "parse_table",
+    "read_table",
+]
 
 TABLE_NAME = "REQUIREMENTS.md"
 REQUIREMENT_ID = re.compile(r"^[A-Z][A-Z0-9]*-\d+$")
@@ -100,14 +110,52 @@ def _column(named: Mapping[str, str], prefix: str) -> str:
     return ""
 
 
-def read_table(path: str | Path) -> dict[str, Requirement]:
-    """Parse the table file at ``path``; ``UsageError`` names a file that cannot be read."""
+def read_table(path: str | Path, *, _within: tuple[Path, ...] = ()) -> dict[str, Requirement]:
+    """Parse the table file at ``path``; ``UsageError`` names a file that cannot be read.
+
+    A line ``Extends: scsctl.hil_tests`` (the conformance catalogue's table) or ``Extends: PATH``
+    (relative to this file) takes that table's rows too: a rig's own table adds its requirements to
+    the catalogue's, and its tests may name either. An id defined twice is an error.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise UsageError(f"cannot read the requirements table {p}: {err.strerror or err}") from None
-    return parse_table(text, str(p))
+    table: dict[str, Requirement] = {}
+    for match in _EXTENDS.finditer(text):
+        base = _extended(match.group(1), p)
+        if base.resolve() in _within or base.resolve() == p.resolve():
+            raise UsageError(f"{p}: 'Extends: {match.group(1)}' leads back to itself")
+        table.update(read_table(base, _within=(*_within, p.resolve())))
+    own = parse_table(text, str(p))
+    for req_id, req in own.items():
+        if req_id in table:
+            raise UsageError(f"{p}:{req.line}: requirement {req_id} is already defined in {table[req_id].source}")
+    table.update(own)
+    return table
+
+
+CATALOGUE = "scsctl.hil_tests"
+"""How a rig's table names the conformance catalogue's table in an ``Extends:`` line."""
+
+_EXTENDS = re.compile(r"^extends:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def catalogue_table() -> Path:
+    """The conformance catalogue's ``REQUIREMENTS.md``: inside the installed package, or the checkout's."""
+    package = Path(__file__).resolve().parents[1]  # .../scsctl
+    for candidate in (package / "hil_tests" / TABLE_NAME, package.parents[1] / "hil_tests" / TABLE_NAME):
+        if candidate.is_file():
+            return candidate
+    raise UsageError(f"the conformance catalogue's {TABLE_NAME} is not installed with scsctl ({package})")
+
+
+def _extended(name: str, table: Path) -> Path:
+    if name == CATALOGUE:
+        return catalogue_table()
+    path = Path(name)
+    return path if path.is_absolute() else table.parent / path
 
 
 def find_table(start: Path, stop_at: Path, names: Iterable[str] = (TABLE_NAME,)) -> Path | None:

@@ -370,3 +370,26 @@ def test_junitxml_properties_are_json(pytester: pytest.Pytester) -> None:
     assert json.loads(properties["scs_requirements"]) == ["SAF-001"]
     measurement = json.loads(properties["scs_measurement"])
     assert measurement["name"] == "stop_ms" and measurement["value"] == 3.5 and measurement["units"] == "ms"
+
+
+def test_a_rigs_own_table_extends_the_catalogue(pytester: pytest.Pytester) -> None:
+    (pytester.path / "REQUIREMENTS.md").write_text(
+        "Extends: scsctl.hil_tests\n\n| id | requirement | hazard it controls | tests |\n|---|---|---|---|\n"
+        "| RIG-001 | the rig's own lead adapter is wired | current through the wrong contact | `test_x.py::test_rig` |\n"
+    )
+    pytester.makepyfile(
+        test_x="""
+        import pytest
+
+        @pytest.mark.scs_requirement("SAF-003", "RIG-001")  # one from the catalogue, one of the rig's
+        def test_rig():
+            pass
+
+        @pytest.mark.scs_requirement("NOPE-001")
+        def test_unknown():
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*requirement(s) NOPE-001 are not in*SAF-003*RIG-001*"])
