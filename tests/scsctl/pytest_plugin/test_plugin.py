@@ -375,7 +375,7 @@ def test_junitxml_properties_are_json(pytester: pytest.Pytester) -> None:
 def test_a_rigs_own_table_extends_the_catalogue(pytester: pytest.Pytester) -> None:
     (pytester.path / "REQUIREMENTS.md").write_text(
         "Extends: scsctl.hil_tests\n\n| id | requirement | hazard it controls | tests |\n|---|---|---|---|\n"
-        "| RIG-001 | the rig's own lead adapter is wired | current through the wrong contact | `test_x.py::test_rig` |\n"
+        "| RIG-001 | the rig's lead adapter is wired | current through the wrong contact | `test_x.py::test_rig` |\n"
     )
     pytester.makepyfile(
         test_x="""

@@ -19,8 +19,10 @@ def _source_hash() -> str:
     digest = hashlib.sha256()
     for name in _SOURCES:
         path = ROOT / name
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and
-                                                     "__pycache__" not in p.parts and "build" not in p.parts)  # fmt: skip
+        skip = ("__pycache__", "build")
+        files = [path] if path.is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file() and not any(part in skip for part in p.parts)
+        )
         for file in files:
             digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()

@@ -44,8 +44,10 @@ def _summary(done: subprocess.CompletedProcess[str]) -> str:
 
 def test_the_catalogue_runs_from_a_plain_install_outside_the_checkout(venv_bin: Path, tmp_path: Path) -> None:
     env = {"SCSCTL_DATA_DIR": str(tmp_path / "audit")}
-    done = _run([str(venv_bin / "pytest"), "--pyargs", "scsctl.hil_tests", "-p", "no:cacheprovider", "-q",
-                 "--scs-port", "emu://", "--scs-record", str(tmp_path / "record.json")], cwd=tmp_path, env=env)  # fmt: skip
+    record_file = tmp_path / "record.json"
+    argv = [str(venv_bin / "pytest"), "--pyargs", "scsctl.hil_tests", "-p", "no:cacheprovider", "-q",
+            "--scs-port", "emu://", "--scs-record", str(record_file)]  # fmt: skip
+    done = _run(argv, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     summary = _summary(done)
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
