@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import re
 import select
@@ -23,6 +24,8 @@ from .base import Transport
 
 __all__ = ["DEFAULT_BAUD", "SerialTransport"]
 
+_log = logging.getLogger(__name__)
+
 DEFAULT_BAUD = 115_200
 """Bits per second when the caller does not say; ignored by ptys and sockets."""
 
@@ -32,6 +35,28 @@ _HEAD_BYTES = 256
 _POLL_S = 0.05
 """The longest one read of a pyserial URL handler waits (it returns at once when a byte comes)."""
 _BUSY_WORDS = re.compile(r"held by|in use|busy", re.IGNORECASE)
+
+
+_RFC2217_READER = "pySerial RFC 2217 reader thread"
+
+
+def _quiet_rfc2217_reader_threads() -> None:
+    """pyserial's RFC 2217 client reads on a thread of its own, which dies with a traceback on stderr
+    when the server closes the connection; the failure reaches the caller as an error anyway (the
+    port is lost), so that thread's traceback goes to the log instead (once installed, for good)."""
+    previous = threading.excepthook
+    if getattr(previous, "_scsctl_rfc2217", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        thread = args.thread
+        if thread is not None and thread.name.startswith(_RFC2217_READER) and issubclass(args.exc_type, OSError):
+            _log.debug("%s ended: %s", thread.name, args.exc_value)
+            return
+        previous(args)
+
+    hook._scsctl_rfc2217 = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def _with_ign_set_control(url: str) -> str:
@@ -144,6 +169,8 @@ class SerialTransport(Transport):
             if "no ports found" in str(err):  # hwgrep:// matched nothing
                 raise PortNotFound(f"{self.url}: {err}; {_LIST_HINT}", port=self.url) from err
             raise UsageError(f"{self.url}: {err}") from err
+        if self.url.lower().startswith("rfc2217://"):
+            _quiet_rfc2217_reader_threads()
         network = self.url.lower().startswith("socket://")
         if network:
             # pyserial's socket handler discards what arrived on connecting, and with it the reason
@@ -184,6 +211,12 @@ class SerialTransport(Transport):
                 "nothing was sent",
                 port=self.url,
                 holder=holders or None,
+            )
+        if number in (errno.EPIPE, errno.ECONNRESET) and self.url.lower().startswith("rfc2217://"):
+            return TransportError(
+                f"{self.url}: the serial server closed the connection while it was being opened ({err}); "
+                "another client may hold the port (ser2net turns a second one away)",
+                port=self.url,
             )
         return TransportError(f"{self.url}: cannot open the port: {err}", port=self.url)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,15 @@ def test_loop_echoes_and_honours_read_timeouts() -> None:
         assert got == b"\xa5\xc3hello"
         assert t.read(64, 0.05) == b""  # nothing more: the timeout ends the read
         assert t.read(64, 0) == b""
+
+
+def test_a_second_client_of_ser2net_is_told_the_port_is_in_use(ser2net: dict[str, str], tmp_path: Path) -> None:
+    with scsctl.connect(ser2net["raw"], data_dir=tmp_path) as first:  # the bench's session holds the device
+        elsewhere = {**os.environ, "SCSCTL_RUNTIME_DIR": tempfile.mkdtemp(prefix="scs-other-")}  # another host
+        for url, said in ((ser2net["raw"], "Port already in use"), (ser2net["rfc2217"], "another client may hold")):
+            argv = [sys.executable, "-m", "scsctl.cli.main", "status", "--port", url, "--data-dir", str(tmp_path)]
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=elsewhere)
+            assert done.returncode == 5, done.stderr
+            assert said in done.stderr
+            assert "Traceback" not in done.stderr  # pyserial's own threads stay quiet
+        assert first.status().state in State  # the first session went on
