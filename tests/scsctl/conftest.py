@@ -1,26 +1,16 @@
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 
+from .processes import serving_process
+
 
 def _emulator_process(*serve: str) -> Iterator[str]:
     """``scsctl emulator ...`` in another process, as a user runs it in a second terminal; yields its port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scsctl.cli.main", "emulator", *serve],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("port: "), first + (proc.stderr.read() if proc.stderr else "")
-    yield first.removeprefix("port: ").strip()
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from serving_process(sys.executable, "-m", "scsctl.cli.main", "emulator", *serve)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from ...system_tools import require_program
+from ..processes import serving_process
 
 
 def _free_port() -> int:
@@ -33,14 +34,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
 @pytest.fixture(scope="module")
 def rfc2217_server(pty_emulator: str) -> Iterator[str]:
     """pyserial's RFC 2217 server in front of the pty emulator: ``rfc2217://127.0.0.1:PORT``."""
-    proc = subprocess.Popen([sys.executable, "-m", "scsctl.bench.rfc2217_server", pty_emulator],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("port: "), first + (proc.stderr.read() if proc.stderr else "")
-    yield first.removeprefix("port: ").strip()
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from serving_process(sys.executable, "-m", "scsctl.bench.rfc2217_server", pty_emulator)
 
 
 @pytest.fixture(scope="module")
