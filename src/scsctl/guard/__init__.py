@@ -34,12 +34,16 @@ Decisions (see ``guard.py`` for the full list of checks):
 - Amplitude changes larger than the profile's maximum step become a ramp of on-grid set-points,
   each at most one step apart and each carrying the caller's flags; a change that cannot be ramped
   on the grid is refused. START needs a ramp-up no faster than the profile's ramp rate.
+- The safety arithmetic (per-contact current, charge, density, Shannon, and the amplitudes at
+  which a program reaches each limit) lives in ``electrical``; displays call it too
+  (``contact_charges``, ``program_limits``), so they cannot disagree with the guard.
 - Compliance is checked per active contact with its own share of the current against its last
   measured impedance (as the device does); open or shorted active contacts are refused.
 """
 
 from __future__ import annotations
 
+from .checks import minimum_ramp_up_ms
 from .context import (
     ROLE_TIERS,
     WARNING_CHARGE_DENSITY,
@@ -50,18 +54,27 @@ from .context import (
     ImpedanceRecord,
     Role,
 )
+from .electrical import ContactCharge, ProgramLimits, contact_charges, program_limits, worst_contact
 from .guard import Guard
 from .ramp import plan_ramp
+from .settings import setting_refusal
 
 __all__ = [
     "ROLE_TIERS",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
     "Approved",
+    "ContactCharge",
     "DeviceContext",
     "Guard",
     "GuardWarning",
     "ImpedanceRecord",
+    "ProgramLimits",
     "Role",
+    "contact_charges",
+    "minimum_ramp_up_ms",
     "plan_ramp",
+    "program_limits",
+    "setting_refusal",
+    "worst_contact",
 ]

@@ -7,11 +7,10 @@ import dataclasses
 from firmware_protocol.constants import Recharge, Waveform
 from scsctl.audit import AuditRecord
 from scsctl.errors import AcknowledgementRequired, DeviceRefused, LinkLost, SafetyRefusal
-from scsctl.guard import DeviceContext, Guard
+from scsctl.guard import DeviceContext, Guard, contact_charges, program_limits, worst_contact
 from scsctl.parsing import electrodes
 from scsctl.profiles import get_profile
 from scsctl.tui.draft import check_draft, new_program
-from scsctl.tui.electrical import contact_charges, program_limits, worst_contact
 from scsctl.tui.pulse import draw_pulses
 from scsctl.tui.wording import describe_record, explain
 

@@ -7,18 +7,13 @@ from textual.widgets import Static
 
 from firmware_protocol.messages import Program
 
+from ...guard import contact_charges, program_limits, worst_contact
 from ...profiles import DeviceProfile
-from ...units import format_charge_density, format_nc, format_ua
-from ..electrical import contact_charges, program_limits, worst_contact
+from ...units import format_charge_density, format_nc, format_ua, format_ua_derived
 from . import show as set_text
 from .bars import range_bar
 
 __all__ = ["ChargePanel", "charge_line"]
-
-
-def _ma(amplitude_ua: float) -> str:
-    """An amplitude at which a limit is reached (derived, not a setting): mA to two decimals."""
-    return f"{amplitude_ua / 1000:.2f} mA"
 
 
 def charge_line(program: Program, amplitude_ua: int, profile: DeviceProfile, label: str) -> Text:
@@ -65,12 +60,9 @@ class ChargePanel(Static):
             text.append("limits: choose at least one anode and one cathode", style="dim")
         else:
             text.append("at this pulse width: ", style="dim")
-            text.append(
-                f"warning {safety.charge_density_warning_uc_per_cm2:g} uC/cm2 at {_ma(limits.warning_ua)}",
-                style="yellow",
-            )
-            text.append(f"  Shannon (k {safety.shannon_k:g}) at {_ma(limits.shannon_ua)}", style="red")
-            text.append(
-                f"  charge max {format_nc(safety.charge_per_phase_max_nc)} at {_ma(limits.charge_ua)}", style="red"
-            )
+            warning = safety.charge_density_warning_uc_per_cm2
+            text.append(f"warning {warning:g} uC/cm2 at {format_ua_derived(limits.warning_ua)}", style="yellow")
+            text.append(f"  Shannon (k {safety.shannon_k:g}) at {format_ua_derived(limits.shannon_ua)}", style="red")
+            charge_max = format_nc(safety.charge_per_phase_max_nc)
+            text.append(f"  charge max {charge_max} at {format_ua_derived(limits.charge_ua)}", style="red")
         set_text(self, text)
