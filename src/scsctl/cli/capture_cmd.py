@@ -27,7 +27,7 @@ def _frames(file: str) -> list[tuple[float, str, Any, int]]:
     """(time, direction, Frame | InvalidFrame, stream offset) for every item, in order."""
     from firmware_protocol import Decoder
 
-    from ..link import read_capture
+    from ..controller import read_capture
 
     decoders = {"tx": Decoder(), "rx": Decoder()}
     out: list[tuple[float, str, Any, int]] = []
@@ -80,8 +80,8 @@ def _replay(args: argparse.Namespace) -> int:
     from firmware_protocol import messages as m
     from firmware_protocol.constants import is_event
 
+    from ..controller import read_capture
     from ..errors import DeviceRefused, SafetyRefusal, UsageError
-    from ..link import read_capture
     from .common import open_device, require_port
 
     require_port(args)

@@ -33,10 +33,8 @@ from firmware_protocol.constants import (
 
 from ..audit import AuditLog, Kind
 from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
-from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord
-from ..guard.checks import minimum_ramp_up_ms
-from ..link import Link, LinkStats, LinkStatus
-from ..link.session import LinkStateChange
+from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord, minimum_ramp_up_ms
+from ..link import Link, LinkStateChange, LinkStats, LinkStatus
 from ..profiles import DeviceProfile
 from .control import StopAnswer
 from .events import Event, EventPump
@@ -564,19 +562,10 @@ class Device:
         """
         if status is None:
             status = self.status()
-        stimulating = status.state in OUTPUT_STATES
-        slot = None if status.active_slot == NO_SLOT else status.active_slot
-        if slot is not None:
-            self._known_program(slot)  # a committed amplitude changes the slot on the device
-        return DeviceContext(
-            stimulating=stimulating,
-            running_slot=slot if stimulating else None,
-            selected_slot=slot,
-            present_amplitude_ua=status.setpoint_ua,
-            programs=self._programs_snapshot(),
-            impedance=self._known.impedance,
-            now_s=time.monotonic(),
-            tethered=bool(status.status_flags & StatusFlags.STOP_ON_LINK_LOSS),
+        if status.active_slot != NO_SLOT:
+            self._known_program(status.active_slot)  # a committed amplitude changes the slot on the device
+        return DeviceContext.from_status(
+            status, self._programs_snapshot(), impedance=self._known.impedance, now_s=time.monotonic()
         )
 
     def _programs_snapshot(self) -> dict[int, m.Program]:

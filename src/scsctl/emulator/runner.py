@@ -35,9 +35,11 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ..errors import UsageError
 from .linefaults import Direction, FaultKind, FaultSpec, LineFaults, Segment, parse_fault
+from .models import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
     from .firmware import Firmware
+    from .models import FirmwareModel
 
 __all__ = [
     "BITS_PER_BYTE",
@@ -48,6 +50,7 @@ __all__ = [
     "HostPort",
     "LineEvent",
     "LineSimulator",
+    "find_model",
     "make_emulator",
 ]
 
@@ -55,8 +58,6 @@ _log = logging.getLogger(__name__)
 
 BITS_PER_BYTE = 10
 """A UART byte on the wire: start bit, 8 data bits, stop bit."""
-
-DEFAULT_MODEL_NAME = "tonic-burst-16"
 
 # A byte is due when its last bit has arrived; the tolerance keeps float rounding from making a
 # byte due a hair after the time the runner was told to wake for it.
@@ -594,6 +595,15 @@ class EmulatorRunner(Generic[F]):
             self._failed(err)
 
 
+def find_model(name: str) -> FirmwareModel:
+    """The emulated model called ``name``; ``UsageError`` naming the models there are."""
+    from .models import MODELS
+
+    if name not in MODELS:
+        raise UsageError(f"unknown emulator model {name!r}; models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
 def make_emulator(
     model: str = DEFAULT_MODEL_NAME,
     *,
@@ -605,9 +615,6 @@ def make_emulator(
 ) -> EmulatorRunner[Firmware]:
     """A runner with a fresh firmware of ``model`` (one of ``scsctl.emulator.MODELS``), not started."""
     from .firmware import Firmware
-    from .models import MODELS
 
-    if model not in MODELS:
-        raise UsageError(f"unknown emulator model {model!r}; models: {', '.join(sorted(MODELS))}")
-    firmware = Firmware(model=MODELS[model], now_s=clock(), seed=seed, storage=storage)
+    firmware = Firmware(model=find_model(model), now_s=clock(), seed=seed, storage=storage)
     return EmulatorRunner(firmware, baud=baud, faults=faults, seed=seed, clock=clock, name=f"emulator-{model}")

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .capture import WireCapture, read_capture
-from .session import Link, LinkStats, LinkStatus
+from .session import Link, LinkStateChange, LinkStats, LinkStatus
 
-__all__ = ["Link", "LinkStats", "LinkStatus", "WireCapture", "read_capture"]
+__all__ = ["Link", "LinkStateChange", "LinkStats", "LinkStatus", "WireCapture", "read_capture"]

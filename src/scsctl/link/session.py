@@ -28,7 +28,7 @@ from firmware_protocol import messages as m
 from firmware_protocol.constants import HeartbeatFlags, MessageType, is_event
 
 from ..errors import DeviceRefused, LinkError, LinkLost, ProtocolViolation, ReplyTimeout, ScsError, TransportError
-from ..transports.base import Transport
+from ..transports import Transport
 from .capture import WireCapture
 
 READ_CHUNK = 4096

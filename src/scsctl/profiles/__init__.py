@@ -28,6 +28,7 @@ from .loading import (
     shipped_profile_dir,
 )
 from .models import (
+    RECHARGE_NAMES,
     WAVEFORM_NAMES,
     AmplitudeIncrement,
     ContactLayout,
@@ -48,6 +49,7 @@ from .schema import SCHEMA_VERSION, load_profile, parse_profile, parse_profile_t
 
 __all__ = [
     "PROFILE_PATH_ENV",
+    "RECHARGE_NAMES",
     "SCHEMA_VERSION",
     "WAVEFORM_NAMES",
     "AmplitudeIncrement",

@@ -31,7 +31,7 @@ from .target import Bench, Target
 
 if TYPE_CHECKING:
     from ..controller import Device
-    from ..emulator.runner import EmulatorRunner
+    from ..emulator import EmulatorRunner
     from .raw import RawSender
 
 MARKERS = (

@@ -29,9 +29,8 @@ from firmware_protocol import messages as m
 from firmware_protocol.constants import MessageType, is_event
 
 from ..audit import AuditLog
+from ..controller import Role, Transport
 from ..errors import ReplyTimeout, UsageError
-from ..guard import Role
-from ..transports.base import Transport
 
 __all__ = ["RawSender"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..controller.target import EMULATOR_URL, ConnectTarget
+from ..controller import EMULATOR_URL, ConnectTarget
 
 if TYPE_CHECKING:
     from .app import ScsApp

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, Polarity, Recharge, Waveform
 from firmware_protocol.messages import ContactSetting, Program, SetProgram, Start, Status
 
-from ..errors import AcknowledgementRequired, SafetyRefusal
-from ..guard import (
+from ..controller import (
     WARNING_CHARGE_DENSITY,
     WARNING_PATIENT_MAX_CHARGE_DENSITY,
     DeviceContext,
     Guard,
     ImpedanceRecord,
 )
+from ..errors import AcknowledgementRequired, SafetyRefusal
 from ..profiles import DeviceProfile, Tier
 
 __all__ = [

@@ -19,10 +19,9 @@ from firmware_protocol.constants import Recharge, Waveform
 from firmware_protocol.messages import Program
 
 from .. import parsing
+from ..controller import setting_refusal
 from ..errors import UsageError
-from ..guard import setting_refusal
-from ..profiles import DeviceProfile, Grid, Range, Tier
-from ..profiles.models import RECHARGE_NAMES, WAVEFORM_NAMES
+from ..profiles import RECHARGE_NAMES, WAVEFORM_NAMES, DeviceProfile, Grid, Range, Tier
 from ..units import format_dhz, format_ms, format_s, format_ua, format_us
 from .draft import change_waveform, tier_waveforms
 

@@ -43,8 +43,7 @@ from .dialogs import ValueDialog
 from .start_dialog import StartDialog
 
 if TYPE_CHECKING:
-    from ...controller import Device, Outcome
-    from ...guard import ImpedanceRecord
+    from ...controller import Device, ImpedanceRecord, Outcome
 
 __all__ = ["MainScreen"]
 

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from firmware_protocol.messages import Program
 
-from ...guard import contact_charges, program_limits, worst_contact
+from ...controller import contact_charges, program_limits, worst_contact
 from ...profiles import DeviceProfile
 from ...units import format_charge_density, format_nc, format_ua, format_ua_derived
 from . import show as set_text
