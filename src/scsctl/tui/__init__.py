@@ -8,9 +8,8 @@
 Layout of the package (each module holds one thing; only ``app``, ``messages``, ``screens`` and
 ``widgets`` import Textual):
 
-- ``target``: what to connect to (``ConnectTarget``, the CLI's device options).
-- ``watch``, ``mailbox``, ``stop_line``: the device side: events and coalesced statuses, and the
-  thread that exists only to send STOP.
+- the device side (what to connect to, events and coalesced statuses, the thread that exists
+  only to send STOP) is the controller's session layer, imported from ``scsctl.controller``.
 - ``draft``, ``params``, ``pulse``, ``wording``: the program being edited, its settings and steps,
   its pulse drawing, and words for errors and records (the charge arithmetic shown is the guard's).
 - ``app``: ``ScsApp`` (see its docstring for STOP, adding a screen, and headless use).
