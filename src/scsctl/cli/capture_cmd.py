@@ -109,7 +109,7 @@ def _replay(args: argparse.Namespace) -> int:
             try:
                 now: Any = dev.request(frame.message)
             except DeviceRefused as err:
-                now = ("NAK", err.reason, err.param)
+                now = ("NAK", err.reason.name, err.param.name)
             except SafetyRefusal as err:
                 differences += 1
                 print(f"seq {frame.seq} {frame.message.TYPE.name}: not sent, refused by the guard: {err}")

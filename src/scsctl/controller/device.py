@@ -27,6 +27,7 @@ from firmware_protocol.constants import (
     AmplitudeFlags,
     HeartbeatFlags,
     ImpedanceStatus,
+    NakReason,
     State,
     StatusFlags,
 )
@@ -199,7 +200,7 @@ class Device:
         try:
             reply = self._link.request(m.ReadProgram(slot))
         except DeviceRefused as err:
-            if err.reason == "EMPTY_SLOT":
+            if err.reason is NakReason.EMPTY_SLOT:
                 with self._cache_lock:
                     self._known.programs.pop(slot, None)
             raise
@@ -215,7 +216,7 @@ class Device:
             try:
                 out[slot] = self.read_program(slot)
             except DeviceRefused as err:
-                if err.reason != "EMPTY_SLOT":
+                if err.reason is not NakReason.EMPTY_SLOT:
                     raise
         return out
 
@@ -551,7 +552,7 @@ class Device:
         try:
             return self.read_program(slot)
         except DeviceRefused as err:
-            if err.reason in ("EMPTY_SLOT", "OUT_OF_RANGE"):
+            if err.reason in (NakReason.EMPTY_SLOT, NakReason.OUT_OF_RANGE):
                 return None
             raise
 
@@ -602,7 +603,8 @@ class Device:
         try:
             reply = self._link.request(message, idempotent=idempotent, timeout_s=timeout_s)
         except DeviceRefused as err:
-            nak = {"nak": err.reason, "param": err.param, "index": err.index, "limit": err.limit, "message": str(err)}
+            nak = {"nak": err.reason.name, "param": err.param.name, "index": err.index, "limit": err.limit,
+                   "message": str(err)}  # fmt: skip
             self._audit_after("reply", name, nak, done=f"the device refused {name}")
             raise
         except ScsError as err:

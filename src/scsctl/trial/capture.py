@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, StatusFlags
+from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, NakReason, StatusFlags
 
 from ..errors import DeviceRefused, UsageError
 from .dates import utc_now_text
@@ -39,7 +39,7 @@ def capture_program(device: Device, slot: int) -> ProgramCapture:
     try:
         program = device.read_program(slot)
     except DeviceRefused as err:
-        if err.reason == "EMPTY_SLOT":
+        if err.reason is NakReason.EMPTY_SLOT:
             raise UsageError(
                 f"slot {slot} of {device.identity.serial} holds no program: write one first (`scsctl program`)"
             ) from err
