@@ -37,6 +37,7 @@ from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout,
 from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord, minimum_ramp_up_ms
 from ..link import Link, LinkStateChange, LinkStats, LinkStatus
 from ..profiles import DeviceProfile
+from ..units import format_ms, format_ua
 from .control import StopAnswer
 from .events import Event, EventPump
 from .ownership import PortClaim
@@ -70,6 +71,14 @@ class Identity:
             ident.program_slots,
             caps,
         )
+
+    def check_slot(self, slot: int) -> int:
+        """``slot`` if this device has it; ``UsageError`` naming the slots it has (the one check of a
+        slot number given by a user: the guard and the device refuse one all the same)."""
+        if isinstance(slot, bool) or not 0 <= slot < self.program_slots:
+            last = self.program_slots - 1
+            raise UsageError(f"slot {slot}: this device ({self.serial}) has program slots 0 to {last}")
+        return slot
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -324,9 +333,7 @@ class Device:
             return outcome
 
     def select(self, slot: int) -> None:
-        if not 0 <= slot < self.identity.program_slots:
-            last = self.identity.program_slots - 1
-            raise UsageError(f"slot {slot} does not exist: this device has slots 0 to {last}")
+        self.identity.check_slot(slot)
         with self._lock:
             self._send(m.SelectProgram(slot), detail={"slot": slot})
 
@@ -390,8 +397,9 @@ class Device:
         if program is None or program.ramp_up_ms >= needed_ms:
             return []
         return [
-            f"slot {program.slot} now starts at {amplitude_ua / 1000:g} mA with a ramp-up of {program.ramp_up_ms} ms: "
-            f"to START it again it needs a ramp-up of at least {needed_ms} ms (rewrite it with --ramp)"
+            f"slot {program.slot} now starts at {format_ua(amplitude_ua)} with a ramp-up of "
+            f"{format_ms(program.ramp_up_ms)}: to START it again it needs a ramp-up of at least {format_ms(needed_ms)} "
+            "(rewrite it with --ramp)"
         ]
 
     def commit(self) -> Outcome:
@@ -400,7 +408,7 @@ class Device:
             status = self.status()
             if not status.status_flags & StatusFlags.TENTATIVE:
                 raise UsageError(
-                    f"nothing to commit: the amplitude ({status.setpoint_ua / 1000:g} mA) is not a tentative change"
+                    f"nothing to commit: the amplitude ({format_ua(status.setpoint_ua)}) is not a tentative change"
                     " (tentative changes end with the session that made them; use `amplitude VALUE --commit`)"
                 )
             return self.set_amplitude(status.setpoint_ua, commit=True)

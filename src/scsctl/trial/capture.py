@@ -33,9 +33,7 @@ def check_trial_device(trial: Trial, device: Device) -> None:
 
 def capture_program(device: Device, slot: int) -> ProgramCapture:
     """Read ``slot`` back from the device, with whether it is the one running and at what amplitude."""
-    slots = device.identity.program_slots
-    if isinstance(slot, bool) or not 0 <= slot < slots:
-        raise UsageError(f"slot {slot}: this device has program slots 0 to {slots - 1}")
+    device.identity.check_slot(slot)
     try:
         program = device.read_program(slot)
     except DeviceRefused as err:

@@ -251,7 +251,7 @@ class StimPanel(Vertical):
         size = inc.coarse_ua if message.coarse else inc.fine_ua
         target = base + message.direction * size
         if target < 0:
-            scs(self).show_note("Live amplitude is at 0 mA", "", "warning")
+            scs(self).show_note(f"Live amplitude is at {format_ua(0)}", "", "warning")
             return
         self.request_amplitude(target)
 
