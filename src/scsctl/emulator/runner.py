@@ -519,8 +519,7 @@ class EmulatorRunner(Generic[F]):
                 self._kick()
                 return
             try:
-                events = self._sim.advance(now_s)
-                wake_s = self._sim.next_wake_s()
+                events, _, wake_s = self._step(now_s)
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure: Exception | None = err
             else:
@@ -529,16 +528,32 @@ class EmulatorRunner(Generic[F]):
                     self._kick()
                 if not events:
                     return
-                self._deliver_lock.acquire()
         if failure is None:
             try:
-                self._deliver(port, events)
+                self._deliver_stepped(port, events)
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure = err
-            finally:
-                self._deliver_lock.release()
         if failure is not None:
             self._failed(failure)  # without the deliver lock: _failed takes the runner's lock
+
+    def _step(self, now_s: float) -> tuple[list[LineEvent], HostPort | None, float | None]:
+        """One turn of the loop, under the runner's lock, by whichever thread runs it (the runner
+        thread, or a port's reader in ``feed_inline``): advance the line and the firmware to
+        ``now_s``; returns what reached the host, where it goes and when to turn again. With
+        something to deliver the deliver lock is taken here: ``_deliver_stepped`` (outside the
+        runner's lock, a port may block briefly) lets it go, so deliveries keep the order the
+        simulator produced them in."""
+        events = self._sim.advance(now_s)
+        wake_s = self._sim.next_wake_s()
+        if events:
+            self._deliver_lock.acquire()
+        return events, self._port, wake_s
+
+    def _deliver_stepped(self, port: HostPort | None, events: list[LineEvent]) -> None:
+        try:
+            self._deliver(port, events)
+        finally:
+            self._deliver_lock.release()
 
     def _kick(self) -> None:
         self._kicked = True
@@ -573,18 +588,10 @@ class EmulatorRunner(Generic[F]):
                     if self._stopping or self._thread is not me:
                         return
                     self._kicked = False
-                    events = self._sim.advance(self._clock())
-                    wake_s = self._sim.next_wake_s()
+                    events, port, wake_s = self._step(self._clock())
                     self._wait_until_s = math.inf if wake_s is None else wake_s
-                    port = self._port
-                    if events:
-                        self._deliver_lock.acquire()
-                # Deliver outside the lock: a port may block briefly, and must not hold up feed().
-                if events:
-                    try:
-                        self._deliver(port, events)
-                    finally:
-                        self._deliver_lock.release()
+                if events:  # outside the lock: a port may block briefly, and must not hold up feed()
+                    self._deliver_stepped(port, events)
                 with self._cond:
                     if self._stopping or self._kicked:
                         continue
