@@ -53,14 +53,18 @@ from collections.abc import Callable
 from enum import Enum, auto
 from typing import Any
 
-from firmware_protocol import Decoder, Frame, InvalidFrame, encode
+from construct import ConstructError
+
+from firmware_protocol import Decoder, Frame, InvalidFrame, encode, wire
 from firmware_protocol import messages as m
 from firmware_protocol.constants import (
+    HEADER_SIZE,
     MAX_FRAME,
     MAX_USAGE_EVENTS,
     NO_INDEX,
     NO_SLOT,
     OUTPUT_STATES,
+    SYNC,
     WATCHDOG_MAX_MS,
     WATCHDOG_MIN_MS,
     AmplitudeFlags,
@@ -731,15 +735,20 @@ class Firmware:
         return self._nak_bytes(item.seq, item.msg_type, Refusal(reason))
 
     def _bad_polarity_index(self, item: InvalidFrame) -> int:
+        """Which contact of a SET_PROGRAM the decoder refused holds an undefined polarity (P 8.3:
+        the NAK names it). The payload is read again with the wire definition, whose polarity field
+        is a plain byte, since the decoder gives no message for an invalid frame."""
         start = item.offset - self._history_base
-        if start < 0:
+        if start < 0 or item.msg_type is None:
             return NO_INDEX
-        frame = self._history[start:]
-        contacts = frame[6 + 27 : 6 + frame[2]]  # after the program's 27 fixed bytes and count
-        for i in range(len(contacts) // 2):
-            if contacts[2 * i] > max(Polarity):
-                return i
-        return NO_INDEX
+        frame = bytes(self._history[start : start + MAX_FRAME])
+        payload = frame[HEADER_SIZE : HEADER_SIZE + frame[len(SYNC)]]  # the length byte follows the sync
+        try:
+            fields = wire.PAYLOADS[MessageType(item.msg_type)].parse(payload)
+        except (ValueError, ConstructError):
+            return NO_INDEX
+        known = {int(p) for p in Polarity}
+        return next((i for i, c in enumerate(fields.contacts) if c.polarity not in known), NO_INDEX)
 
     def _handle(self, prepared: Frame | bytes) -> None:
         if isinstance(prepared, bytes):
