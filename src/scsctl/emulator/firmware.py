@@ -4,17 +4,10 @@ No threads, sockets or clocks here: the runtime feeds the bytes it read with the
 (``receive``), calls ``poll`` by ``next_deadline_s()`` at the latest, and sends back whatever bytes
 either returned. Everything follows ``firmware_protocol/PROTOCOL.md`` (sections cited as "P x.y").
 
-State machine (P 10.2); every change sends EVENT_STATE after the reply of the command causing it::
+State machine (P 10.2): the table in ``states`` (drawn there), which refuses any change it does not
+hold; every change sends EVENT_STATE after the reply of the command causing it.
 
-    IDLE ──SELECT──> PROGRAMMED ──START──> RAMPING_UP ──ramp_up_ms──> STIMULATING
-                                              ^   └──────cycle_on_s (from the on-period's start)──┐
-                                              │                                                   v
-                              CYCLING_OFF <──ramp_down_ms── RAMPING_DOWN <──cycle_on_s── STIMULATING
-                                   └──cycle_off_s──> RAMPING_UP
-    STOP: any output state ──> PROGRAMMED at once (no ramp). FAULT: lead open/short, over-compliance,
-    end of service, hardware; left by STOP/SELECT_PROGRAM once no fault that holds it remains.
-
-Invariants:
+Invariants (the first two are checked at every state change, ``states.check_invariants``):
 
 - The output is non-zero only in RAMPING_UP, STIMULATING and RAMPING_DOWN (``_output_ua``).
 - ``_run_slot`` is set exactly in the output states; the running program is
@@ -100,6 +93,7 @@ from .impedance import Leads
 from .limits import Refusal, check_live_amplitude, check_program, contact_currents_ua, out_of_range
 from .models import DEFAULT_MODEL, FirmwareModel
 from .output_monitor import Output, OutputMonitor, off_output
+from .states import ON_STATES, check_invariants, transition
 from .storage import Storage
 
 _EPS_S = 1e-9
@@ -108,7 +102,6 @@ RX_GAP_S = 0.05
 otherwise a damaged length byte would make the device swallow the host's next frames."""
 """Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 
-_ON_STATES = frozenset({State.RAMPING_UP, State.STIMULATING, State.RAMPING_DOWN})
 _HOLDS_FAULT = (
     FaultFlags.LEAD_OPEN | FaultFlags.LEAD_SHORT | FaultFlags.OVER_COMPLIANCE
     | FaultFlags.END_OF_SERVICE | FaultFlags.HARDWARE
@@ -318,7 +311,8 @@ class Firmware:
         st = self.storage
         if st.selected_slot is not None and st.selected_slot not in st.programs:
             st.selected_slot = None
-        self._state = State.PROGRAMMED if st.selected_slot is not None else State.IDLE
+        self._state = State.PROGRAMMED if st.selected_slot is not None else State.IDLE  # the first state
+        check_invariants(self._state, self._run_slot, self._output_ua)
         st.counters.power_on_count += 1
         self._log(EventCode.POWER_ON)
         self._event(m.EventState(State.IDLE, self._state, StateCause.POWER_ON, 0))
@@ -591,13 +585,16 @@ class Firmware:
         return State.RAMPING_UP if self._state == State.STIMULATING else None
 
     def _change_state(self, new: State, cause: StateCause) -> None:
+        """Through the transition table (``states``); staying in the same state is no change."""
         if new != self._state:
+            transition(self._state, new, cause)
             self._event(m.EventState(self._state, new, cause, min(self._output_ua, _U16)))
             self._state = new
+            check_invariants(new, self._run_slot, self._output_ua)
 
     def _supervise(self, t: float) -> None:
         """The output stage's own checks while current flows: lead faults, then compliance."""
-        if self._state not in _ON_STATES or self._output_ua <= 0:
+        if self._state not in ON_STATES or self._output_ua <= 0:
             return
         p = self._program()
         active = [i for i, c in enumerate(p.contacts) if c.polarity != Polarity.OFF]
