@@ -13,8 +13,9 @@ Invariants (the first two are checked at every state change, ``states.check_inva
 - ``_run_slot`` is set exactly in the output states; the running program is
   ``storage.programs[_run_slot]``, whose amplitude is the committed set-point.
 - A tentative amplitude exists only while a program runs; STOP, faults and watchdog expiry discard it.
-- Timed work (ramp steps, cycling, watchdog, measurement, battery thresholds, injected faults) is
-  done at its own time on the device clock even when ``poll`` comes late, so the output monitor
+- Timed work (ramp steps, cycling, watchdog, measurement, battery thresholds, injected faults; one
+  ``timers.Timer`` each, in one ``Scheduler``) is done at its own time on the device clock even
+  when ``poll`` comes late, so the output monitor
   and the event log show when things happened, not when the runtime looked.
 - Replies carry the request's seq and come before the events the request caused; events carry the
   device's own counter, 0 at power-on.
@@ -95,6 +96,7 @@ from .models import DEFAULT_MODEL, FirmwareModel
 from .output_monitor import Output, OutputMonitor, off_output
 from .states import ON_STATES, check_invariants, transition
 from .storage import Storage
+from .timers import Scheduler, Timer
 
 _EPS_S = 1e-9
 RX_GAP_S = 0.05
@@ -111,8 +113,6 @@ _BUSY_WHILE_MEASURING = frozenset({
     MessageType.SET_PROGRAM, MessageType.SELECT_PROGRAM, MessageType.START,
     MessageType.SET_AMPLITUDE, MessageType.MEASURE_IMPEDANCE,
 })  # fmt: skip
-_BATTERY_LOW_BIT = int(FaultFlags.BATTERY_LOW)
-_END_OF_SERVICE_BIT = int(FaultFlags.END_OF_SERVICE)
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
 
@@ -175,9 +175,19 @@ class Firmware:
         self._scheduled_count = 0
         self._seq = 0
         """The seq of the command being executed (a measurement answers it later)."""
-        self._timer_memo: tuple[tuple[object, ...], tuple[float, _Timer] | None] | None = None
-        """``_timer_inputs()`` and ``_next_timer()`` as they were when the firmware last changed:
-        ``next_deadline_s`` is asked several times per command between changes."""
+        self._timers: Scheduler[_Timer] = Scheduler(
+            [
+                Timer(_Timer.STALL_END, lambda: self._stall_until_s, lambda t: self._end_stall()),
+                Timer(_Timer.INJECTED, self._injected_due, self._fire_injected),
+                Timer(_Timer.MEASUREMENT, self._measurement_due, self._finish_measurement),
+                Timer(_Timer.WATCHDOG, self._watchdog_due, self._watchdog_expired),
+                Timer(_Timer.BATTERY_LOW, self._battery_low_due, lambda t: self._battery_low()),
+                Timer(_Timer.END_OF_SERVICE, self._end_of_service_due, self._end_of_service),
+                Timer(_Timer.STATE, self._state_timer, self._fire_state),
+            ],
+            inputs=self._timer_inputs,
+        )
+        """Every kind of timed work, in precedence order (of equal times the first listed goes first)."""
         self._handlers: dict[MessageType, Callable[[Any], _Reply]] = {
             MessageType.HELLO: self._on_hello,
             MessageType.GET_STATUS: self._on_get_status,
@@ -223,13 +233,7 @@ class Firmware:
         """The latest time ``poll`` must be called next; None when nothing is scheduled."""
         if self._out and not self._stalled():
             return self._clock_s
-        memo = self._timer_memo
-        key = self._timer_inputs()
-        if memo is not None and memo[0] == key:
-            timer = memo[1]
-        else:
-            timer = self._next_timer()
-            self._timer_memo = (key, timer)
+        timer = self._timers.next()
         due = timer[0] if timer else None
         if self._decoder.buffered:
             give_up_s = self._rx_at_s + RX_GAP_S
@@ -246,7 +250,7 @@ class Firmware:
     def inject(self, fault: FirmwareFault) -> None:
         """Inject a firmware-level fault (see ``faults``). Timed faults without ``at_s`` act now;
         their events are sent by the next ``poll`` (``next_deadline_s`` says so)."""
-        self._timer_memo = None
+        self._timers.forget()
         if isinstance(fault, NakNext):
             if fault.count < 1:
                 raise ValueError(f"NakNext count {fault.count} must be at least 1")
@@ -282,7 +286,7 @@ class Firmware:
     # --- power -----------------------------------------------------------------------------------
 
     def _power_on(self, t: float) -> None:
-        self._timer_memo = None
+        self._timers.forget()
         self._power_on_s = t
         self._decoder = Decoder()
         self._rx_at_s = t
@@ -332,19 +336,19 @@ class Firmware:
         Time never runs backwards: an earlier ``now_s`` is taken as the present clock.
         """
         now_s = max(now_s, self._clock_s)
-        while (timer := self._next_timer()) is not None and timer[0] <= now_s + _EPS_S:
+        while (timer := self._timers.earliest()) is not None and timer[0] <= now_s + _EPS_S:
             t = max(timer[0], self._clock_s)
             self._elapse(t)
-            self._fire(timer[1], t)
+            self._timers.fire(timer[1], t)
             self._flush_events()
         if now_s > self._clock_s:
-            self._timer_memo = None  # the battery's times move with the clock: worked out again
+            self._timers.forget()  # the battery's times move with the clock: worked out again
             self._elapse(now_s)
         else:
-            self._timer_memo = (self._timer_inputs(), timer)
+            self._timers.remember(timer)
 
     def _timer_inputs(self) -> tuple[object, ...]:
-        """What ``_next_timer`` reads that is not the firmware's own: while these are the same
+        """What the timers read that is not the firmware's own: while these are the same
         objects, a timer worked out since the firmware last changed still holds.
 
         The firmware's own state changes only in its methods, each of which drops or renews the
@@ -363,69 +367,34 @@ class Firmware:
                 self.storage.counters.stimulation_s += dt
             self._clock_s = t
 
-    def _next_timer(self) -> tuple[float, _Timer] | None:
-        """The earliest timer; of equal times the first in the order below (its precedence).
+    # Each timer's deadline (the scheduler's ``due``), in the order of their precedence.
 
-        Hot: ``receive`` asks twice per command, so no lists, no enum flag arithmetic, and the
-        battery's draw is worked out once for both thresholds (the same arithmetic as
-        ``Battery.seconds_until``, so the same times to the last bit).
-        """
-        best: tuple[float, _Timer] | None = None
-        if self._stall_until_s is not None:
-            best = (self._stall_until_s, _Timer.STALL_END)
-        if self._scheduled:
-            t = self._scheduled[0][0]
-            if best is None or t < best[0]:
-                best = (t, _Timer.INJECTED)
-        if self._measuring is not None:
-            t = self._measuring[0]
-            if best is None or t < best[0]:
-                best = (t, _Timer.MEASUREMENT)
-        if self._watchdog_ms:
-            t = self._last_command_s + self._watchdog_ms / 1000
-            if best is None or t < best[0]:
-                best = (t, _Timer.WATCHDOG)
-        fault_bits = int(self._fault_flags)
-        watch_low = not fault_bits & _BATTERY_LOW_BIT
-        watch_eos = not fault_bits & _END_OF_SERVICE_BIT
-        if watch_low or watch_eos:
-            battery = self.battery
-            cfg = battery.config
-            draw_ua = battery.draw_ua(self._avg_output_ua)
-            if watch_low:
-                dt = battery.seconds_until_at_draw(cfg.low_pct, draw_ua)
-                if dt is not None:
-                    t = self._clock_s + dt
-                    if best is None or t < best[0]:
-                        best = (t, _Timer.BATTERY_LOW)
-            if watch_eos:
-                dt = battery.seconds_until_at_draw(cfg.end_of_service_pct, draw_ua)
-                if dt is not None:
-                    t = self._clock_s + dt
-                    if best is None or t < best[0]:
-                        best = (t, _Timer.END_OF_SERVICE)
-        if self._run_slot is not None:
-            state_t = self._state_timer()
-            if state_t is not None and (best is None or state_t < best[0]):
-                best = (state_t, _Timer.STATE)
-        return best
+    def _injected_due(self) -> float | None:
+        return self._scheduled[0][0] if self._scheduled else None
 
-    def _fire(self, timer: _Timer, t: float) -> None:
-        if timer is _Timer.STALL_END:
-            self._end_stall()
-        elif timer is _Timer.INJECTED:
-            _, _, fault = self._scheduled.pop(0)
-            self._fire_fault(fault, t)
-        elif timer is _Timer.MEASUREMENT:
-            self._finish_measurement(t)
-        elif timer is _Timer.WATCHDOG:
-            self._watchdog_expired(t)
-        elif timer is _Timer.BATTERY_LOW:
-            self._battery_low()
-        elif timer is _Timer.END_OF_SERVICE:
-            self._end_of_service(t)
-        else:
-            self._fire_state(t)
+    def _fire_injected(self, t: float) -> None:
+        _, _, fault = self._scheduled.pop(0)
+        self._fire_fault(fault, t)
+
+    def _measurement_due(self) -> float | None:
+        return self._measuring[0] if self._measuring is not None else None
+
+    def _watchdog_due(self) -> float | None:
+        return self._last_command_s + self._watchdog_ms / 1000 if self._watchdog_ms else None
+
+    def _battery_due(self, level_pct: float, latched: FaultFlags) -> float | None:
+        """When the battery reaches ``level_pct`` at the present draw, unless ``latched`` is raised."""
+        if self._fault_flags & latched:
+            return None
+        battery = self.battery
+        dt = battery.seconds_until_at_draw(level_pct, battery.draw_ua(self._avg_output_ua))
+        return None if dt is None else self._clock_s + dt
+
+    def _battery_low_due(self) -> float | None:
+        return self._battery_due(self.battery.config.low_pct, FaultFlags.BATTERY_LOW)
+
+    def _end_of_service_due(self) -> float | None:
+        return self._battery_due(self.battery.config.end_of_service_pct, FaultFlags.END_OF_SERVICE)
 
     # --- the running program -----------------------------------------------------------------------
 
