@@ -180,3 +180,36 @@ def test_the_rule_catches_a_front_end_reaching_around_the_controller(tmp_path: P
         ("scsctl.guard.checks", ("shannon_sum",)),
     ]
     assert all(_layer(i.target) in NEVER_FROM_FRONT_ENDS for i in found)
+
+
+ARITHMETIC_HOMES = frozenset({"guard", "emulator", "profiles"})
+"""Where charge, density and Shannon may be computed: the guard (the host's one home for them), the
+emulator (the device's own, independent limits by design) and the profile loader (which checks that
+a profile's warning level and Shannon constant agree)."""
+
+
+def _computes_safety_arithmetic(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in {"log10", "log"}:
+                found.append(f"line {node.lineno}: calls {name}")
+        elif (
+            isinstance(node, ast.FunctionDef)
+            and not node.name.startswith("format_")  # units writes a density; it works nothing out
+            and any(word in node.name for word in ("shannon", "charge_density", "charge_per_phase"))
+        ):
+            found.append(f"line {node.lineno}: defines {node.name}")
+    return found
+
+
+def test_no_module_above_the_guard_computes_charge_density_or_shannon() -> None:
+    problems = [
+        f"{module} {problem}"
+        for module, path in _modules()
+        if _layer(module) not in ARITHMETIC_HOMES
+        for problem in _computes_safety_arithmetic(path)
+    ]
+    assert not problems, "\n".join(problems)

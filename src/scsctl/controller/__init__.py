@@ -27,7 +27,8 @@ import nothing from ``scsctl.link``, ``scsctl.transports`` or ``scsctl.guard``
 - discovery: ``list_ports``, ``PortInfo``, ``PortListing``, ``emulator_targets``, ``EmulatorTarget``;
 - the guard, as a display needs it: ``Guard``, ``Role``, ``DeviceContext`` (``from_status``),
   ``ImpedanceRecord``, ``GuardWarning``, the warning ids, the safety arithmetic
-  (``contact_charges``, ``worst_contact``, ``program_limits``) and ``setting_refusal``;
+  (``contact_charges``, ``worst_contact``, ``program_limits``, ``charge_level``) and
+  ``setting_refusal``;
 - the link, as a display sees it: ``LinkStatus``, ``LinkStateChange``, ``LinkStats``, and
   ``read_capture`` for recorded traffic;
 - transports, as ``connect(transport=...)`` takes them: ``Transport``, ``transport_for_url``
@@ -52,6 +53,7 @@ from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfilePr
 from ..guard import (
     WARNING_CHARGE_DENSITY,
     WARNING_PATIENT_MAX_CHARGE_DENSITY,
+    ChargeLevel,
     ContactCharge,
     DeviceContext,
     Guard,
@@ -59,6 +61,7 @@ from ..guard import (
     ImpedanceRecord,
     ProgramLimits,
     Role,
+    charge_level,
     contact_charges,
     program_limits,
     setting_refusal,
@@ -86,6 +89,7 @@ __all__ = [
     "EMULATOR_URL",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
+    "ChargeLevel",
     "ConnectTarget",
     "ContactCharge",
     "Device",
@@ -118,6 +122,7 @@ __all__ = [
     "StopReport",
     "StopResult",
     "Transport",
+    "charge_level",
     "connect",
     "contact_charges",
     "emulator_targets",

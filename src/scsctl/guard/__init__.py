@@ -54,7 +54,15 @@ from .context import (
     ImpedanceRecord,
     Role,
 )
-from .electrical import ContactCharge, ProgramLimits, contact_charges, program_limits, worst_contact
+from .electrical import (
+    ChargeLevel,
+    ContactCharge,
+    ProgramLimits,
+    charge_level,
+    contact_charges,
+    program_limits,
+    worst_contact,
+)
 from .guard import Guard
 from .ramp import plan_ramp
 from .settings import setting_refusal
@@ -64,6 +72,7 @@ __all__ = [
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
     "Approved",
+    "ChargeLevel",
     "ContactCharge",
     "DeviceContext",
     "Guard",
@@ -71,6 +80,7 @@ __all__ = [
     "ImpedanceRecord",
     "ProgramLimits",
     "Role",
+    "charge_level",
     "contact_charges",
     "minimum_ramp_up_ms",
     "plan_ramp",

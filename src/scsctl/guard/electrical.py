@@ -23,17 +23,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 
 from firmware_protocol.constants import Polarity
 from firmware_protocol.messages import ContactSetting, Program
 
-from ..profiles.models import DeviceProfile
+from ..profiles.models import DeviceProfile, SafetyLimits
 
 __all__ = [
+    "ChargeLevel",
     "ContactCharge",
     "ProgramLimits",
     "active_contacts",
     "charge_density_uc_per_cm2",
+    "charge_level",
     "charge_nc_x100k",
     "contact_charges",
     "current_ua_x100",
@@ -89,6 +92,25 @@ class ContactCharge:
     density_uc_per_cm2: float
     shannon: float
     """log10(D) + log10(Q); -inf at no current."""
+
+
+class ChargeLevel(Enum):
+    """Where a contact's charge stands against the profile's limits (the guard's comparisons)."""
+
+    OK = "ok"
+    ABOVE_WARNING = "above warning"
+    """Above the charge-density warning level: allowed once acknowledged."""
+    ABOVE_SHANNON = "ABOVE SHANNON"
+    """Above the Shannon limit: refused."""
+
+
+def charge_level(charge: ContactCharge, safety: SafetyLimits) -> ChargeLevel:
+    """The comparisons ``checks.check_electrical`` makes, for a display that shows the level."""
+    if charge.shannon > safety.shannon_k:
+        return ChargeLevel.ABOVE_SHANNON
+    if charge.density_uc_per_cm2 > safety.charge_density_warning_uc_per_cm2:
+        return ChargeLevel.ABOVE_WARNING
+    return ChargeLevel.OK
 
 
 def contact_charges(program: Program, amplitude_ua: int, profile: DeviceProfile) -> list[ContactCharge]:

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from firmware_protocol.messages import Program
 
-from ...controller import contact_charges, program_limits, worst_contact
+from ...controller import ChargeLevel, charge_level, contact_charges, program_limits, worst_contact
 from ...profiles import DeviceProfile
 from ...units import format_charge_density, format_nc, format_ua, format_ua_derived
 from . import show as set_text
@@ -29,12 +29,10 @@ def charge_line(program: Program, amplitude_ua: int, profile: DeviceProfile, lab
     )
     limits = program_limits(program, profile)
     if limits is not None:
-        over_warn = worst.density_uc_per_cm2 > safety.charge_density_warning_uc_per_cm2
-        over_hard = worst.shannon > safety.shannon_k
-        style = "red" if over_hard else "yellow" if over_warn else "green"
+        level = charge_level(worst, safety)
+        style = {ChargeLevel.ABOVE_SHANNON: "red", ChargeLevel.ABOVE_WARNING: "yellow", ChargeLevel.OK: "green"}[level]
         text.append_text(range_bar(amplitude_ua, 0, limits.shannon_ua, 16, mark=limits.warning_ua, style=style))
-        state = "ABOVE SHANNON" if over_hard else "above warning" if over_warn else "ok"
-        text.append(f" {state}", style=f"bold {style}")
+        text.append(f" {level.value}", style=f"bold {style}")
     text.append(f" (contact {worst.number})", style="dim")
     return text
 
