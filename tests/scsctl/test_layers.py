@@ -184,8 +184,8 @@ def test_the_rule_catches_a_front_end_reaching_around_the_controller(tmp_path: P
 
 ARITHMETIC_HOMES = frozenset({"guard", "emulator", "profiles"})
 """Where charge, density and Shannon may be computed: the guard (the host's one home for them), the
-emulator (the device's own, independent limits by design) and the profile loader (which checks that
-a profile's warning level and Shannon constant agree)."""
+emulator (the device's own, independent limits by design) and the profiles (declared levels, and
+their descriptions)."""
 
 
 def _computes_safety_arithmetic(path: Path) -> list[str]:
