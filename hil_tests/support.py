@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from firmware_protocol import messages as m
 from firmware_protocol.constants import NakReason, Polarity, Recharge, State, Waveform
 from scsctl import Device
+from scsctl.controller import LinkStateChange
 from scsctl.errors import DeviceRefused
-from scsctl.link.session import LinkStateChange
 from scsctl.parsing import electrodes
 from scsctl.profiles import Grid, WaveformLimits
 from scsctl.pytest_plugin import RawSender

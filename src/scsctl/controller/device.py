@@ -383,7 +383,16 @@ class Device:
                 assert isinstance(msg, m.SetAmplitude)
                 detail = {"before_ua": before, "after_ua": msg.amplitude_ua, "commit": msg.commit,
                           "step": f"{i + 1}/{len(steps)}"}  # fmt: skip
-                self._send(msg, detail=detail)
+                try:
+                    self._send(msg, detail=detail)
+                except DeviceRefused as err:
+                    # A STOP from another thread can pass this step on the wire between the check
+                    # above and the send: the device, stopped already, refuses it. That is the ramp
+                    # ended by STOP, not a failure of the change.
+                    if self._stops == stops or err.reason is not NakReason.WRONG_STATE:
+                        raise
+                    notices.append(f"stopped during the ramp: {i} of {len(steps)} steps were sent")
+                    break
                 before = msg.amplitude_ua
             status = self.status()
             if commit and self._stops == stops:

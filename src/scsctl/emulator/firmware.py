@@ -113,6 +113,8 @@ _BUSY_WHILE_MEASURING = frozenset({
     MessageType.SET_PROGRAM, MessageType.SELECT_PROGRAM, MessageType.START,
     MessageType.SET_AMPLITUDE, MessageType.MEASURE_IMPEDANCE,
 })  # fmt: skip
+_BATTERY_LOW_BIT = int(FaultFlags.BATTERY_LOW)
+_END_OF_SERVICE_BIT = int(FaultFlags.END_OF_SERVICE)
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
 
@@ -382,19 +384,20 @@ class Firmware:
     def _watchdog_due(self) -> float | None:
         return self._last_command_s + self._watchdog_ms / 1000 if self._watchdog_ms else None
 
-    def _battery_due(self, level_pct: float, latched: FaultFlags) -> float | None:
-        """When the battery reaches ``level_pct`` at the present draw, unless ``latched`` is raised."""
-        if self._fault_flags & latched:
+    def _battery_due(self, level_pct: float, latched_bit: int) -> float | None:
+        """When the battery reaches ``level_pct`` at the present draw, unless the fault flag
+        ``latched_bit`` is raised. (Hot: asked on every command, so int bits, not ``Flag`` arithmetic.)"""
+        if int(self._fault_flags) & latched_bit:
             return None
         battery = self.battery
         dt = battery.seconds_until_at_draw(level_pct, battery.draw_ua(self._avg_output_ua))
         return None if dt is None else self._clock_s + dt
 
     def _battery_low_due(self) -> float | None:
-        return self._battery_due(self.battery.config.low_pct, FaultFlags.BATTERY_LOW)
+        return self._battery_due(self.battery.config.low_pct, _BATTERY_LOW_BIT)
 
     def _end_of_service_due(self) -> float | None:
-        return self._battery_due(self.battery.config.end_of_service_pct, FaultFlags.END_OF_SERVICE)
+        return self._battery_due(self.battery.config.end_of_service_pct, _END_OF_SERVICE_BIT)
 
     # --- the running program -----------------------------------------------------------------------
 
