@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Iterable
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import Polarity, Recharge, State, Waveform
+from firmware_protocol.constants import NakReason, Polarity, Recharge, State, Waveform
 from scsctl import Device
+from scsctl.controller import LinkStateChange
 from scsctl.errors import DeviceRefused
-from scsctl.link.session import LinkStateChange
 from scsctl.parsing import electrodes
 from scsctl.profiles import Grid, WaveformLimits
 from scsctl.pytest_plugin import RawSender
@@ -93,7 +93,7 @@ def install(device: Device, prog: m.Program) -> m.Program:
     try:
         held: m.Program | None = device.read_program(prog.slot)
     except DeviceRefused as err:
-        if err.reason != "EMPTY_SLOT":
+        if err.reason is not NakReason.EMPTY_SLOT:
             raise
         held = None
     if prog.amplitude_ua and (held is None or held.contacts != prog.contacts):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import FaultCode, FaultFlags, State, StateCause
+from firmware_protocol.constants import FaultCode, FaultFlags, NakReason, State, StateCause
 from scsctl import Device
 from scsctl.emulator import BatteryLevel
 from scsctl.emulator.runner import EmulatorRunner
@@ -51,5 +51,5 @@ def test_end_of_service_stops_output_and_refuses_start(
     assert dev.status().state is State.FAULT, "end of service never clears"
     with pytest.raises(DeviceRefused) as err:
         dev.start(0)
-    assert err.value.reason == "NOT_PERMITTED"
+    assert err.value.reason is NakReason.NOT_PERMITTED
     assert dev.status().amplitude_ua == 0

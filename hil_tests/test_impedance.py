@@ -72,7 +72,7 @@ def test_open_and_short_contacts_are_flagged_and_block_stimulation(
         dev.write_program(program(dev, 1, config="3+ 4-"))
     with pytest.raises(DeviceRefused) as err:  # intact contacts, but the device holds FAULT
         dev.start(0)
-    assert err.value.reason == "WRONG_STATE"
+    assert err.value.reason is NakReason.WRONG_STATE
     dev.stop()
     assert dev.status().state is State.FAULT, "STOP does not clear a lead fault: only a passing check does"
 

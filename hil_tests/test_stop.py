@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from firmware_protocol.constants import OUTPUT_STATES, State
+from firmware_protocol.constants import OUTPUT_STATES, NakReason, State
 from scsctl import Device
 from scsctl.emulator import LeadOpen
 from scsctl.emulator.runner import EmulatorRunner
@@ -146,7 +146,7 @@ def test_stop_overtakes_an_amplitude_ramp(scs_connect: Callable[..., Device], sc
     assert not ramping.is_alive() and len(ended) == 1
     # Either the host saw the STOP and sent no further step, or the device refused the next one.
     if isinstance(ended[0], DeviceRefused):
-        assert ended[0].reason == "WRONG_STATE", ended[0]
+        assert ended[0].reason is NakReason.WRONG_STATE, ended[0]
     status = dev.status()
     assert status.state not in OUTPUT_STATES and status.amplitude_ua == 0
     assert dev.read_program(0).amplitude_ua == amplitude  # the tentative steps were never committed

@@ -3,7 +3,8 @@
 ::
 
     ScsError
-    ├── UsageError              a value or argument as written cannot be understood
+    ├── UsageError              a value or argument as written cannot be understood (or carried on
+    │                           the wire: the codec's LocalProtocolError, wrapped)
     ├── ProfileError            a device profile is invalid; lists every problem (file, key, reason)
     │   └── ProfileMismatch     the device's model is not the profile's
     ├── SafetyRefusal           the host's safety guard refused a command (nothing was sent)
@@ -19,16 +20,22 @@
     │   │   └── PortBusy        another process or host holds the port (the holder is named)
     │   ├── ReplyTimeout        no reply after the allowed retries
     │   ├── LinkLost            heartbeats unanswered: the session is gone
-    │   └── ProtocolViolation   the device sent something the protocol does not allow
+    │   └── ProtocolViolation   the device sent something the protocol does not allow (the
+    │                           protocol's RemoteProtocolError, wrapped)
     ├── AuditError              the audit log cannot be written: the action was not carried out
     └── AuditChainBroken        ``log verify``: a record was changed, removed or inserted (names it)
 
-Command-line exit codes follow the tree (see ``EXIT_CODES``).
+Command-line exit codes follow the tree (see ``EXIT_CODES``). A foreign error (pyserial, pyusb,
+sqlite3, the protocol package's) is raised as one of these ``from`` it, so its cause stays attached.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the protocol's enums, not imported at run time (the CLI starts without the codec)
+    from firmware_protocol.constants import MessageType, NakReason, Param
 
 
 class ScsError(Exception):
@@ -110,12 +117,20 @@ class UntrustedProfile(NotPermitted):
 
 
 class DeviceRefused(ScsError):
-    """The device answered NAK. ``reason``/``param`` are the protocol's enums."""
+    """The device answered NAK. ``command``, ``reason`` and ``param`` are the protocol's enums (a
+    command code the protocol does not name stays an int); ``index`` is a contact (from 0) or None."""
 
     exit_code = 4
 
     def __init__(
-        self, message: str, *, command: str, reason: str, param: str, index: int | None, limit: int | None
+        self,
+        message: str,
+        *,
+        command: MessageType | int,
+        reason: NakReason,
+        param: Param,
+        index: int | None,
+        limit: int | None,
     ) -> None:
         super().__init__(message)
         self.command = command

@@ -40,8 +40,7 @@ from labgrid.driver.common import Driver
 from labgrid.factory import target_factory
 from labgrid.step import step
 
-from .controller import Device
-from .controller.target import ConnectTarget
+from .controller import ConnectTarget, Device
 
 __all__ = ["ScsDeviceDriver", "port_url"]
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import RoleNotGranted, UntrustedProfile
-from .guard.context import Role
+from .guard import Role
 from .profiles import SITE_PROFILE_DIR, DeviceProfile, shipped_profile_dir
 from .text import printable
 

@@ -21,6 +21,7 @@ __all__ = [
     "format_pct",
     "format_s",
     "format_ua",
+    "format_ua_derived",
     "format_us",
 ]
 
@@ -39,6 +40,12 @@ def _decimal(value: int, scale: int, min_decimals: int = 0) -> str:
 def format_ua(amplitude_ua: int) -> str:
     """A current in mA with at least one decimal: 3500 -> "3.5 mA", 7000 -> "7.0 mA", 25 -> "0.025 mA"."""
     return f"{_decimal(amplitude_ua, 1000, 1)} mA"
+
+
+def format_ua_derived(amplitude_ua: float, decimals: int = 2) -> str:
+    """A current worked out rather than set (where a limit is reached, a contact's share), in mA to
+    ``decimals`` places: 8512.5 -> "8.51 mA". Settings are written with ``format_ua``."""
+    return f"{amplitude_ua / 1000:.{decimals}f} mA"
 
 
 def format_us(duration_us: int) -> str:

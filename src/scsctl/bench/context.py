@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from .procs import child_env
 
 if TYPE_CHECKING:
-    from ..controller import Device
-    from ..transports import Transport
+    from ..controller import Device, Transport
 
 T = TypeVar("T")
 

@@ -30,9 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..emulator.output_monitor import Output, OutputMonitor
-from ..emulator.runner import DEFAULT_MODEL_NAME, make_emulator
-from ..emulator.server import PtyEndpoint
+from ..emulator import DEFAULT_MODEL_NAME, Output, OutputMonitor, PtyEndpoint, make_emulator
 from ..errors import ScsError
 
 _Change = tuple[bool, float, float]

@@ -150,15 +150,15 @@ class ChildProcess:
         self.close()
 
 
-def emulator_process(env: Mapping[str, str] | None = None, model: str = "tonic-burst-16") -> ChildProcess:
-    """``scsctl emulator --pty``: the emulator exactly as a user serves it."""
-    argv = python_module("scsctl.cli.main", "emulator", "--pty", "--model", model)
+def emulator_process(env: Mapping[str, str] | None = None, model: str | None = None) -> ChildProcess:
+    """``scsctl emulator --pty``: the emulator exactly as a user serves it (``model``: its default)."""
+    argv = python_module("scsctl.cli.main", "emulator", "--pty", *(("--model", model) if model else ()))
     return ChildProcess(argv, name="emulator", env=env)
 
 
-def monitored_emulator_process(env: Mapping[str, str] | None = None, model: str = "tonic-burst-16") -> ChildProcess:
+def monitored_emulator_process(env: Mapping[str, str] | None = None, model: str | None = None) -> ChildProcess:
     """The same emulator, also reporting each on/off change of its output on stdout."""
-    argv = python_module("scsctl.bench.monitored_emulator", "--model", model)
+    argv = python_module("scsctl.bench.monitored_emulator", *(("--model", model) if model else ()))
     return ChildProcess(argv, name="monitored emulator", env=env)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..transports.base import Transport
+from ..controller import Transport
 
 
 class TimedTransport(Transport):

@@ -28,7 +28,7 @@ from typing import Any
 
 from firmware_protocol.constants import MessageType
 
-from ..transports.serial_port import SerialTransport
+from ..controller import transport_for_url
 from .context import OPERATOR, Bench
 from .procs import child_env, emulator_process
 from .report import Figure, Limit
@@ -126,7 +126,7 @@ def measure(bench: Bench) -> list[Figure]:
             # Keys are pressed in the last run only: each press takes Textual's pilot about half a
             # second to settle, which is the pilot's waiting, not part of the figure.
             last = run == runs - 1
-            spy = TimedTransport(SerialTransport(emulator.port))
+            spy = TimedTransport(transport_for_url(emulator.port))
             target = target_cls(emulator.port, data_dir=str(bench.data_dir("tui")), operator=OPERATOR, transport=spy)
             try:
                 ready_s, key_ms = asyncio.run(_session(app_cls, target, spy, presses if last else 0))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..transports.serial_port import SerialTransport
+from ..controller import transport_for_url
 from .context import Bench
 from .monitored_emulator import CHANGE_TIMEOUT_S, OutputWatch
 from .procs import monitored_emulator_process
@@ -45,7 +45,7 @@ def measure(bench: Bench) -> list[Figure]:
     errors_ms: list[float] = []
     with monitored_emulator_process(bench.child_env) as emulator:
         watch = OutputWatch(emulator.lines)
-        spy = TimedTransport(SerialTransport(emulator.port))
+        spy = TimedTransport(transport_for_url(emulator.port))
         with bench.connect(
             emulator.port, "watchdog", transport=spy, tethered=True, watchdog_timeout_ms=TIMEOUT_MS
         ) as device:

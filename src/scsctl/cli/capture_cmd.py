@@ -40,7 +40,7 @@ def _frames(file: str) -> list[tuple[float, str, Any, int]]:
     """(time, direction, Frame | InvalidFrame, stream offset) for every item, in order."""
     from firmware_protocol import Decoder
 
-    from ..link import read_capture
+    from ..controller import read_capture
 
     decoders = {"tx": Decoder(), "rx": Decoder()}
     out: list[tuple[float, str, Any, int]] = []
@@ -96,8 +96,8 @@ def _export(args: argparse.Namespace) -> int:
     import contextlib
     import sys
 
+    from ..controller import capture_started, frame_packets, read_capture, write_pcap
     from ..errors import UsageError
-    from ..link.capture import capture_started, frame_packets, read_capture, write_pcap
 
     packets = frame_packets(read_capture(args.file))
     started = capture_started(args.file)
@@ -137,8 +137,8 @@ def _replay(args: argparse.Namespace) -> int:
     from firmware_protocol import messages as m
     from firmware_protocol.constants import is_event
 
+    from ..controller import read_capture
     from ..errors import DeviceRefused, SafetyRefusal, UsageError
-    from ..link import read_capture
     from .common import open_device, require_port
 
     require_port(args)
@@ -166,7 +166,7 @@ def _replay(args: argparse.Namespace) -> int:
             try:
                 now: Any = dev.request(frame.message)
             except DeviceRefused as err:
-                now = ("NAK", err.reason, err.param)
+                now = ("NAK", err.reason.name, err.param.name)
             except SafetyRefusal as err:
                 differences += 1
                 print(f"seq {frame.seq} {frame.message.TYPE.name}: not sent, refused by the guard: {err}")

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UsageError
 
 if TYPE_CHECKING:
-    from ..controller import Device
-    from ..controller.target import ConnectTarget
+    from ..controller import ConnectTarget, Device
 
 PORT_ENV = "SCSCTL_PORT"
 POLICY_HELP = "/etc/scsctl/policy.toml"
@@ -96,7 +95,7 @@ def require_port(args: argparse.Namespace) -> None:
 
 def target_of(args: argparse.Namespace, *, tethered: bool = False) -> ConnectTarget:
     """The session layer's target for the device options given."""
-    from ..controller.target import ConnectTarget
+    from ..controller import ConnectTarget
 
     require_port(args)
     return ConnectTarget(

@@ -6,11 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..units import format_dhz, format_ms, format_ua, format_us
 from .common import add_device_options, emit, open_device, require_port, table, whole_number
-
-
-def _mA(ua: int) -> str:
-    return f"{ua / 1000:g} mA"
 
 
 def register(sub: Any) -> None:
@@ -119,8 +116,8 @@ def _status_text(d: dict[str, Any]) -> str:
             ("active slot", "-" if d["active_slot"] is None else d["active_slot"]),
             (
                 "amplitude",
-                _mA(d["amplitude_ua"])
-                + (f" (set to {_mA(d['setpoint_ua'])}" + (", tentative" if d["tentative"] else "") + ")"),
+                format_ua(d["amplitude_ua"])
+                + (f" (set to {format_ua(d['setpoint_ua'])}" + (", tentative" if d["tentative"] else "") + ")"),
             ),
             ("battery", f"{d['battery_pct']} % ({d['battery_mv']} mV)"),
             ("faults", ", ".join(d["faults"]) or "none"),
@@ -153,13 +150,13 @@ def _program_line(p: Any) -> str:
     from ..parsing import format_electrodes
 
     text = (
-        f"slot {p.slot}: {format_electrodes(p.contacts)}  {_mA(p.amplitude_ua)}  {p.pulse_width_us} us  "
-        f"{p.rate_dhz / 10:g} Hz  {p.waveform.name.lower()}"
+        f"slot {p.slot}: {format_electrodes(p.contacts)}  {format_ua(p.amplitude_ua)}  {format_us(p.pulse_width_us)}  "
+        f"{format_dhz(p.rate_dhz)}  {p.waveform.name.lower()}"
     )
     if p.ramp_up_ms:
-        text += f"  ramp {p.ramp_up_ms / 1000:g} s"
+        text += f"  ramp {format_ms(p.ramp_up_ms)}"
     if p.patient_max_ua:
-        text += f"  patient max {_mA(p.patient_max_ua)}"
+        text += f"  patient max {format_ua(p.patient_max_ua)}"
     return text
 
 
@@ -201,7 +198,8 @@ def _program(args: argparse.Namespace) -> int:
         notices: list[str] = []
         if patient_max_ua is None:
             patient_max_ua = dev.profile.patient_max_default_ua
-            notices.append(f"patient maximum {_mA(patient_max_ua)}: the profile's default (--patient-max to change)")
+            default = format_ua(patient_max_ua)
+            notices.append(f"patient maximum {default}: the profile's default (--patient-max to change)")
         program = Program(
             contacts=parsing.electrodes(args.electrodes, dev.identity.contacts), patient_max_ua=patient_max_ua, **values
         )
@@ -264,7 +262,7 @@ def _amplitude(args: argparse.Namespace) -> int:
         emit(
             args,
             {**d, "notices": list(outcome.notices)},
-            "\n".join([*outcome.notices, f"amplitude {_mA(target)}", tail]),
+            "\n".join([*outcome.notices, f"amplitude {format_ua(target)}", tail]),
         )
     return 0
 
@@ -274,7 +272,7 @@ def _commit(args: argparse.Namespace) -> int:
         outcome = dev.commit()
         assert outcome.status is not None
         d = _status_dict(outcome.status)
-        emit(args, d, f"committed {_mA(d['setpoint_ua'])} to the running program")
+        emit(args, d, f"committed {format_ua(d['setpoint_ua'])} to the running program")
     return 0
 
 

@@ -18,8 +18,7 @@ from ..errors import UsageError
 from .common import whole_number
 
 if TYPE_CHECKING:
-    from ..emulator.faults import FirmwareFault
-    from ..emulator.models import FirmwareModel
+    from ..emulator import FirmwareFault, FirmwareModel
 
 _FAULT_HELP = """\
 fault specs (--fault, repeatable):
@@ -63,7 +62,7 @@ def register(subparsers: Any) -> None:
         "--model",
         action="append",
         metavar="MODEL",
-        help="emulated model (repeat for several emulators; default tonic-burst-16)",
+        help="emulated model (repeat for several emulators; default: the model emu:// opens)",
     )
     parser.add_argument(
         "--count", type=whole_number("--count"), default=1, metavar="N", help="emulators of each model (default 1)"
@@ -119,7 +118,7 @@ def _announce(url: str) -> None:
 
 def _firmware_fault(spec: str, model: FirmwareModel, now_s: float = 0.0) -> FirmwareFault:
     """One firmware ``--fault`` for ``model``; the core's ValueError becomes a usage error here."""
-    from ..emulator.faults import is_firmware_fault, parse_firmware_fault
+    from ..emulator import is_firmware_fault, parse_firmware_fault
 
     try:
         return parse_firmware_fault(spec, now_s, model)
@@ -133,10 +132,7 @@ def _firmware_fault(spec: str, model: FirmwareModel, now_s: float = 0.0) -> Firm
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..emulator.linefaults import is_line_fault, parse_fault
-    from ..emulator.models import MODELS
-    from ..emulator.runner import DEFAULT_MODEL_NAME, make_emulator
-    from ..emulator.server import EmulatorServer
+    from ..emulator import DEFAULT_MODEL_NAME, EmulatorServer, find_model, is_line_fault, make_emulator, parse_fault
 
     # Everything is checked before anything is served: bad input changes nothing.
     if args.count < 1:
@@ -146,14 +142,12 @@ def run(args: argparse.Namespace) -> int:
     if args.link and not args.pty:
         raise UsageError("--link goes with --pty")
     models = [m for m in (args.model or [DEFAULT_MODEL_NAME]) for _ in range(args.count)]
-    for model in models:
-        if model not in MODELS:
-            raise UsageError(f"unknown emulator model {model!r}; models: {', '.join(sorted(MODELS))}")
+    chosen = {name: find_model(name) for name in models}  # an unknown name is refused here, once
     line_faults = [parse_fault(spec) for spec in args.fault if is_line_fault(spec)]
     firmware_specs = [spec for spec in args.fault if not is_line_fault(spec)]
     for spec in firmware_specs:
         for model in dict.fromkeys(models):  # a contact must exist on every model served
-            _firmware_fault(spec, MODELS[model])
+            _firmware_fault(spec, chosen[model])
     tcp = _tcp_address(args.tcp) if args.tcp else None
     runners = [
         make_emulator(model, seed=args.seed + i, baud=args.baud, faults=line_faults, codec=args.codec)
@@ -162,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     for model, runner in zip(models, runners, strict=True):
         now_s = runner.now_s()
         for spec in firmware_specs:
-            runner.inject(_firmware_fault(spec, MODELS[model], now_s))
+            runner.inject(_firmware_fault(spec, chosen[model], now_s))
 
     server = EmulatorServer()
     for i, runner in enumerate(runners):

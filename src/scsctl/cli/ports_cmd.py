@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..transports.ports import list_ports
+    from ..controller import list_ports
 
     listing = list_ports()
     for problem in listing.problems:

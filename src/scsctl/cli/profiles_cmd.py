@@ -86,8 +86,8 @@ def _origin_text(origin: Any, policy: Any) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from ..controller import system_policy
     from ..profiles import get_profile, profile_table, profile_to_dict
-    from ..trust import system_policy
 
     profile = get_profile(args.name, args.profile_path)
     policy = system_policy()
@@ -118,9 +118,9 @@ def _trusted_of_model(model_id: int, policy: Any) -> list[Any]:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from ..controller import system_policy
     from ..errors import ProfileError
     from ..profiles import clinical_widenings, load_profile
-    from ..trust import system_policy
 
     policy = system_policy()
     failed = 0

@@ -177,7 +177,7 @@ def _trial_rows(t: Trial) -> list[tuple[str, Any]]:
 
 
 def _diary_line(t: Trial, e: DiaryEntry) -> str:
-    from ..trial.report import hours_text, usage_source_text
+    from ..trial import hours_text, usage_source_text
 
     usage = hours_text(e) + (f" ({usage_source_text(e)})" if e.stimulation_source else "")
     drug = e.analgesics.value if e.analgesics else "-"
@@ -188,8 +188,7 @@ def _diary_line(t: Trial, e: DiaryEntry) -> str:
 
 
 def _program_line(p: ProgramTest) -> str:
-    from ..trial import format_regions, program_summary
-    from ..trial.report import comfort_text, felt_text
+    from ..trial import comfort_text, felt_text, format_regions, program_summary
 
     mark = "  [left active]" if p.left_active else ""
     return (
@@ -204,7 +203,7 @@ def _program_line(p: ProgramTest) -> str:
 
 def _new(args: argparse.Namespace) -> int:
     from ..profiles import get_profile
-    from ..trial import parse_nrs, read_usage
+    from ..trial import TrialDevice, check_new_trial, create_trial, parse_nrs, read_trial_device
 
     with _store(args, write=True) as store:
         baseline = parse_nrs(args.baseline, what="--baseline", lowest=1)
@@ -216,29 +215,24 @@ def _new(args: argparse.Namespace) -> int:
             from datetime import timedelta
 
             end = start + timedelta(days=args.days - 1)
-        fields: dict[str, Any] = {
-            "baseline_nrs": baseline,
-            "start_date": start,
-            "planned_end_date": end,
-            "pain_regions": args.pain_area or (),
-            "goal_reduction_pct": args.goal,
-            "trial_id": args.trial_id,
-        }
         if args.serial is not None:
             if args.port:
                 raise UsageError("--serial is read from the device when a port is given (--port or $SCSCTL_PORT)")
             if not args.profile:
                 raise UsageError("--serial needs --profile too (the device's model, see `scsctl profiles list`)")
-            profile = get_profile(args.profile, args.profile_path).name
-            trial = store.new_trial(device_serial=args.serial, profile=profile, **fields)
-        elif args.port:
-            store.check_new_trial(**fields)  # bad input is refused before the device is opened
-            with open_device(args) as dev:
-                trial = store.new_trial(
-                    device_serial=dev.identity.serial, profile=dev.identity.profile, usage=read_usage(dev), **fields
-                )
-        else:
+        elif not args.port:
             raise UsageError("which device? give --port (its serial and profile are read) or --serial and --profile")
+        # Bad input is refused before the device is opened.
+        plan = check_new_trial(
+            store, baseline_nrs=baseline, start_date=start, planned_end_date=end,
+            pain_regions=args.pain_area or (), goal_reduction_pct=args.goal, trial_id=args.trial_id,
+        )  # fmt: skip
+        if args.serial is not None:
+            device = TrialDevice(args.serial, get_profile(args.profile, args.profile_path).name, None)
+            trial = create_trial(store, device, plan)
+        else:
+            with open_device(args) as dev:
+                trial = create_trial(store, read_trial_device(dev), plan)
         emit(args, trial.as_dict(), table(_trial_rows(trial)) + f"\ntrial {trial.trial_id} recorded")
     return 0
 
@@ -306,8 +300,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _diary(args: argparse.Namespace) -> int:
-    from ..trial import hours_to_s, parse_nrs, read_usage
-    from ..trial.capture import check_trial_device
+    from ..trial import DiaryDayTaken, add_diary, check_diary_day, edit_diary, hours_to_s, parse_nrs, read_trial_usage
 
     if args.edit and not args.reason.strip():
         # A clinical record's correction says why: the history keeps the old value and the reason.
@@ -319,61 +312,49 @@ def _diary(args: argparse.Namespace) -> int:
         seconds = None if args.hours is None else hours_to_s(args.hours)
         if args.edit:
             # An edit corrects what was written; the device's counter says nothing about that, so no port is used.
-            entry = store.edit_diary(
-                trial.trial_id, day, nrs=nrs, stimulation_s=seconds, analgesics=args.analgesics, notes=args.notes,
+            entry = edit_diary(
+                store, trial, day, nrs=nrs, stimulation_s=seconds, analgesics=args.analgesics, notes=args.notes,
                 reason=args.reason,
             )  # fmt: skip
             what = f"entry for {day} changed (revision {entry.revision}); the old values are kept in the history"
         else:
             if nrs is None:
                 raise UsageError("--nrs is required: the day's pain, NRS 0-10")
-            kwargs: dict[str, Any] = {
-                "stimulation_s": seconds,
-                "analgesics": args.analgesics,
-                "notes": args.notes or "",
-            }
-            if args.port:
-                # Checked before the device is opened, so a bad date does not even touch the device.
-                store.check_day(trial, day)
-                with open_device(args) as dev:
-                    check_trial_device(trial, dev)
-                    entry = store.add_diary(trial.trial_id, day, nrs, usage=read_usage(dev), **kwargs)
-            else:
-                entry = store.add_diary(trial.trial_id, day, nrs, **kwargs)
+            try:
+                check_diary_day(store, trial, day)  # before the device is opened: a bad day asks nothing of it
+                usage = None
+                if args.port:
+                    with open_device(args) as dev:
+                        usage = read_trial_usage(trial, dev)
+                entry = add_diary(
+                    store, trial, day, nrs, stimulation_s=seconds, usage=usage, analgesics=args.analgesics,
+                    notes=args.notes or "",
+                )  # fmt: skip
+            except DiaryDayTaken as err:
+                how = f"`scsctl trial diary {trial.trial_id} --date {day} --edit --reason ...`"
+                raise UsageError(f"{err} ({how})") from err
             what = f"entry for {day} (day {trial.day_number(day)}) recorded"
         emit(args, entry.as_dict(), f"{_diary_line(trial, entry)}\n{what}")
     return 0
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from ..trial import capture_program, parse_regions, read_usage, selected_slot
-    from ..trial.capture import check_trial_device
-    from ..trial.models import check_comfort
+    from ..trial import check_coverage, read_coverage, record_coverage
 
     with _store(args, write=True) as store:
         trial = store.trial(args.trial_id)
-        regions = parse_regions(args.regions, what="--regions")  # before the device is opened
-        check_comfort(args.comfort)
+        regions = check_coverage(args.regions, args.comfort, what="--regions")  # before the device is opened
         if not args.port:
             raise UsageError(
                 "coverage needs the device (--port or $SCSCTL_PORT): the program's settings are read back from it, "
                 "so the record says what the patient actually had"
             )
         with open_device(args) as dev:
-            check_trial_device(trial, dev)
-            capture = capture_program(dev, args.slot)
-            if args.left_active:
-                active = selected_slot(dev)
-                if active != args.slot:
-                    raise UsageError(
-                        f"--left-active: the device has {'no slot' if active is None else f'slot {active}'} "
-                        f"selected, not slot {args.slot}: select it (`scsctl select --slot {args.slot}`) or leave "
-                        "--left-active out"
-                    )
-            test = store.record_program(
-                trial.trial_id, capture, regions=regions, comfort=args.comfort, notes=args.notes or "",
-                left_active=args.left_active, usage=read_usage(dev),
-            )  # fmt: skip
+            reading = read_coverage(trial, dev, args.slot, left_active=args.left_active)
+        test = record_coverage(
+            store, trial, reading, regions=regions, comfort=args.comfort, notes=args.notes or "",
+            left_active=args.left_active,
+        )  # fmt: skip
         emit(args, test.as_dict(), _program_line(test) + f"\n{test.label} recorded for trial {trial.trial_id}")
     return 0
 
@@ -401,7 +382,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _regions(args: argparse.Namespace) -> int:
-    from ..trial.regions import BODY_REGIONS, SIDED_REGIONS
+    from ..trial import BODY_REGIONS, SIDED_REGIONS
 
     print("body regions (a region without -left/-right means both sides; 'none' for no paresthesia):")
     for name in BODY_REGIONS:

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..controller.target import EMULATOR_URL, ConnectTarget
+    from ..controller import EMULATOR_URL, ConnectTarget
     from ..tui.app import ScsApp
 
     target = ConnectTarget(

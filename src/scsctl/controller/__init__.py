@@ -16,6 +16,23 @@ Example::
         dev.set_amplitude(2000)          # tentative, in the profile's steps
         dev.commit()
         dev.stop()
+
+What front ends (the CLI, the TUI, the pytest plugin, the benchmark) use is exported here, and they
+import nothing from ``scsctl.link``, ``scsctl.transports`` or ``scsctl.guard``
+(``tests/scsctl/test_layers.py`` enforces it), so the layers below can change behind this list:
+
+- the session layer: ``Session``, ``ConnectTarget`` (``EMULATOR_URL``, ``DEFAULT_WATCHDOG_MS``),
+  ``StopLine``/``StopResult``, ``DeviceWatch``/``StatusReading``/``StatusFreshness``,
+  ``Latest``/``ReadOrder``, ``Event``, ``PortClaim``/``Holder``;
+- discovery: ``list_ports``, ``PortInfo``, ``PortListing``, ``emulator_targets``, ``EmulatorTarget``;
+- the guard, as a display needs it: ``Guard``, ``Role``, ``DeviceContext`` (``from_status``),
+  ``ImpedanceRecord``, ``GuardWarning``, the warning ids, the safety arithmetic
+  (``contact_charges``, ``worst_contact``, ``program_limits``, ``charge_level``) and
+  ``setting_refusal``;
+- the link, as a display sees it: ``LinkStatus``, ``LinkStateChange``, ``LinkStats``, and
+  ``read_capture`` for recorded traffic;
+- transports, as ``connect(transport=...)`` takes them: ``Transport``, ``transport_for_url``
+  (``EmulatedTransport``, the in-process emulator's, is loaded on first use).
 """
 
 from __future__ import annotations
@@ -26,24 +43,124 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
 
 from ..audit import AuditLog, default_operator
 from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfileProblem, ScsError
-from ..guard import Guard, Role
-from ..link import Link, WireCapture
+from ..guard import (
+    WARNING_CHARGE_DENSITY,
+    WARNING_PATIENT_MAX_CHARGE_DENSITY,
+    ChargeLevel,
+    ContactCharge,
+    DeviceContext,
+    Guard,
+    GuardWarning,
+    ImpedanceRecord,
+    ProgramLimits,
+    Role,
+    charge_level,
+    contact_charges,
+    program_limits,
+    setting_refusal,
+    worst_contact,
+)
+from ..link import (
+    Link,
+    LinkStateChange,
+    LinkStats,
+    LinkStatus,
+    WireCapture,
+    capture_started,
+    frame_packets,
+    read_capture,
+    write_pcap,
+)
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
 from ..transports import Transport, take_over_options, transport_for_url
-from ..trust import Policy, recorded_role
+from ..trust import OsUser, Policy, recorded_role, system_policy
 from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
 from .device import Device, Identity, LinkView, Outcome
+from .discovery import EmulatorTarget, PortInfo, PortListing, emulator_targets, list_ports
+from .events import Event
+from .mailbox import Latest, ReadOrder
 from .ownership import Holder, PortClaim, claim_port
-from .target import DEFAULT_WATCHDOG_MS
+from .session import Session
+from .stop_line import StopLine, StopResult
+from .target import DEFAULT_WATCHDOG_MS, EMULATOR_URL, ConnectTarget
+from .watch import DeviceWatch, StatusFreshness, StatusReading
 
-__all__ = ["Device", "Identity", "LinkView", "Outcome", "StopReport", "connect", "stop_now"]
+if TYPE_CHECKING:
+    from ..transports.emulated import EmulatedTransport
+
+__all__ = [
+    "DEFAULT_WATCHDOG_MS",
+    "EMULATOR_URL",
+    "WARNING_CHARGE_DENSITY",
+    "WARNING_PATIENT_MAX_CHARGE_DENSITY",
+    "ChargeLevel",
+    "ConnectTarget",
+    "ContactCharge",
+    "Device",
+    "DeviceContext",
+    "DeviceWatch",
+    "EmulatedTransport",
+    "EmulatorTarget",
+    "Event",
+    "Guard",
+    "GuardWarning",
+    "Holder",
+    "Identity",
+    "ImpedanceRecord",
+    "Latest",
+    "LinkStateChange",
+    "LinkStats",
+    "LinkStatus",
+    "LinkView",
+    "OsUser",
+    "Outcome",
+    "Policy",
+    "PortClaim",
+    "PortInfo",
+    "PortListing",
+    "ProgramLimits",
+    "ReadOrder",
+    "Role",
+    "Session",
+    "StatusFreshness",
+    "StatusReading",
+    "StopLine",
+    "StopReport",
+    "StopResult",
+    "Transport",
+    "capture_started",
+    "charge_level",
+    "connect",
+    "contact_charges",
+    "emulator_targets",
+    "frame_packets",
+    "list_ports",
+    "program_limits",
+    "read_capture",
+    "setting_refusal",
+    "stop_now",
+    "system_policy",
+    "transport_for_url",
+    "worst_contact",
+    "write_pcap",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The in-process emulator's transport loads the emulator: only when it is asked for.
+    if name == "EmulatedTransport":
+        from ..transports.emulated import EmulatedTransport
+
+        return EmulatedTransport
+    raise AttributeError(name)
 
 
 

@@ -27,17 +27,17 @@ from firmware_protocol.constants import (
     AmplitudeFlags,
     HeartbeatFlags,
     ImpedanceStatus,
+    NakReason,
     State,
     StatusFlags,
 )
 
 from ..audit import AuditLog, Kind
 from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
-from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord
-from ..guard.checks import minimum_ramp_up_ms
-from ..link import Link, LinkStats, LinkStatus
-from ..link.session import LinkStateChange
+from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord, minimum_ramp_up_ms
+from ..link import Link, LinkStateChange, LinkStats, LinkStatus
 from ..profiles import DeviceProfile
+from ..units import format_ms, format_ua
 from .control import StopAnswer
 from .events import Event, EventPump
 from .ownership import PortClaim
@@ -71,6 +71,14 @@ class Identity:
             ident.program_slots,
             caps,
         )
+
+    def check_slot(self, slot: int) -> int:
+        """``slot`` if this device has it; ``UsageError`` naming the slots it has (the one check of a
+        slot number given by a user: the guard and the device refuse one all the same)."""
+        if isinstance(slot, bool) or not 0 <= slot < self.program_slots:
+            last = self.program_slots - 1
+            raise UsageError(f"slot {slot}: this device ({self.serial}) has program slots 0 to {last}")
+        return slot
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -201,7 +209,7 @@ class Device:
         try:
             reply = self._link.request(m.ReadProgram(slot))
         except DeviceRefused as err:
-            if err.reason == "EMPTY_SLOT":
+            if err.reason is NakReason.EMPTY_SLOT:
                 with self._cache_lock:
                     self._known.programs.pop(slot, None)
             raise
@@ -217,7 +225,7 @@ class Device:
             try:
                 out[slot] = self.read_program(slot)
             except DeviceRefused as err:
-                if err.reason != "EMPTY_SLOT":
+                if err.reason is not NakReason.EMPTY_SLOT:
                     raise
         return out
 
@@ -325,9 +333,7 @@ class Device:
             return outcome
 
     def select(self, slot: int) -> None:
-        if not 0 <= slot < self.identity.program_slots:
-            last = self.identity.program_slots - 1
-            raise UsageError(f"slot {slot} does not exist: this device has slots 0 to {last}")
+        self.identity.check_slot(slot)
         with self._lock:
             self._send(m.SelectProgram(slot), detail={"slot": slot})
 
@@ -377,7 +383,16 @@ class Device:
                 assert isinstance(msg, m.SetAmplitude)
                 detail = {"before_ua": before, "after_ua": msg.amplitude_ua, "commit": msg.commit,
                           "step": f"{i + 1}/{len(steps)}"}  # fmt: skip
-                self._send(msg, detail=detail)
+                try:
+                    self._send(msg, detail=detail)
+                except DeviceRefused as err:
+                    # A STOP from another thread can pass this step on the wire between the check
+                    # above and the send: the device, stopped already, refuses it. That is the ramp
+                    # ended by STOP, not a failure of the change.
+                    if self._stops == stops or err.reason is not NakReason.WRONG_STATE:
+                        raise
+                    notices.append(f"stopped during the ramp: {i} of {len(steps)} steps were sent")
+                    break
                 before = msg.amplitude_ua
             status = self.status()
             if commit and self._stops == stops:
@@ -391,8 +406,9 @@ class Device:
         if program is None or program.ramp_up_ms >= needed_ms:
             return []
         return [
-            f"slot {program.slot} now starts at {amplitude_ua / 1000:g} mA with a ramp-up of {program.ramp_up_ms} ms: "
-            f"to START it again it needs a ramp-up of at least {needed_ms} ms (rewrite it with --ramp)"
+            f"slot {program.slot} now starts at {format_ua(amplitude_ua)} with a ramp-up of "
+            f"{format_ms(program.ramp_up_ms)}: to START it again it needs a ramp-up of at least {format_ms(needed_ms)} "
+            "(rewrite it with --ramp)"
         ]
 
     def commit(self) -> Outcome:
@@ -401,7 +417,7 @@ class Device:
             status = self.status()
             if not status.status_flags & StatusFlags.TENTATIVE:
                 raise UsageError(
-                    f"nothing to commit: the amplitude ({status.setpoint_ua / 1000:g} mA) is not a tentative change"
+                    f"nothing to commit: the amplitude ({format_ua(status.setpoint_ua)}) is not a tentative change"
                     " (tentative changes end with the session that made them; use `amplitude VALUE --commit`)"
                 )
             return self.set_amplitude(status.setpoint_ua, commit=True)
@@ -553,7 +569,7 @@ class Device:
         try:
             return self.read_program(slot)
         except DeviceRefused as err:
-            if err.reason in ("EMPTY_SLOT", "OUT_OF_RANGE"):
+            if err.reason in (NakReason.EMPTY_SLOT, NakReason.OUT_OF_RANGE):
                 return None
             raise
 
@@ -564,19 +580,10 @@ class Device:
         """
         if status is None:
             status = self.status()
-        stimulating = status.state in OUTPUT_STATES
-        slot = None if status.active_slot == NO_SLOT else status.active_slot
-        if slot is not None:
-            self._known_program(slot)  # a committed amplitude changes the slot on the device
-        return DeviceContext(
-            stimulating=stimulating,
-            running_slot=slot if stimulating else None,
-            selected_slot=slot,
-            present_amplitude_ua=status.setpoint_ua,
-            programs=self._programs_snapshot(),
-            impedance=self._known.impedance,
-            now_s=time.monotonic(),
-            tethered=bool(status.status_flags & StatusFlags.STOP_ON_LINK_LOSS),
+        if status.active_slot != NO_SLOT:
+            self._known_program(status.active_slot)  # a committed amplitude changes the slot on the device
+        return DeviceContext.from_status(
+            status, self._programs_snapshot(), impedance=self._known.impedance, now_s=time.monotonic()
         )
 
     def _programs_snapshot(self) -> dict[int, m.Program]:
@@ -613,7 +620,8 @@ class Device:
         try:
             reply = self._link.request(message, idempotent=idempotent, timeout_s=timeout_s)
         except DeviceRefused as err:
-            nak = {"nak": err.reason, "param": err.param, "index": err.index, "limit": err.limit, "message": str(err)}
+            nak = {"nak": err.reason.name, "param": err.param.name, "index": err.index, "limit": err.limit,
+                   "message": str(err)}  # fmt: skip
             self._audit_after("reply", name, nak, done=f"the device refused {name}")
             raise
         except ScsError as err:

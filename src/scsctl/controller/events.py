@@ -16,7 +16,7 @@ from firmware_protocol import messages as m
 
 from ..audit import AuditLog
 from ..errors import AuditError
-from ..link.session import LinkStateChange
+from ..link import LinkStateChange
 
 Event = m.Message | LinkStateChange
 Subscriber = Callable[[Event], None]

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError, ScsError
-from ..link.session import LinkStatus
+from ..link import LinkStatus
 
 if TYPE_CHECKING:
     from .device import Device

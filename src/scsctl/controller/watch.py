@@ -28,7 +28,7 @@ from firmware_protocol import messages as m
 from firmware_protocol.constants import State
 
 from ..errors import ScsError
-from ..link.session import LinkStateChange, LinkStatus
+from ..link import LinkStateChange, LinkStatus
 from .events import Event
 from .mailbox import Latest, ReadOrder
 

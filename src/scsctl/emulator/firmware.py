@@ -4,24 +4,18 @@ No threads, sockets or clocks here: the runtime feeds the bytes it read with the
 (``receive``), calls ``poll`` by ``next_deadline_s()`` at the latest, and sends back whatever bytes
 either returned. Everything follows ``firmware_protocol/PROTOCOL.md`` (sections cited as "P x.y").
 
-State machine (P 10.2); every change sends EVENT_STATE after the reply of the command causing it::
+State machine (P 10.2): the table in ``states`` (drawn there), which refuses any change it does not
+hold; every change sends EVENT_STATE after the reply of the command causing it.
 
-    IDLE ──SELECT──> PROGRAMMED ──START──> RAMPING_UP ──ramp_up_ms──> STIMULATING
-                                              ^   └──────cycle_on_s (from the on-period's start)──┐
-                                              │                                                   v
-                              CYCLING_OFF <──ramp_down_ms── RAMPING_DOWN <──cycle_on_s── STIMULATING
-                                   └──cycle_off_s──> RAMPING_UP
-    STOP: any output state ──> PROGRAMMED at once (no ramp). FAULT: lead open/short, over-compliance,
-    end of service, hardware; left by STOP/SELECT_PROGRAM once no fault that holds it remains.
-
-Invariants:
+Invariants (the first two are checked at every state change, ``states.check_invariants``):
 
 - The output is non-zero only in RAMPING_UP, STIMULATING and RAMPING_DOWN (``_output_ua``).
 - ``_run_slot`` is set exactly in the output states; the running program is
   ``storage.programs[_run_slot]``, whose amplitude is the committed set-point.
 - A tentative amplitude exists only while a program runs; STOP, faults and watchdog expiry discard it.
-- Timed work (ramp steps, cycling, watchdog, measurement, battery thresholds, injected faults) is
-  done at its own time on the device clock even when ``poll`` comes late, so the output monitor
+- Timed work (ramp steps, cycling, watchdog, measurement, battery thresholds, injected faults; one
+  ``timers.Timer`` each, in one ``Scheduler``) is done at its own time on the device clock even
+  when ``poll`` comes late, so the output monitor
   and the event log show when things happened, not when the runtime looked.
 - Replies carry the request's seq and come before the events the request caused; events carry the
   device's own counter, 0 at power-on.
@@ -53,14 +47,18 @@ from collections.abc import Callable
 from enum import Enum, auto
 from typing import Any, Protocol
 
-from firmware_protocol import Decoder, Frame, InvalidFrame, encode
+from construct import ConstructError
+
+from firmware_protocol import Decoder, Frame, InvalidFrame, encode, wire
 from firmware_protocol import messages as m
 from firmware_protocol.constants import (
+    HEADER_SIZE,
     MAX_FRAME,
     MAX_USAGE_EVENTS,
     NO_INDEX,
     NO_SLOT,
     OUTPUT_STATES,
+    SYNC,
     WATCHDOG_MAX_MS,
     WATCHDOG_MIN_MS,
     AmplitudeFlags,
@@ -96,7 +94,9 @@ from .impedance import Leads
 from .limits import Refusal, check_live_amplitude, check_program, contact_currents_ua, out_of_range
 from .models import DEFAULT_MODEL, FirmwareModel
 from .output_monitor import Output, OutputMonitor, off_output
+from .states import ON_STATES, check_invariants, transition
 from .storage import Storage
+from .timers import Scheduler, Timer
 
 _EPS_S = 1e-9
 RX_GAP_S = 0.05
@@ -104,7 +104,6 @@ RX_GAP_S = 0.05
 otherwise a damaged length byte would make the device swallow the host's next frames."""
 """Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 
-_ON_STATES = frozenset({State.RAMPING_UP, State.STIMULATING, State.RAMPING_DOWN})
 _HOLDS_FAULT = (
     FaultFlags.LEAD_OPEN | FaultFlags.LEAD_SHORT | FaultFlags.OVER_COMPLIANCE
     | FaultFlags.END_OF_SERVICE | FaultFlags.HARDWARE
@@ -218,9 +217,19 @@ class Firmware:
         self._scheduled_count = 0
         self._seq = 0
         """The seq of the command being executed (a measurement answers it later)."""
-        self._timer_memo: tuple[tuple[object, ...], tuple[float, _Timer] | None] | None = None
-        """``_timer_inputs()`` and ``_next_timer()`` as they were when the firmware last changed:
-        ``next_deadline_s`` is asked several times per command between changes."""
+        self._timers: Scheduler[_Timer] = Scheduler(
+            [
+                Timer(_Timer.STALL_END, lambda: self._stall_until_s, lambda t: self._end_stall()),
+                Timer(_Timer.INJECTED, self._injected_due, self._fire_injected),
+                Timer(_Timer.MEASUREMENT, self._measurement_due, self._finish_measurement),
+                Timer(_Timer.WATCHDOG, self._watchdog_due, self._watchdog_expired),
+                Timer(_Timer.BATTERY_LOW, self._battery_low_due, lambda t: self._battery_low()),
+                Timer(_Timer.END_OF_SERVICE, self._end_of_service_due, self._end_of_service),
+                Timer(_Timer.STATE, self._state_timer, self._fire_state),
+            ],
+            inputs=self._timer_inputs,
+        )
+        """Every kind of timed work, in precedence order (of equal times the first listed goes first)."""
         self._handlers: dict[MessageType, Callable[[Any], _Reply]] = {
             MessageType.HELLO: self._on_hello,
             MessageType.GET_STATUS: self._on_get_status,
@@ -266,13 +275,7 @@ class Firmware:
         """The latest time ``poll`` must be called next; None when nothing is scheduled."""
         if self._out and not self._stalled():
             return self._clock_s
-        memo = self._timer_memo
-        key = self._timer_inputs()
-        if memo is not None and memo[0] == key:
-            timer = memo[1]
-        else:
-            timer = self._next_timer()
-            self._timer_memo = (key, timer)
+        timer = self._timers.next()
         due = timer[0] if timer else None
         if self._decoder.buffered:
             give_up_s = self._rx_at_s + RX_GAP_S
@@ -289,7 +292,7 @@ class Firmware:
     def inject(self, fault: FirmwareFault) -> None:
         """Inject a firmware-level fault (see ``faults``). Timed faults without ``at_s`` act now;
         their events are sent by the next ``poll`` (``next_deadline_s`` says so)."""
-        self._timer_memo = None
+        self._timers.forget()
         if isinstance(fault, NakNext):
             if fault.count < 1:
                 raise ValueError(f"NakNext count {fault.count} must be at least 1")
@@ -325,7 +328,7 @@ class Firmware:
     # --- power -----------------------------------------------------------------------------------
 
     def _power_on(self, t: float) -> None:
-        self._timer_memo = None
+        self._timers.forget()
         self._power_on_s = t
         self._decoder = self.codec.decoder()
         self._rx_at_s = t
@@ -354,7 +357,8 @@ class Firmware:
         st = self.storage
         if st.selected_slot is not None and st.selected_slot not in st.programs:
             st.selected_slot = None
-        self._state = State.PROGRAMMED if st.selected_slot is not None else State.IDLE
+        self._state = State.PROGRAMMED if st.selected_slot is not None else State.IDLE  # the first state
+        check_invariants(self._state, self._run_slot, self._output_ua)
         st.counters.power_on_count += 1
         self._log(EventCode.POWER_ON)
         self._event(m.EventState(State.IDLE, self._state, StateCause.POWER_ON, 0))
@@ -374,19 +378,19 @@ class Firmware:
         Time never runs backwards: an earlier ``now_s`` is taken as the present clock.
         """
         now_s = max(now_s, self._clock_s)
-        while (timer := self._next_timer()) is not None and timer[0] <= now_s + _EPS_S:
+        while (timer := self._timers.earliest()) is not None and timer[0] <= now_s + _EPS_S:
             t = max(timer[0], self._clock_s)
             self._elapse(t)
-            self._fire(timer[1], t)
+            self._timers.fire(timer[1], t)
             self._flush_events()
         if now_s > self._clock_s:
-            self._timer_memo = None  # the battery's times move with the clock: worked out again
+            self._timers.forget()  # the battery's times move with the clock: worked out again
             self._elapse(now_s)
         else:
-            self._timer_memo = (self._timer_inputs(), timer)
+            self._timers.remember(timer)
 
     def _timer_inputs(self) -> tuple[object, ...]:
-        """What ``_next_timer`` reads that is not the firmware's own: while these are the same
+        """What the timers read that is not the firmware's own: while these are the same
         objects, a timer worked out since the firmware last changed still holds.
 
         The firmware's own state changes only in its methods, each of which drops or renews the
@@ -405,69 +409,35 @@ class Firmware:
                 self.storage.counters.stimulation_s += dt
             self._clock_s = t
 
-    def _next_timer(self) -> tuple[float, _Timer] | None:
-        """The earliest timer; of equal times the first in the order below (its precedence).
+    # Each timer's deadline (the scheduler's ``due``), in the order of their precedence.
 
-        Hot: ``receive`` asks twice per command, so no lists, no enum flag arithmetic, and the
-        battery's draw is worked out once for both thresholds (the same arithmetic as
-        ``Battery.seconds_until``, so the same times to the last bit).
-        """
-        best: tuple[float, _Timer] | None = None
-        if self._stall_until_s is not None:
-            best = (self._stall_until_s, _Timer.STALL_END)
-        if self._scheduled:
-            t = self._scheduled[0][0]
-            if best is None or t < best[0]:
-                best = (t, _Timer.INJECTED)
-        if self._measuring is not None:
-            t = self._measuring[0]
-            if best is None or t < best[0]:
-                best = (t, _Timer.MEASUREMENT)
-        if self._watchdog_ms:
-            t = self._last_command_s + self._watchdog_ms / 1000
-            if best is None or t < best[0]:
-                best = (t, _Timer.WATCHDOG)
-        fault_bits = int(self._fault_flags)
-        watch_low = not fault_bits & _BATTERY_LOW_BIT
-        watch_eos = not fault_bits & _END_OF_SERVICE_BIT
-        if watch_low or watch_eos:
-            battery = self.battery
-            cfg = battery.config
-            draw_ua = battery.draw_ua(self._avg_output_ua)
-            if watch_low:
-                dt = battery.seconds_until_at_draw(cfg.low_pct, draw_ua)
-                if dt is not None:
-                    t = self._clock_s + dt
-                    if best is None or t < best[0]:
-                        best = (t, _Timer.BATTERY_LOW)
-            if watch_eos:
-                dt = battery.seconds_until_at_draw(cfg.end_of_service_pct, draw_ua)
-                if dt is not None:
-                    t = self._clock_s + dt
-                    if best is None or t < best[0]:
-                        best = (t, _Timer.END_OF_SERVICE)
-        if self._run_slot is not None:
-            state_t = self._state_timer()
-            if state_t is not None and (best is None or state_t < best[0]):
-                best = (state_t, _Timer.STATE)
-        return best
+    def _injected_due(self) -> float | None:
+        return self._scheduled[0][0] if self._scheduled else None
 
-    def _fire(self, timer: _Timer, t: float) -> None:
-        if timer is _Timer.STALL_END:
-            self._end_stall()
-        elif timer is _Timer.INJECTED:
-            _, _, fault = self._scheduled.pop(0)
-            self._fire_fault(fault, t)
-        elif timer is _Timer.MEASUREMENT:
-            self._finish_measurement(t)
-        elif timer is _Timer.WATCHDOG:
-            self._watchdog_expired(t)
-        elif timer is _Timer.BATTERY_LOW:
-            self._battery_low()
-        elif timer is _Timer.END_OF_SERVICE:
-            self._end_of_service(t)
-        else:
-            self._fire_state(t)
+    def _fire_injected(self, t: float) -> None:
+        _, _, fault = self._scheduled.pop(0)
+        self._fire_fault(fault, t)
+
+    def _measurement_due(self) -> float | None:
+        return self._measuring[0] if self._measuring is not None else None
+
+    def _watchdog_due(self) -> float | None:
+        return self._last_command_s + self._watchdog_ms / 1000 if self._watchdog_ms else None
+
+    def _battery_due(self, level_pct: float, latched_bit: int) -> float | None:
+        """When the battery reaches ``level_pct`` at the present draw, unless the fault flag
+        ``latched_bit`` is raised. (Hot: asked on every command, so int bits, not ``Flag`` arithmetic.)"""
+        if int(self._fault_flags) & latched_bit:
+            return None
+        battery = self.battery
+        dt = battery.seconds_until_at_draw(level_pct, battery.draw_ua(self._avg_output_ua))
+        return None if dt is None else self._clock_s + dt
+
+    def _battery_low_due(self) -> float | None:
+        return self._battery_due(self.battery.config.low_pct, _BATTERY_LOW_BIT)
+
+    def _end_of_service_due(self) -> float | None:
+        return self._battery_due(self.battery.config.end_of_service_pct, _END_OF_SERVICE_BIT)
 
     # --- the running program -----------------------------------------------------------------------
 
@@ -627,13 +597,16 @@ class Firmware:
         return State.RAMPING_UP if self._state == State.STIMULATING else None
 
     def _change_state(self, new: State, cause: StateCause) -> None:
+        """Through the transition table (``states``); staying in the same state is no change."""
         if new != self._state:
+            transition(self._state, new, cause)
             self._event(m.EventState(self._state, new, cause, min(self._output_ua, _U16)))
             self._state = new
+            check_invariants(new, self._run_slot, self._output_ua)
 
     def _supervise(self, t: float) -> None:
         """The output stage's own checks while current flows: lead faults, then compliance."""
-        if self._state not in _ON_STATES or self._output_ua <= 0:
+        if self._state not in ON_STATES or self._output_ua <= 0:
             return
         p = self._program()
         active = [i for i, c in enumerate(p.contacts) if c.polarity != Polarity.OFF]
@@ -771,15 +744,20 @@ class Firmware:
         return self._nak_bytes(item.seq, item.msg_type, Refusal(reason))
 
     def _bad_polarity_index(self, item: InvalidFrame) -> int:
+        """Which contact of a SET_PROGRAM the decoder refused holds an undefined polarity (P 8.3:
+        the NAK names it). The payload is read again with the wire definition, whose polarity field
+        is a plain byte, since the decoder gives no message for an invalid frame."""
         start = item.offset - self._history_base
-        if start < 0:
+        if start < 0 or item.msg_type is None:
             return NO_INDEX
-        frame = self._history[start:]
-        contacts = frame[6 + 27 : 6 + frame[2]]  # after the program's 27 fixed bytes and count
-        for i in range(len(contacts) // 2):
-            if contacts[2 * i] > max(Polarity):
-                return i
-        return NO_INDEX
+        frame = bytes(self._history[start : start + MAX_FRAME])
+        payload = frame[HEADER_SIZE : HEADER_SIZE + frame[len(SYNC)]]  # the length byte follows the sync
+        try:
+            fields = wire.PAYLOADS[MessageType(item.msg_type)].parse(payload)
+        except (ValueError, ConstructError):
+            return NO_INDEX
+        known = {int(p) for p in Polarity}
+        return next((i for i, c in enumerate(fields.contacts) if c.polarity not in known), NO_INDEX)
 
     def _handle(self, prepared: Frame | bytes) -> None:
         if isinstance(prepared, bytes):

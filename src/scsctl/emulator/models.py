@@ -245,3 +245,5 @@ MODELS: Mapping[str, FirmwareModel] = MappingProxyType({m.name: m for m in (TONI
 """Every emulated model, keyed by model name (the same names as the host's profiles)."""
 
 DEFAULT_MODEL = TONIC_BURST_16
+DEFAULT_MODEL_NAME = DEFAULT_MODEL.name
+"""What ``emu://`` without a model, and ``scsctl emulator`` without ``--model``, emulate."""

@@ -35,9 +35,11 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ..errors import UsageError
 from .linefaults import Direction, FaultKind, FaultSpec, LineFaults, Segment, parse_fault
+from .models import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
     from .firmware import Firmware, WireCodec
+    from .models import FirmwareModel
 
 __all__ = [
     "BITS_PER_BYTE",
@@ -50,6 +52,7 @@ __all__ = [
     "LineEvent",
     "LineSimulator",
     "codec_named",
+    "find_model",
     "make_emulator",
 ]
 
@@ -57,8 +60,6 @@ _log = logging.getLogger(__name__)
 
 BITS_PER_BYTE = 10
 """A UART byte on the wire: start bit, 8 data bits, stop bit."""
-
-DEFAULT_MODEL_NAME = "tonic-burst-16"
 
 # A byte is due when its last bit has arrived; the tolerance keeps float rounding from making a
 # byte due a hair after the time the runner was told to wake for it.
@@ -520,8 +521,7 @@ class EmulatorRunner(Generic[F]):
                 self._kick()
                 return
             try:
-                events = self._sim.advance(now_s)
-                wake_s = self._sim.next_wake_s()
+                events, _, wake_s = self._step(now_s)
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure: Exception | None = err
             else:
@@ -530,16 +530,32 @@ class EmulatorRunner(Generic[F]):
                     self._kick()
                 if not events:
                     return
-                self._deliver_lock.acquire()
         if failure is None:
             try:
-                self._deliver(port, events)
+                self._deliver_stepped(port, events)
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure = err
-            finally:
-                self._deliver_lock.release()
         if failure is not None:
             self._failed(failure)  # without the deliver lock: _failed takes the runner's lock
+
+    def _step(self, now_s: float) -> tuple[list[LineEvent], HostPort | None, float | None]:
+        """One turn of the loop, under the runner's lock, by whichever thread runs it (the runner
+        thread, or a port's reader in ``feed_inline``): advance the line and the firmware to
+        ``now_s``; returns what reached the host, where it goes and when to turn again. With
+        something to deliver the deliver lock is taken here: ``_deliver_stepped`` (outside the
+        runner's lock, a port may block briefly) lets it go, so deliveries keep the order the
+        simulator produced them in."""
+        events = self._sim.advance(now_s)
+        wake_s = self._sim.next_wake_s()
+        if events:
+            self._deliver_lock.acquire()
+        return events, self._port, wake_s
+
+    def _deliver_stepped(self, port: HostPort | None, events: list[LineEvent]) -> None:
+        try:
+            self._deliver(port, events)
+        finally:
+            self._deliver_lock.release()
 
     def _kick(self) -> None:
         self._kicked = True
@@ -574,18 +590,10 @@ class EmulatorRunner(Generic[F]):
                     if self._stopping or self._thread is not me:
                         return
                     self._kicked = False
-                    events = self._sim.advance(self._clock())
-                    wake_s = self._sim.next_wake_s()
+                    events, port, wake_s = self._step(self._clock())
                     self._wait_until_s = math.inf if wake_s is None else wake_s
-                    port = self._port
-                    if events:
-                        self._deliver_lock.acquire()
-                # Deliver outside the lock: a port may block briefly, and must not hold up feed().
-                if events:
-                    try:
-                        self._deliver(port, events)
-                    finally:
-                        self._deliver_lock.release()
+                if events:  # outside the lock: a port may block briefly, and must not hold up feed()
+                    self._deliver_stepped(port, events)
                 with self._cond:
                     if self._stopping or self._kicked:
                         continue
@@ -613,6 +621,15 @@ def codec_named(name: str) -> WireCodec:
     raise UsageError(f"unknown emulator codec {name!r}; codecs: {', '.join(CODECS)}")
 
 
+def find_model(name: str) -> FirmwareModel:
+    """The emulated model called ``name``; ``UsageError`` naming the models there are."""
+    from .models import MODELS
+
+    if name not in MODELS:
+        raise UsageError(f"unknown emulator model {name!r}; models: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
 def make_emulator(
     model: str = DEFAULT_MODEL_NAME,
     *,
@@ -625,10 +642,7 @@ def make_emulator(
 ) -> EmulatorRunner[Firmware]:
     """A runner with a fresh firmware of ``model`` (one of ``scsctl.emulator.MODELS``), not started."""
     from .firmware import Firmware
-    from .models import MODELS
 
-    if model not in MODELS:
-        raise UsageError(f"unknown emulator model {model!r}; models: {', '.join(sorted(MODELS))}")
     wire_codec = codec_named(codec)
-    firmware = Firmware(model=MODELS[model], now_s=clock(), seed=seed, storage=storage, codec=wire_codec)
+    firmware = Firmware(model=find_model(model), now_s=clock(), seed=seed, storage=storage, codec=wire_codec)
     return EmulatorRunner(firmware, baud=baud, faults=faults, seed=seed, clock=clock, name=f"emulator-{model}")

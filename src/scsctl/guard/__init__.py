@@ -34,6 +34,9 @@ Decisions (see ``guard.py`` for the full list of checks):
 - Amplitude changes larger than the profile's maximum step become a ramp of on-grid set-points,
   each at most one step apart and each carrying the caller's flags; a change that cannot be ramped
   on the grid is refused. START needs a ramp-up no faster than the profile's ramp rate.
+- The safety arithmetic (per-contact current, charge, density, Shannon, and the amplitudes at
+  which a program reaches each limit) lives in ``electrical``; displays call it too
+  (``contact_charges``, ``program_limits``), so they cannot disagree with the guard.
 - Compliance is checked per active contact with its own share of the current against its last
   measured impedance (as the device does), at the amplitude and, when a program is written or
   started, at its patient maximum (the patient's remote reaches it without the host); open or
@@ -42,6 +45,7 @@ Decisions (see ``guard.py`` for the full list of checks):
 
 from __future__ import annotations
 
+from .checks import minimum_ramp_up_ms
 from .context import (
     ROLE_TIERS,
     WARNING_CHARGE_DENSITY,
@@ -52,18 +56,37 @@ from .context import (
     ImpedanceRecord,
     Role,
 )
+from .electrical import (
+    ChargeLevel,
+    ContactCharge,
+    ProgramLimits,
+    charge_level,
+    contact_charges,
+    program_limits,
+    worst_contact,
+)
 from .guard import Guard
 from .ramp import plan_ramp
+from .settings import setting_refusal
 
 __all__ = [
     "ROLE_TIERS",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
     "Approved",
+    "ChargeLevel",
+    "ContactCharge",
     "DeviceContext",
     "Guard",
     "GuardWarning",
     "ImpedanceRecord",
+    "ProgramLimits",
     "Role",
+    "charge_level",
+    "contact_charges",
+    "minimum_ramp_up_ms",
     "plan_ramp",
+    "program_limits",
+    "setting_refusal",
+    "worst_contact",
 ]

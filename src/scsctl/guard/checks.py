@@ -5,11 +5,8 @@ in words a technician understands, or (for the soft charge-density level) return
 ``GuardWarning``. Nothing here rounds or clamps a value: off-grid values are refused and the
 message suggests the nearest valid settings.
 
-Safety arithmetic (DOMAIN.md), per contact i carrying its share of the amplitude:
-    I_i [uA]       = amplitude_ua x share_pct / 100
-    Q_i [nC]       = I_i x pulse_width_us / 1000              (charge per phase)
-    D_i [uC/cm2]   = (Q_i / 1000) / (area_mm2 / 100)          (charge density)
-    Shannon:         log10(D_i) + log10(Q_i / 1000) <= k
+Safety arithmetic (DOMAIN.md): per-contact current, charge, density and Shannon are computed in
+``electrical`` (the one place, which displays use too); per contact i carrying its share:
     compliance:      I_i x Z_i / 1000 [mV] <= compliance_mv   (Z_i from the last impedance check)
 Comparisons that can be done in integers are (scaled by 100, 100 000, ...), so a value exactly at
 a limit passes exactly.
@@ -17,8 +14,7 @@ a limit passes exactly.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from firmware_protocol.constants import ImpedanceStatus, Polarity, Recharge, Waveform
@@ -35,6 +31,7 @@ from ..units import (
     format_ohm,
     format_s,
     format_ua,
+    format_ua_derived,
     format_us,
 )
 from .context import (
@@ -43,6 +40,7 @@ from .context import (
     GuardWarning,
     ImpedanceRecord,
 )
+from .electrical import active_contacts, charge_density_uc_per_cm2, charge_nc_x100k, current_ua_x100, shannon_sum
 
 US_PER_S_DHZ = 10_000_000
 """A period in us is ``US_PER_S_DHZ / rate_dhz``."""
@@ -83,7 +81,7 @@ def _fraction_ua(numerator: int, denominator: int) -> str:
     """A current given as numerator/denominator uA, written exactly when it is whole."""
     if numerator % denominator == 0:
         return format_ua(numerator // denominator)
-    return f"{numerator / denominator / 1000:.3f} mA"
+    return format_ua_derived(numerator / denominator, 3)
 
 
 def waveform_label(waveform: Waveform) -> str:
@@ -145,6 +143,44 @@ def check_in_range(scope: Scope, value: int, hardware: Range, *, parameter: str,
         side = "below the hardware minimum" if value < hardware.min else "above the hardware maximum"
         raise scope.refuse(f"{what} {fmt(value)} is {side} of {fmt(bound)}",
                            parameter=parameter, value=value, limit=bound)  # fmt: skip
+
+
+def check_field(scope: Scope, waveform: Waveform, limits: WaveformLimits | None, key: str, value: int) -> None:
+    """One numeric setting of a program (``key`` a ``Program`` field) on its own: on the tier's grid
+    (``limits``, for ``waveform``; None: the tier has none, only the hardware range applies) and
+    inside the hardware range.
+
+    The one place that names each setting and its bounds: the program checks use it, and so does
+    a display that steps a setting and must say why a step is refused.
+    """
+    hw = scope.profile.hardware
+    label = waveform_label(waveform)
+    burst = waveform is Waveform.BURST
+
+    def tier_grid(name: str) -> Grid | None:
+        grid: Grid | None = getattr(limits, name) if limits is not None else None
+        return grid
+
+    grids: dict[str, tuple[Grid | None, Range | None, str, Callable[[int], str]]] = {
+        "amplitude_ua": (tier_grid("amplitude_ua"), hw.amplitude_ua, "amplitude", format_ua),
+        "patient_max_ua": (tier_grid("amplitude_ua"), hw.amplitude_ua, "patient maximum", format_ua),
+        "pulse_width_us": (tier_grid("pulse_width_us"), hw.pulse_width_us, f"{label} pulse width", format_us),
+        "rate_dhz": (tier_grid("rate_dhz"), hw.rate_dhz, "burst rate" if burst else f"{label} rate", format_dhz),
+        "burst_pulses": (tier_grid("burst_pulses"), hw.burst_pulses, "pulses per burst", _pulses),
+        "intra_burst_rate_dhz": (tier_grid("intra_burst_rate_dhz"), hw.intra_burst_rate_dhz, "rate inside a burst",
+                                 format_dhz),
+        "ramp_up_ms": (None, hw.ramp_up_ms, "ramp-up", format_ms),
+        "ramp_down_ms": (None, hw.ramp_down_ms, "ramp-down", format_ms),
+        "cycle_on_s": (None, hw.cycle_on_s, "cycling on-time", format_s),
+        "cycle_off_s": (None, hw.cycle_off_s, "cycling off-time", format_s),
+    }  # fmt: skip
+    if key not in grids:
+        raise KeyError(f"{key!r} is not a numeric program setting")
+    grid, hardware, what, fmt = grids[key]
+    if grid is not None:
+        check_setting(scope, value, grid, hardware, parameter=key, what=what, fmt=fmt)
+    elif hardware is not None:
+        check_in_range(scope, value, hardware, parameter=key, what=what, fmt=fmt)
 
 
 # --- the program as a whole -------------------------------------------------------------------------
@@ -247,7 +283,7 @@ def check_timing(scope: Scope, program: Program, waveform: Waveform) -> None:
 
 def check_program_settings(scope: Scope, program: Program) -> WaveformLimits:
     """Every field of ``program`` against the tier and the hardware (not yet the electrical checks)."""
-    profile, hw = scope.profile, scope.profile.hardware
+    profile = scope.profile
     check_slot(scope, program.slot)
     limits = waveform_limits(scope, program)
     waveform = limits.waveform
@@ -263,18 +299,12 @@ def check_program_settings(scope: Scope, program: Program) -> WaveformLimits:
                            parameter="recharge", value=RECHARGE_NAMES[recharge], limit=offered)  # fmt: skip
     check_contacts(scope, program.contacts)
     label = waveform_label(waveform)
-    check_setting(scope, program.amplitude_ua, limits.amplitude_ua, hw.amplitude_ua,
-                  parameter="amplitude_ua", what="amplitude", fmt=format_ua)  # fmt: skip
-    check_setting(scope, program.pulse_width_us, limits.pulse_width_us, hw.pulse_width_us,
-                  parameter="pulse_width_us", what=f"{label} pulse width", fmt=format_us)  # fmt: skip
-    check_setting(scope, program.rate_dhz, limits.rate_dhz, hw.rate_dhz, parameter="rate_dhz",
-                  what="burst rate" if waveform is Waveform.BURST else f"{label} rate", fmt=format_dhz)  # fmt: skip
+    for key in ("amplitude_ua", "pulse_width_us", "rate_dhz"):
+        check_field(scope, waveform, limits, key, getattr(program, key))
     if waveform is Waveform.BURST:
         assert limits.burst_pulses is not None and limits.intra_burst_rate_dhz is not None  # schema
-        check_setting(scope, program.burst_pulses, limits.burst_pulses, hw.burst_pulses,
-                      parameter="burst_pulses", what="pulses per burst", fmt=_pulses)  # fmt: skip
-        check_setting(scope, program.intra_burst_rate_dhz, limits.intra_burst_rate_dhz, hw.intra_burst_rate_dhz,
-                      parameter="intra_burst_rate_dhz", what="rate inside a burst", fmt=format_dhz)  # fmt: skip
+        check_field(scope, waveform, limits, "burst_pulses", program.burst_pulses)
+        check_field(scope, waveform, limits, "intra_burst_rate_dhz", program.intra_burst_rate_dhz)
     else:
         if program.burst_pulses != 0:
             raise scope.refuse(f"the pulses per burst must be 0 for the {label} waveform, which has no bursts "
@@ -286,22 +316,18 @@ def check_program_settings(scope: Scope, program: Program) -> WaveformLimits:
                                parameter="intra_burst_rate_dhz", value=program.intra_burst_rate_dhz,
                                limit=0)  # fmt: skip
     check_timing(scope, program, waveform)
-    for name, value, rng in (("cycle_on_s", program.cycle_on_s, hw.cycle_on_s),
-                             ("cycle_off_s", program.cycle_off_s, hw.cycle_off_s)):  # fmt: skip
+    for name, value in (("cycle_on_s", program.cycle_on_s), ("cycle_off_s", program.cycle_off_s)):
         what = "cycling on-time" if name == "cycle_on_s" else "cycling off-time"
         if not profile.cycling and value != 0:
             raise scope.refuse(f"{what} must be {format_s(0)}: this model does not cycle (got {format_s(value)})",
                                parameter=name, value=value, limit=0)  # fmt: skip
-        check_in_range(scope, value, rng, parameter=name, what=what, fmt=format_s)
-    check_in_range(scope, program.ramp_up_ms, hw.ramp_up_ms, parameter="ramp_up_ms", what="ramp-up",
-                   fmt=format_ms)  # fmt: skip
-    check_in_range(scope, program.ramp_down_ms, hw.ramp_down_ms, parameter="ramp_down_ms", what="ramp-down",
-                   fmt=format_ms)  # fmt: skip
+        check_field(scope, waveform, limits, name, value)
+    check_field(scope, waveform, limits, "ramp_up_ms", program.ramp_up_ms)
+    check_field(scope, waveform, limits, "ramp_down_ms", program.ramp_down_ms)
     # The patient's remote may set any amplitude up to patient_max_ua without the host, so it must
     # itself be a setting this tier allows.
     patient_max = program.patient_max_ua
-    check_setting(scope, patient_max, limits.amplitude_ua, hw.amplitude_ua, parameter="patient_max_ua",
-                  what="patient maximum", fmt=format_ua)  # fmt: skip
+    check_field(scope, waveform, limits, "patient_max_ua", patient_max)
     if program.amplitude_ua > patient_max:
         raise scope.refuse(
             f"amplitude {format_ua(program.amplitude_ua)} is above this program's patient maximum of "
@@ -312,29 +338,6 @@ def check_program_settings(scope: Scope, program: Program) -> WaveformLimits:
 
 
 # --- electrical checks, per contact -------------------------------------------------------------------
-
-
-def active_contacts(contacts: tuple[ContactSetting, ...]) -> Iterator[tuple[int, int]]:
-    """(0-based index, share_pct) of every contact carrying current."""
-    for index, contact in enumerate(contacts):
-        if contact.polarity != Polarity.OFF and contact.share_pct > 0:
-            yield index, contact.share_pct
-
-
-def _shannon_sum(amplitude_ua: int, share_pct: int, pulse_width_us: int, area_mm2: float) -> float:
-    """log10(D) + log10(Q), D in uC/cm2 and Q in uC, as one log of an exact integer product.
-
-    D x Q = Q_uC^2 / A_cm2 with Q_uC = N / 1e8 (N = amplitude x share x pulse width) and
-    A_cm2 = area_mm2 / 100, so D x Q = N^2 / (1e14 x area_mm2).
-    """
-    n = amplitude_ua * share_pct * pulse_width_us
-    if n <= 0:
-        return -math.inf
-    return 2 * math.log10(n) - 14 - math.log10(area_mm2)
-
-
-def charge_density_uc_per_cm2(amplitude_ua: int, share_pct: int, pulse_width_us: int, area_mm2: float) -> float:
-    return amplitude_ua * share_pct * pulse_width_us / 1e8 / (area_mm2 / 100)
 
 
 def _highest_amplitude(grid: Grid, start: int, passes: Callable[[int], bool]) -> int | None:
@@ -370,7 +373,7 @@ def check_electrical(
         number = index + 1
         area = profile.contacts.areas_mm2[index]
         current = _fraction_ua(amplitude_ua * share, 100)
-        if amplitude_ua * share > hw.contact_current_max_ua * 100:
+        if current_ua_x100(amplitude_ua, share) > hw.contact_current_max_ua * 100:
             raise scope.refuse(
                 f"{amp_text} puts {current} on contact {number} ({share} %), above the per-contact maximum "
                 f"of {format_ua(hw.contact_current_max_ua)}",
@@ -378,7 +381,7 @@ def check_electrical(
             )  # fmt: skip
         if amplitude_ua == 0:
             continue
-        charge_x100k = amplitude_ua * share * pw  # = charge_nc x 100 000
+        charge_x100k = charge_nc_x100k(amplitude_ua, share, pw)
         if charge_x100k > safety.charge_per_phase_max_nc * 100_000:
             charge = charge_x100k / 100_000
             raise scope.refuse(
@@ -386,13 +389,13 @@ def check_electrical(
                 f"the maximum of {format_nc(safety.charge_per_phase_max_nc)}",
                 parameter="charge_per_phase_nc", value=charge, limit=safety.charge_per_phase_max_nc,
             )  # fmt: skip
-        shannon = _shannon_sum(amplitude_ua, share, pw, area)
+        shannon = shannon_sum(amplitude_ua, share, pw, area)
         density = charge_density_uc_per_cm2(amplitude_ua, share, pw, area)
         if shannon > safety.shannon_k:
             best = _highest_amplitude(
                 grid,
                 amplitude_ua,
-                lambda a: _shannon_sum(a, share, pw, area) <= safety.shannon_k,  # noqa: B023
+                lambda a: shannon_sum(a, share, pw, area) <= safety.shannon_k,  # noqa: B023
             )
             hint = f"; at {format_us(pw)} this contact allows at most {format_ua(best)}" if best else ""
             raise scope.refuse(

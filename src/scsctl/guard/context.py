@@ -1,7 +1,8 @@
 """What the guard is told (``DeviceContext``, ``Role``) and what it answers (``Approved``).
 
 All values are immutable: the controller builds a fresh ``DeviceContext`` from what it last read
-back from the device for every command it asks about.
+back from the device for every command it asks about, with ``DeviceContext.from_status`` (the one
+constructor from a device's status, which displays use too).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from firmware_protocol.constants import ImpedanceStatus
-from firmware_protocol.messages import Impedance, ImpedanceReading, Message, Program
+from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, ImpedanceStatus, StatusFlags
+from firmware_protocol.messages import Impedance, ImpedanceReading, Message, Program, Status
 
 from ..profiles.models import TierName
 
@@ -93,6 +94,33 @@ class DeviceContext:
     impedance: ImpedanceRecord | None = None
     now_s: float = 0.0
     tethered: bool = False
+
+    @classmethod
+    def from_status(
+        cls,
+        status: Status | None,
+        programs: Mapping[int, Program],
+        *,
+        impedance: ImpedanceRecord | None = None,
+        now_s: float,
+    ) -> DeviceContext:
+        """The one way to build a context from the device: its status (None: not read yet, nothing
+        runs) and the programs read back from it. The controller builds it from a status it has
+        just read; a display from its last read-backs, to mark what the guard would refuse."""
+        if status is None:
+            return cls(programs=MappingProxyType(dict(programs)), impedance=impedance, now_s=now_s)
+        stimulating = status.state in OUTPUT_STATES
+        slot = None if status.active_slot == NO_SLOT else status.active_slot
+        return cls(
+            stimulating=stimulating,
+            running_slot=slot if stimulating else None,
+            selected_slot=slot,
+            present_amplitude_ua=status.setpoint_ua,
+            programs=MappingProxyType(dict(programs)),
+            impedance=impedance,
+            now_s=now_s,
+            tethered=bool(status.status_flags & StatusFlags.STOP_ON_LINK_LOSS),
+        )
 
 
 @dataclass(frozen=True, slots=True)

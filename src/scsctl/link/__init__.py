@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from .capture import WireCapture, read_capture
-from .session import Link, LinkStats, LinkStatus
+from .capture import WireCapture, capture_started, frame_packets, read_capture, write_pcap
+from .session import Link, LinkStateChange, LinkStats, LinkStatus
 
-__all__ = ["Link", "LinkStats", "LinkStatus", "WireCapture", "read_capture"]
+__all__ = [
+    "Link",
+    "LinkStateChange",
+    "LinkStats",
+    "LinkStatus",
+    "WireCapture",
+    "capture_started",
+    "frame_packets",
+    "read_capture",
+    "write_pcap",
+]

@@ -23,12 +23,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from firmware_protocol import Decoder, Frame, InvalidFrame, NakReason, Param, encode
+from firmware_protocol import (
+    Decoder,
+    Frame,
+    InvalidFrame,
+    LocalProtocolError,
+    NakReason,
+    Param,
+    RemoteProtocolError,
+    encode,
+)
 from firmware_protocol import messages as m
 from firmware_protocol.constants import HeartbeatFlags, MessageType, is_event
+from firmware_protocol.rules import check_reply
 
-from ..errors import DeviceRefused, LinkError, LinkLost, ProtocolViolation, ReplyTimeout, ScsError, TransportError
-from ..transports.base import Transport
+from ..errors import (
+    DeviceRefused,
+    LinkError,
+    LinkLost,
+    ProtocolViolation,
+    ReplyTimeout,
+    ScsError,
+    TransportError,
+    UsageError,
+)
+from ..transports import Transport
 from .capture import WireCapture
 
 READ_CHUNK = 4096
@@ -96,15 +115,16 @@ def nak_text(nak: m.Nak) -> str:
 
 
 def refusal(nak: m.Nak) -> DeviceRefused:
+    command: MessageType | int
     try:
-        command = MessageType(nak.command).name
+        command = MessageType(nak.command)
     except ValueError:
-        command = f"0x{nak.command:02X}"
+        command = nak.command
     return DeviceRefused(
         nak_text(nak),
         command=command,
-        reason=nak.reason.name,
-        param=nak.param.name,
+        reason=nak.reason,
+        param=nak.param,
         index=None if nak.index == 0xFF else nak.index,
         limit=nak.limit or None,
     )
@@ -186,12 +206,14 @@ class Link:
     ) -> m.Message:
         """Send a command and return the device's positive reply; a NAK raises DeviceRefused."""
         command = message.TYPE
-        expected = m.RESPONSE_TYPES[command]
         attempts = 1 + (self.retries if retries is None else retries)
         timeout = self.reply_timeout_s if timeout_s is None else timeout_s
         seq, pending = self._register(command)
-        frame = encode(message, seq)
         try:
+            try:
+                frame = encode(message, seq)
+            except LocalProtocolError as err:
+                raise UsageError(f"{command.name} cannot be sent: {err} (nothing was sent)") from err
             self.stats.requests += 1
             attempt = 0
             while True:
@@ -212,12 +234,12 @@ class Link:
                         pending.reply = None
                         self.stats.retries += 1
                         continue
+                    try:
+                        check_reply(message, reply)
+                    except RemoteProtocolError as err:
+                        raise ProtocolViolation(f"{self.transport.url}: {err}") from err
                     if isinstance(reply, m.Nak):
                         raise refusal(reply)
-                    if reply.TYPE is not expected:
-                        raise ProtocolViolation(
-                            f"device answered {command.name} with {reply.TYPE.name} (expected {expected.name})"
-                        )
                     return reply
                 self._ensure_up()
                 self.stats.timeouts += 1

@@ -31,6 +31,7 @@ from .loading import (
     shipped_profile_dir,
 )
 from .models import (
+    RECHARGE_NAMES,
     WAVEFORM_NAMES,
     AmplitudeIncrement,
     ContactLayout,
@@ -51,6 +52,7 @@ from .schema import SCHEMA_VERSION, content_sha256, load_profile, parse_profile,
 
 __all__ = [
     "PROFILE_PATH_ENV",
+    "RECHARGE_NAMES",
     "SCHEMA_VERSION",
     "SITE_PROFILE_DIR",
     "WAVEFORM_NAMES",

@@ -38,9 +38,8 @@ from .record import (
 from .requirements import REQUIREMENT_ID, TABLE_NAME, Requirement, find_table, read_table
 
 if TYPE_CHECKING:
-    from ..controller import Device
-    from ..emulator.runner import EmulatorRunner
-    from ..trust import Policy
+    from ..controller import Device, Policy
+    from ..emulator import EmulatorRunner
     from .raw import RawSender
     from .target import Bench, Target
 
@@ -296,7 +295,7 @@ def scs_policy() -> Policy:
 
     Override it in a ``conftest.py`` to pass a ``Policy`` of the rig's own through the API.
     """
-    from ..trust import system_policy
+    from ..controller import system_policy
 
     return system_policy()
 
@@ -306,7 +305,7 @@ def scs_target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, scs_port: str, scs_policy: Policy
 ) -> Iterator[Target]:
     """The device this worker tests, for the whole session (``--scs-port``)."""
-    from ..trust import OsUser
+    from ..controller import OsUser
 
     state = _state(request.config)
     assert state.settings is not None

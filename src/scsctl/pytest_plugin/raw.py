@@ -24,14 +24,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from firmware_protocol import PROTOCOL_VERSION, Decoded, Decoder, Frame, InvalidFrame, encode
+from firmware_protocol import PROTOCOL_VERSION, Decoded, Decoder, Frame, InvalidFrame, LocalProtocolError, encode
 from firmware_protocol import messages as m
 from firmware_protocol.constants import MessageType, is_event
 
 from ..audit import AuditLog
+from ..controller import Role, Transport
 from ..errors import ReplyTimeout, UsageError
-from ..guard import Role
-from ..transports.base import Transport
 
 __all__ = ["RawSender"]
 
@@ -110,7 +109,10 @@ class RawSender:
     def frame(self, message: m.Message, seq: int | None = None) -> tuple[int, bytes]:
         """A correctly built frame for ``message`` and the seq it carries (to damage before sending)."""
         seq = self.next_seq() if seq is None else seq
-        return seq, encode(message, seq)
+        try:
+            return seq, encode(message, seq)
+        except LocalProtocolError as err:  # damaged frames are made from good ones: this one cannot be built
+            raise UsageError(f"{message.TYPE.name} cannot be encoded: {err}") from err
 
     def request(self, message: m.Message, *, timeout_s: float | None = None) -> m.Message:
         """Send ``message`` unguarded; return the device's answer (a NAK is returned, not raised)."""

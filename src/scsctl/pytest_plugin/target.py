@@ -21,13 +21,8 @@ from ..errors import LinkError, ScsError
 from .options import is_in_process
 
 if TYPE_CHECKING:
-    from ..controller import Device
-    from ..controller.ownership import PortClaim
-    from ..controller.target import ConnectTarget
-    from ..emulator.runner import EmulatorRunner
-    from ..transports.base import Transport
-    from ..transports.emulated import EmulatedTransport
-    from ..trust import Policy
+    from ..controller import ConnectTarget, Device, EmulatedTransport, Policy, PortClaim, Transport
+    from ..emulator import EmulatorRunner
     from .raw import RawSender
 
 __all__ = ["Bench", "Target"]
@@ -69,7 +64,7 @@ class Target:
         return out
 
     def emulator_transport(self, *, fresh: bool) -> EmulatedTransport:
-        from ..transports.emulated import EmulatedTransport
+        from ..controller import EmulatedTransport
 
         if fresh:
             return EmulatedTransport(self.url)
@@ -79,7 +74,7 @@ class Target:
 
     def connect_target(self, **options: Any) -> ConnectTarget:
         """The session layer's target for this device, with ``options`` (role, tethered, transport...)."""
-        from ..controller.target import ConnectTarget
+        from ..controller import ConnectTarget
 
         return ConnectTarget(self.url, **{"profile": self.profile, "data_dir": self.data_dir, **options})
 
@@ -115,7 +110,7 @@ class Bench:
     def _transport(self) -> Transport:
         if self._emu is not None:
             return self._emu
-        from ..transports import transport_for_url
+        from ..controller import transport_for_url
 
         return transport_for_url(self.target.url)
 
@@ -200,8 +195,7 @@ class Bench:
                 self._emu.close()
 
     def _stop_output(self) -> None:
-        from ..controller.device import Device
-        from ..link import LinkStatus
+        from ..controller import Device, LinkStatus
 
         owner = self._owner
         try:

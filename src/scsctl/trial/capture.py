@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, StatusFlags
+from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, NakReason, StatusFlags
 
 from ..errors import DeviceRefused, UsageError
 from .dates import utc_now_text
@@ -33,13 +33,11 @@ def check_trial_device(trial: Trial, device: Device) -> None:
 
 def capture_program(device: Device, slot: int) -> ProgramCapture:
     """Read ``slot`` back from the device, with whether it is the one running and at what amplitude."""
-    slots = device.identity.program_slots
-    if isinstance(slot, bool) or not 0 <= slot < slots:
-        raise UsageError(f"slot {slot}: this device has program slots 0 to {slots - 1}")
+    device.identity.check_slot(slot)
     try:
         program = device.read_program(slot)
     except DeviceRefused as err:
-        if err.reason == "EMPTY_SLOT":
+        if err.reason is NakReason.EMPTY_SLOT:
             raise UsageError(
                 f"slot {slot} of {device.identity.serial} holds no program: write one first (`scsctl program`)"
             ) from err

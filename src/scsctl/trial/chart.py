@@ -1,20 +1,26 @@
-"""The report's chart as inline SVG: daily pain against the baseline and the goal line, usage per day.
+"""The trial's chart, drawn two ways from the same diary: as inline SVG for the report (daily pain
+against the baseline and the goal line, usage per day), and as text for a terminal.
 
-Plain SVG text (no scripts, no external fonts or files), drawn in a fixed ``viewBox`` and scaled by
-the page, so it looks the same in a browser, in print and in a PDF.
+The SVG is plain (no scripts, no external fonts or files), drawn in a fixed ``viewBox`` and scaled
+by the page, so it looks the same in a browser, in print and in a PDF. The text chart is a list of
+(text, style) pieces, the style a Rich style name ("green", "dim", ""), so this module needs no
+terminal library; the TUI assembles the pieces (``rich.text.Text.assemble``).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 
-from .assessment import format_fraction
-from .models import DiaryEntry
+from .assessment import Assessment, format_fraction
+from .models import DiaryEntry, Trial
 from .report import TrialReport
 
-__all__ = ["pain_chart_svg"]
+__all__ = ["pain_chart_svg", "pain_chart_text"]
+
+TEXT_COLS_PER_POINT = 3
+"""Columns of the text chart per point of the pain scale."""
 
 WIDTH = 720
 LEFT, RIGHT = 46, 112  # room for the axis labels and for the line labels on the right
@@ -181,3 +187,49 @@ def _description(report: TrialReport) -> str:
         f"Baseline NRS {report.trial.baseline_nrs}, goal line at {_num(report.trial.goal_nrs)}. "
         f"Daily pain scores: {scores}. {report.assessment.statement}."
     )
+
+
+def pain_chart_text(trial: Trial, diary: list[DiaryEntry], assessment: Assessment | None) -> list[tuple[str, str]]:
+    """Daily pain as bars against the baseline (│) and the goal (┆), with the hours of stimulation.
+
+    One row per trial day from the start to the later of the planned end and the last entry; bars at
+    or under the goal are green. The days the verdict's mean is taken over are marked ▸. Returns
+    (text, style) pieces.
+    """
+    cols = TEXT_COLS_PER_POINT
+    width = 10 * cols
+    base_col = trial.baseline_nrs * cols
+    goal_col = round(trial.goal_nrs * cols)
+    last_dates = {e.entry_date for e in assessment.last_entries} if assessment else set()
+    by_date = {e.entry_date: e for e in diary}
+    last_day = max([trial.planned_end_date, *by_date])
+    out: list[tuple[str, str]] = []
+    axis = "".join(str(n).ljust(2 * cols) for n in range(0, 11, 2))
+    out.append((f"{'':14}{axis[: width + 2]}  stimulation\n", "dim"))
+    day = trial.start_date
+    while day <= last_day:
+        entry = by_date.get(day)
+        mark = "▸" if day in last_dates else " "
+        label = f"{mark}day {trial.day_number(day):>2} {day.month:02d}-{day.day:02d} "
+        out.append((label, "bold" if mark.strip() else ""))
+        filled = 0 if entry is None else entry.nrs * cols
+        bar_style = "green" if entry is not None and entry.nrs <= trial.goal_nrs else "cyan"
+        for col in range(width + 1):
+            if col < filled:
+                out.append(("█", bar_style))
+            elif col == base_col:
+                out.append(("│", "grey50"))
+            elif col == goal_col:
+                out.append(("┆", "green"))
+            else:
+                out.append((" ", ""))
+        if entry is None:
+            out += [("  -    ", "dim"), ("no entry\n", "dim")]
+        else:
+            hours = "" if entry.stimulation_s is None else f"{entry.stimulation_s / 3600:5.1f} h"
+            out += [(f" {entry.nrs:>2}    ", "bold"), (f"{hours}\n", "")]
+        day += timedelta(days=1)
+    out.append((f"│ baseline {trial.baseline_nrs}   ", "grey50"))
+    out.append((f"┆ goal {trial.goal_nrs:g} (-{trial.goal_reduction_pct} %)   ", "green"))
+    out.append(("▸ the days the verdict's mean is taken over", "bold"))
+    return out

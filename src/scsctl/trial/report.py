@@ -16,6 +16,7 @@ from firmware_protocol.constants import NO_INDEX, FaultCode, ImpedanceStatus
 
 from .. import __version__
 from ..audit import AuditLog
+from ..units import format_ua
 from .assessment import Assessment, assess
 from .dates import local_day_bounds_utc
 from .models import COMFORT_LABELS, DiaryEntry, DiaryRevision, ProgramTest, Trial, program_summary
@@ -180,7 +181,7 @@ def felt_text(test: ProgramTest) -> str:
         return "not running when read"
     if capture.felt_amplitude_ua != capture.program.amplitude_ua:
         note = "tentative, not committed" if capture.tentative else "running amplitude"
-        return f"felt at {capture.felt_amplitude_ua / 1000:g} mA ({note})"
+        return f"felt at {format_ua(capture.felt_amplitude_ua)} ({note})"
     return "running"
 
 

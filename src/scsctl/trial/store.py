@@ -1,10 +1,12 @@
 """Trials kept in the audit log's SQLite database, in tables of their own.
 
-The guarantees are the audit log's: WAL mode with ``synchronous=FULL``, and every method that
-stores something returns only once its one transaction is committed, so what a caller was told is
-saved survives the process being killed. A locked, read-only or damaged database raises
-``AuditError`` naming the file; every check on the input runs before the transaction, and a failed
-transaction is rolled back, so bad input or a failing disk stores nothing.
+The rules (what a trial, a diary day or a counter reading may be) are ``rules``'s, checked here
+before anything is written; this module only stores. The guarantees are the audit log's: WAL mode
+with ``synchronous=FULL``, and every method that stores something returns only once its one
+transaction is committed, so what a caller was told is saved survives the process being killed. A
+locked, read-only or damaged database raises ``AuditError`` naming the file; every check on the
+input runs before the transaction, and a failed transaction is rolled back, so bad input or a
+failing disk stores nothing.
 
 Tables (``trial_`` prefix; the audit log's own tables are untouched)::
 
@@ -23,7 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,6 @@ from ..text import check_name
 from .dates import utc_now_text
 from .models import (
     DEFAULT_GOAL_PCT,
-    DEFAULT_TRIAL_DAYS,
-    MAX_TRIAL_DAYS,
     Analgesics,
     DeviceUsage,
     DiaryEntry,
@@ -46,20 +46,29 @@ from .models import (
     UsageReading,
     check_comfort,
     check_nrs,
-    check_trial_id,
     program_fields,
     program_from_fields,
 )
-from .regions import parse_regions
+from .rules import (
+    MAX_COUNTER_GAP_H,
+    MIN_COUNTER_GAP_H,
+    DiaryDayTaken,
+    check_device_serial,
+    check_diary_day,
+    check_profile_name,
+    check_same_device,
+    check_seconds,
+    counter_difference,
+    parse_analgesics,
+    plan_trial,
+    program_number,
+    regions_of,
+    same_content,
+)
 
 __all__ = ["MAX_COUNTER_GAP_H", "MIN_COUNTER_GAP_H", "SCHEMA_VERSION", "TrialStore"]
 
 SCHEMA_VERSION = 1
-MIN_COUNTER_GAP_H = 12
-"""A day's use is the counter's growth since the newest reading at least this old (a reading taken
-minutes ago, while entering late entries or recording coverage, says nothing about the day)..."""
-MAX_COUNTER_GAP_H = 36
-"""...and at most this old: over a longer gap the difference covers more than one diary day."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trial_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -227,11 +236,8 @@ class TrialStore:
         usage: DeviceUsage | None = None,
     ) -> Trial:
         """Create a trial; ``usage`` (a counter reading from its device) starts the usage record."""
-        serial = device_serial.strip()
-        if not serial or len(serial) > 32 or not serial.isprintable():
-            raise UsageError(f"device serial {device_serial!r}: give the serial the device reports (`scsctl info`)")
-        if not profile.strip():
-            raise UsageError("profile: give the device's profile name (`scsctl profiles list`)")
+        serial = check_device_serial(device_serial)
+        profile = check_profile_name(profile)
         start, end, baseline, regions, chosen_id = self.check_new_trial(
             baseline_nrs=baseline_nrs,
             start_date=start_date,
@@ -241,7 +247,10 @@ class TrialStore:
             trial_id=trial_id,
         )
         if usage is not None and usage.device_serial != serial:
-            raise UsageError(f"the usage reading is from device {usage.device_serial}, not the trial's {serial}")
+            raise UsageError(
+                f"the usage reading is from device {usage.device_serial}, not the new trial's device ({serial}): "
+                "connect to the trial's device"
+            )
         created = utc_now_text(self.now())
         with self._lock, self._transaction():
             if chosen_id is None:
@@ -250,7 +259,7 @@ class TrialStore:
                 raise UsageError(f"trial {chosen_id} exists already: choose another id (or leave --id out)")
             self._db.execute(
                 f"INSERT INTO trial ({_TRIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chosen_id, serial, profile.strip(), start.isoformat(), end.isoformat(), baseline,
+                (chosen_id, serial, profile, start.isoformat(), end.isoformat(), baseline,
                  json.dumps(list(regions)), goal_reduction_pct, created, self.operator),
             )  # fmt: skip
             if usage is not None:
@@ -271,26 +280,19 @@ class TrialStore:
 
         A UI calls it before talking to the device, so bad input is refused before anything happens.
         """
-        today = self.today()
-        start = start_date or today
-        end = planned_end_date or start + timedelta(days=DEFAULT_TRIAL_DAYS - 1)
-        baseline = check_nrs(baseline_nrs, what="baseline pain (NRS)", lowest=1)
-        if isinstance(goal_reduction_pct, bool) or not 1 <= goal_reduction_pct <= 100:
-            raise UsageError(f"goal {goal_reduction_pct!r} %: give the reduction that counts as success, 1 to 100 %")
-        if start > today + timedelta(days=MAX_TRIAL_DAYS):
-            raise UsageError(f"start date {start} is more than {MAX_TRIAL_DAYS} days ahead (today is {today})")
-        if end < start:
-            raise UsageError(f"planned end {end} is before the start {start}")
-        if (end - start).days + 1 > MAX_TRIAL_DAYS:
-            raise UsageError(
-                f"planned end {end} makes a trial of {(end - start).days + 1} days: trials last about 3 to 8 days, "
-                f"and more than {MAX_TRIAL_DAYS} is taken for a typing error"
-            )
-        regions = _regions(pain_regions, "pain area")
-        chosen_id = check_trial_id(trial_id) if trial_id is not None else None
+        plan = plan_trial(
+            self.today(),
+            baseline_nrs=baseline_nrs,
+            start_date=start_date,
+            planned_end_date=planned_end_date,
+            pain_regions=pain_regions,
+            goal_reduction_pct=goal_reduction_pct,
+            trial_id=trial_id,
+        )
+        chosen_id = plan.trial_id
         if chosen_id is not None and self._row("SELECT 1 FROM trial WHERE trial_id = ?", (chosen_id,)) is not None:
             raise UsageError(f"trial {chosen_id} exists already: choose another id (or leave --id out)")
-        return start, end, baseline, regions, chosen_id
+        return plan.start_date, plan.planned_end_date, plan.baseline_nrs, plan.pain_regions, chosen_id
 
     def _next_id(self, year: int) -> str:
         prefix = f"T-{year}-"
@@ -338,20 +340,14 @@ class TrialStore:
         trial = self.trial(trial_id)
         day = self.check_day(trial, entry_date)
         score = check_nrs(nrs)
-        drug = _analgesics(analgesics)
-        seconds = _check_seconds(stimulation_s)
-        if usage is not None and usage.device_serial != trial.device_serial:
-            raise UsageError(
-                f"the device read ({usage.device_serial}) is not trial {trial.trial_id}'s device "
-                f"({trial.device_serial}): its counter says nothing about this trial"
-            )
+        drug = parse_analgesics(analgesics)
+        seconds = check_seconds(stimulation_s)
+        if usage is not None:
+            check_same_device(trial, usage.device_serial, "the usage reading is from device")
         with self._lock, self._transaction():
             if self._row("SELECT 1 FROM trial_diary WHERE trial_id = ? AND entry_date = ?",
                          (trial.trial_id, day.isoformat())) is not None:  # fmt: skip
-                raise UsageError(
-                    f"trial {trial.trial_id} has a diary entry for {day} already: edit it instead "
-                    "(`scsctl trial diary ... --edit`); the old values are kept in the history"
-                )
+                raise DiaryDayTaken(trial.trial_id, day)
             source: StimulationSource | None = "patient" if seconds is not None else None
             since: str | None = None
             if seconds is None and usage is not None:
@@ -384,8 +380,8 @@ class TrialStore:
         trial = self.trial(trial_id)
         day = entry_date
         score = None if nrs is None else check_nrs(nrs)
-        drug = _analgesics(analgesics)
-        seconds = _check_seconds(stimulation_s)
+        drug = parse_analgesics(analgesics)
+        seconds = check_seconds(stimulation_s)
         if score is None and seconds is None and drug is None and notes is None:
             raise UsageError("nothing to change: give the new pain score, hours, analgesics or notes")
         with self._lock, self._transaction():
@@ -405,7 +401,7 @@ class TrialStore:
                 self.operator,
                 old.revision + 1,
             )
-            if _same_content(old, new):
+            if same_content(old, new):
                 raise UsageError(f"the entry for {day} already holds these values: nothing changed")
             self._db.execute(
                 f"INSERT INTO trial_diary_history ({_DIARY_COLUMNS}, replaced_utc, replaced_by, reason)"
@@ -462,14 +458,10 @@ class TrialStore:
         (replacing an earlier mark of the same day).
         """
         trial = self.trial(trial_id)
-        if capture.device_serial != trial.device_serial:
-            raise UsageError(
-                f"the program was read from device {capture.device_serial}, but trial {trial.trial_id} uses "
-                f"{trial.device_serial}: connect to the trial's device"
-            )
-        if usage is not None and usage.device_serial != trial.device_serial:
-            raise UsageError(f"the usage reading is from device {usage.device_serial}, not {trial.device_serial}")
-        covered = _regions(regions, "coverage")
+        check_same_device(trial, capture.device_serial, "the program was read from device")
+        if usage is not None:
+            check_same_device(trial, usage.device_serial, "the usage reading is from device")
+        covered = regions_of(regions, "coverage")
         rating = check_comfort(comfort)
         today = self.today()
         if today < trial.start_date:
@@ -501,7 +493,7 @@ class TrialStore:
     def set_left_active(self, trial_id: str, label: str | int) -> ProgramTest:
         """Mark a program tried (``P2`` or 2) as the one left active at the end of its session."""
         trial = self.trial(trial_id)
-        number = _program_number(label)
+        number = program_number(label)
         with self._lock, self._transaction():
             row = self._row("SELECT id, session_date FROM trial_program WHERE trial_id = ? AND number = ?",
                             (trial.trial_id, number))  # fmt: skip
@@ -523,8 +515,7 @@ class TrialStore:
     def record_usage(self, trial_id: str, usage: DeviceUsage) -> UsageReading:
         """Keep a counter reading (the start of the next diary day's difference)."""
         trial = self.trial(trial_id)
-        if usage.device_serial != trial.device_serial:
-            raise UsageError(f"the usage reading is from device {usage.device_serial}, not {trial.device_serial}")
+        check_same_device(trial, usage.device_serial, "the usage reading is from device")
         with self._lock, self._transaction():
             self._insert_usage(trial.trial_id, usage, "reading")
         return UsageReading(trial.trial_id, usage.device_serial, usage.stimulation_s, usage.read_utc, "reading")
@@ -563,59 +554,15 @@ class TrialStore:
 
     def check_day(self, trial: Trial, day: date) -> date:
         """``day`` if a diary entry may be about it: not before the trial, not in the future."""
-        today = self.today()
-        if day < trial.start_date:
-            raise UsageError(f"{day} is before trial {trial.trial_id} started ({trial.start_date}): nothing stored")
-        if day > today:
-            raise UsageError(f"{day} is in the future (today is {today}): a diary day is written once it is lived")
-        return day
+        return check_diary_day(trial, day, self.today())
 
     def _counter_difference(self, trial: Trial, day: date, usage: DeviceUsage) -> tuple[int, str]:
         """Stimulation since the previous counter reading, when that reading makes it one day's figure."""
-        today = self.today()
-        if day < today - timedelta(days=1):
-            raise UsageError(
-                f"the device counter tells today's use, not that of {day}: give the hours the patient reports "
-                "for a late entry (--hours); nothing was stored"
-            )
-        now = datetime.fromisoformat(usage.read_utc)
-        readings = sorted(
-            (datetime.fromisoformat(str(r[1])), int(r[0]), str(r[1]))
-            for r in self._rows(
-                "SELECT stimulation_s, read_utc FROM trial_usage WHERE trial_id = ? AND device_serial = ?",
-                (trial.trial_id, usage.device_serial),
-            )
+        readings = self._rows(
+            "SELECT stimulation_s, read_utc FROM trial_usage WHERE trial_id = ? AND device_serial = ?",
+            (trial.trial_id, usage.device_serial),
         )
-        earlier = [r for r in readings if r[0] <= now - timedelta(hours=MIN_COUNTER_GAP_H)]
-        instead = (
-            "give the hours the patient reports (--hours); nothing was stored. The counter gives them once a reading "
-            f"{MIN_COUNTER_GAP_H}-{MAX_COUNTER_GAP_H} h old exists: every entry, coverage or trial recorded with the "
-            "device connected leaves one"
-        )
-        if not earlier:
-            if readings and readings[-1][0] <= now:
-                age_h = (now - readings[-1][0]).total_seconds() / 3600
-                raise UsageError(
-                    f"the device's usage counter was last read {age_h:.1f} h ago ({readings[-1][2]}): a day's use is "
-                    f"counted from a reading {MIN_COUNTER_GAP_H} to {MAX_COUNTER_GAP_H} h old; {instead}"
-                )
-            raise UsageError(
-                f"trial {trial.trial_id} has no earlier reading of the device's usage counter, so the hours of "
-                f"this day cannot be counted: {instead}"
-            )
-        at, before_s, since = earlier[-1]
-        gap = now - at
-        if gap > timedelta(hours=MAX_COUNTER_GAP_H):
-            raise UsageError(
-                f"the previous counter reading is from {since} ({gap.total_seconds() / 3600:.0f} h ago): the "
-                f"difference spans more than one day, so it is not used as this day's hours; {instead}"
-            )
-        if usage.stimulation_s < before_s:
-            raise UsageError(
-                f"the device's stimulation counter went back from {before_s} s to {usage.stimulation_s} s since "
-                f"{since} (was the device replaced or reset?): give the hours the patient reports"
-            )
-        return usage.stimulation_s - before_s, since
+        return counter_difference(trial, day, self.today(), usage, ((int(r[0]), str(r[1])) for r in readings))
 
     def _insert_usage(self, trial_id: str, usage: DeviceUsage, context: str) -> None:
         if usage.stimulation_s < 0:
@@ -732,12 +679,6 @@ def _diary_values(entry: DiaryEntry) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _same_content(a: DiaryEntry, b: DiaryEntry) -> bool:
-    return (a.nrs, a.stimulation_s, a.stimulation_source, a.analgesics, a.notes) == (
-        b.nrs, b.stimulation_s, b.stimulation_source, b.analgesics, b.notes,
-    )  # fmt: skip
-
-
 def _program_test(row: Any, trial: Trial) -> ProgramTest:
     capture = ProgramCapture(
         device_serial=row[6],
@@ -762,37 +703,3 @@ def _program_test(row: Any, trial: Trial) -> ProgramTest:
         left_active=bool(row[16]),
         pain_regions=trial.pain_regions,
     )
-
-
-def _regions(value: tuple[str, ...] | str, what: str) -> tuple[str, ...]:
-    """Region names checked and put in order; an empty tuple (or 'none') is an empty map."""
-    if isinstance(value, str) or value:
-        return parse_regions(value, what=what)
-    return ()
-
-
-def _analgesics(value: Analgesics | str | None) -> Analgesics | None:
-    if value is None or isinstance(value, Analgesics):
-        return value
-    try:
-        return Analgesics(value.strip().lower())
-    except ValueError:
-        raise UsageError(
-            f"analgesics {value!r}: say whether pain medication was less, the same or more than before the trial "
-            "(less, same, more)"
-        ) from None
-
-
-def _check_seconds(value: int | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24 * 3600:
-        raise UsageError(f"stimulation {value!r} s: a day has 0 to 24 hours (0 to 86400 s) of stimulation")
-    return value
-
-
-def _program_number(label: str | int) -> int:
-    text = str(label).strip().upper().removeprefix("P")
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise UsageError(f"program {label!r}: give its label as listed (P1, P2, ...)")
-    return int(text)

@@ -8,11 +8,10 @@
 Layout of the package (each module holds one thing; only ``app``, ``messages``, ``screens`` and
 ``widgets`` import Textual):
 
-- ``target``: what to connect to (``ConnectTarget``, the CLI's device options).
-- ``watch``, ``mailbox``, ``stop_line``: the device side: events and coalesced statuses, and the
-  thread that exists only to send STOP.
-- ``draft``, ``params``, ``electrical``, ``pulse``, ``wording``: the program being edited, its
-  settings and steps, its charge arithmetic, its pulse drawing, and words for errors and records.
+- the device side (what to connect to, events and coalesced statuses, the thread that exists
+  only to send STOP) is the controller's session layer, imported from ``scsctl.controller``.
+- ``draft``, ``params``, ``pulse``, ``wording``: the program being edited, its settings and steps,
+  its pulse drawing, and words for errors and records (the charge arithmetic shown is the guard's).
 - ``app``: ``ScsApp`` (see its docstring for STOP, adding a screen, and headless use).
 - ``screens``: connect, main, start dialog, small dialogs. ``widgets``: one panel each.
 """
@@ -21,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..controller.target import EMULATOR_URL, ConnectTarget
+from ..controller import EMULATOR_URL, ConnectTarget
 
 if TYPE_CHECKING:
     from .app import ScsApp

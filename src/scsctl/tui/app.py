@@ -27,21 +27,25 @@ from textual.reactive import var
 from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES
 
-from ..controller.device import Outcome
-from ..controller.mailbox import ReadOrder
-from ..controller.session import Session
-from ..controller.stop_line import StopResult
-from ..controller.target import ConnectTarget
-from ..controller.watch import DeviceWatch, StatusFreshness, StatusReading
+from ..controller import (
+    ConnectTarget,
+    DeviceWatch,
+    ImpedanceRecord,
+    LinkStateChange,
+    LinkStatus,
+    Outcome,
+    ReadOrder,
+    Session,
+    StatusFreshness,
+    StatusReading,
+    StopResult,
+)
 from ..errors import AcknowledgementRequired, ScsError
-from ..guard import ImpedanceRecord
-from ..link.session import LinkStateChange, LinkStatus
 from .messages import CommandFailed, DeviceEventArrived, StatusFailed, StatusReady, StopFinished
 from .wording import Explanation, explain
 
 if TYPE_CHECKING:
-    from ..controller import Device
-    from ..transports.ports import PortListing
+    from ..controller import Device, PortListing
 
 __all__ = ["STOP_KEY", "ScsApp"]
 
@@ -117,7 +121,7 @@ class ScsApp(App[None]):
     ) -> None:
         """``show_times``: False masks what changes with time or machine load rather than with what the
         user does: clocks, ages, round-trip times, battery voltage, missed heartbeats (for snapshots).
-        ``port_lister``: what the connect screen lists (default ``scsctl.transports.ports.list_ports``).
+        ``port_lister``: what the connect screen lists (default ``scsctl.controller.list_ports``).
         """
         super().__init__()
         self.target = target or ConnectTarget()

@@ -14,21 +14,18 @@ share alone, so the sum may leave 100 % and the draft is marked invalid until it
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from firmware_protocol.constants import NO_SLOT, OUTPUT_STATES, Polarity, Recharge, Waveform
-from firmware_protocol.messages import ContactSetting, Program, SetProgram, Start, Status
+from firmware_protocol.constants import Polarity, Recharge, Waveform
+from firmware_protocol.messages import ContactSetting, Program, SetProgram, Start
 
-from ..errors import AcknowledgementRequired, SafetyRefusal
-from ..guard import (
+from ..controller import (
     WARNING_CHARGE_DENSITY,
     WARNING_PATIENT_MAX_CHARGE_DENSITY,
     DeviceContext,
     Guard,
-    ImpedanceRecord,
 )
+from ..errors import AcknowledgementRequired, SafetyRefusal
 from ..profiles import DeviceProfile, Tier
 
 __all__ = [
@@ -40,7 +37,6 @@ __all__ = [
     "check_draft",
     "check_start",
     "cycle_polarity",
-    "local_context",
     "new_program",
     "set_polarity",
     "share_sums",
@@ -163,26 +159,6 @@ def change_waveform(program: Program, waveform: Waveform, profile: DeviceProfile
 
 
 # --- the local check -------------------------------------------------------------------------------
-
-
-def local_context(
-    status: Status | None,
-    programs: Mapping[int, Program],
-    impedance: ImpedanceRecord | None,
-    now_s: float | None = None,
-) -> DeviceContext:
-    """What ``Device.context()`` would say, built from the UI's last read-backs (no I/O)."""
-    stimulating = status is not None and status.state in OUTPUT_STATES
-    slot = None if status is None or status.active_slot == NO_SLOT else status.active_slot
-    return DeviceContext(
-        stimulating=stimulating,
-        running_slot=slot if stimulating else None,
-        selected_slot=slot,
-        present_amplitude_ua=status.setpoint_ua if status is not None else 0,
-        programs=dict(programs),
-        impedance=impedance,
-        now_s=time.monotonic() if now_s is None else now_s,
-    )
 
 
 @dataclass(frozen=True, slots=True)

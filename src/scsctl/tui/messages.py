@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from ..controller.events import Event
-from ..controller.stop_line import StopResult
+from ..controller import Event, StopResult
 from ..errors import ScsError
 
 __all__ = ["CommandFailed", "DeviceEventArrived", "StatusFailed", "StatusReady", "StopFinished"]

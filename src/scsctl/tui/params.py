@@ -3,8 +3,9 @@
 Amplitudes step by the profile's increments (``profile.increment_at``); the other settings by
 their tier grid's step (fine) and a multiple of it (coarse); ramps and cycling, which have only a
 hardware range, by fixed steps. A step that would leave the tier's range is refused with the limit
-named, never cut short to the limit; a step into a gap of a grid goes to the next setting in that
-direction. Typed values are read with ``scsctl.parsing`` (exact, never rounded).
+named in the guard's words (``scsctl.guard.setting_refusal``), never cut short to the limit; a step
+into a gap of a grid goes to the next setting in that direction. Typed values are read with
+``scsctl.parsing`` (exact, never rounded).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from firmware_protocol.constants import Recharge, Waveform
 from firmware_protocol.messages import Program
 
 from .. import parsing
+from ..controller import setting_refusal
 from ..errors import UsageError
-from ..profiles import DeviceProfile, Grid, Range, Tier
-from ..profiles.models import RECHARGE_NAMES, WAVEFORM_NAMES
+from ..profiles import RECHARGE_NAMES, WAVEFORM_NAMES, DeviceProfile, Grid, Range, Tier
 from ..units import format_dhz, format_ms, format_s, format_ua, format_us
 from .draft import change_waveform, tier_waveforms
 
@@ -219,16 +220,13 @@ def program_params(profile: DeviceProfile, tier: Tier, program: Program) -> list
     return rows
 
 
-def _tier_words(spec: ParamSpec, tier: Tier) -> str:
-    return f"the {tier.name.value} tier's" if spec.grid is not None else "the hardware"
-
-
 def step_param(
     spec: ParamSpec, program: Program, direction: int, *, coarse: bool, profile: DeviceProfile, tier: Tier
 ) -> tuple[Program, str | None] | StepRefused:
     """``program`` with ``spec`` moved one fine/coarse step up (``direction`` 1) or down (-1).
 
-    Returns the new program and a note (when other values changed with it), or ``StepRefused``.
+    Returns the new program and a note (when other values changed with it), or ``StepRefused``
+    with the guard's own words for the limit the step would pass.
     """
     value = int(getattr(program, spec.key))
     if spec.choices:
@@ -241,29 +239,21 @@ def step_param(
         return with_value(program, spec.key, chosen), None
     size = spec.coarse(value) if coarse else spec.fine(value)
     target = value + direction * size
-    bounds = spec.bounds
-    if bounds is not None:
-        low, high = bounds
-        kind = "coarse" if coarse else "fine"
-        if target > high:
-            if value >= high:
-                return StepRefused(f"{spec.label.lower()} is at {_tier_words(spec, tier)} maximum of {spec.fmt(high)}")
-            return StepRefused(
-                f"a {kind} step to {spec.fmt(target)} would pass {_tier_words(spec, tier)} maximum of "
-                f"{spec.fmt(high)}: use a fine step or type the value (Enter)"
-            )
-        if target < low:
-            if value <= low:
-                return StepRefused(f"{spec.label.lower()} is at {_tier_words(spec, tier)} minimum of {spec.fmt(low)}")
-            return StepRefused(
-                f"a {kind} step to {spec.fmt(target)} would pass {_tier_words(spec, tier)} minimum of "
-                f"{spec.fmt(low)}: use a fine step or type the value (Enter)"
-            )
-    if spec.grid is not None and target not in spec.grid:
-        nxt = spec.grid.ceil(target) if direction > 0 else spec.grid.floor(target)
+    grid = spec.grid
+    if grid is not None and grid.min <= target <= grid.max and target not in grid:
+        # A step into a gap of the grid goes on to the next setting in that direction.
+        nxt = grid.ceil(target) if direction > 0 else grid.floor(target)
         if nxt is None:
             return StepRefused(f"{spec.label.lower()}: no setting beyond {spec.fmt(value)} in this tier")
         target = nxt
+    refusal = setting_refusal(profile, tier, Waveform(program.waveform), spec.key, target)
+    if refusal is not None:
+        bounds = spec.bounds
+        at_limit = bounds is not None and (value >= bounds[1] if direction > 0 else value <= bounds[0])
+        hint = ": use a fine step or type the value (Enter)" if coarse else ": type the value (Enter)"
+        if at_limit:
+            hint = ""
+        return StepRefused(f"{refusal}{hint}")
     return with_value(program, spec.key, target), None
 
 

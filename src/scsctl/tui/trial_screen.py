@@ -33,22 +33,32 @@ from ..errors import ScsError, UsageError
 from ..trial import (
     COMFORT_LABELS,
     Assessment,
+    CoverageReading,
     DeviceUsage,
+    DiaryDayTaken,
     DiaryEntry,
-    ProgramCapture,
     ProgramTest,
     Trial,
+    TrialDevice,
+    TrialPlan,
     TrialStore,
+    add_diary,
     assess,
-    capture_program,
+    check_coverage,
+    check_diary_day,
+    check_new_trial,
+    create_trial,
+    edit_diary,
     format_regions,
     hours_to_s,
+    pain_chart_text,
     parse_day,
     parse_nrs,
-    parse_regions,
     program_summary,
-    read_usage,
-    selected_slot,
+    read_coverage,
+    read_trial_device,
+    read_trial_usage,
+    record_coverage,
 )
 from .screens.dialogs import Dialog
 from .widgets import scs, show
@@ -59,11 +69,9 @@ from .widgets.stop_button import StopButton
 if TYPE_CHECKING:
     from ..controller import Device
 
-__all__ = ["NewTrialDialog", "TrialScreen", "pain_chart_text"]
+__all__ = ["NewTrialDialog", "TrialScreen", "pain_chart"]
 
 T = TypeVar("T")
-
-_CHART_COLS_PER_POINT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,57 +94,13 @@ class TrialView:
         )
 
 
-def pain_chart_text(trial: Trial, diary: list[DiaryEntry], assessment: Assessment | None) -> Text:
-    """Daily pain as bars against the baseline (│) and the goal (┆), with the hours of stimulation.
-
-    One row per trial day from the start to the later of the planned end and the last entry; bars at
-    or under the goal are green. The days the verdict's mean is taken over are marked ▸.
-    """
-    from datetime import timedelta
-
-    width = 10 * _CHART_COLS_PER_POINT
-    base_col = trial.baseline_nrs * _CHART_COLS_PER_POINT
-    goal_col = round(trial.goal_nrs * _CHART_COLS_PER_POINT)
-    last_dates = {e.entry_date for e in assessment.last_entries} if assessment else set()
-    by_date = {e.entry_date: e for e in diary}
-    last_day = max([trial.planned_end_date, *by_date])
-    text = Text()
-    axis = "".join(str(n).ljust(2 * _CHART_COLS_PER_POINT) for n in range(0, 11, 2))
-    text.append(f"{'':14}{axis[: width + 2]}  stimulation\n", style="dim")
-    day = trial.start_date
-    while day <= last_day:
-        entry = by_date.get(day)
-        mark = "▸" if day in last_dates else " "
-        text.append(
-            f"{mark}day {trial.day_number(day):>2} {day.month:02d}-{day.day:02d} ", style="bold" if mark.strip() else ""
-        )
-        filled = 0 if entry is None else entry.nrs * _CHART_COLS_PER_POINT
-        bar_style = "green" if entry is not None and entry.nrs <= trial.goal_nrs else "cyan"
-        for col in range(width + 1):
-            if col < filled:
-                text.append("█", style=bar_style)
-            elif col == base_col:
-                text.append("│", style="grey50")
-            elif col == goal_col:
-                text.append("┆", style="green")
-            else:
-                text.append(" ")
-        if entry is None:
-            text.append("  -    ", style="dim")
-            text.append("no entry\n", style="dim")
-        else:
-            hours = "" if entry.stimulation_s is None else f"{entry.stimulation_s / 3600:5.1f} h"
-            text.append(f" {entry.nrs:>2}    ", style="bold")
-            text.append(f"{hours}\n")
-        day += timedelta(days=1)
-    text.append(f"│ baseline {trial.baseline_nrs}   ", style="grey50")
-    text.append(f"┆ goal {trial.goal_nrs:g} (-{trial.goal_reduction_pct} %)   ", style="green")
-    text.append("▸ the days the verdict's mean is taken over", style="bold")
-    return text
+def pain_chart(trial: Trial, diary: list[DiaryEntry], assessment: Assessment | None) -> Text:
+    """The trial's text chart (``scsctl.trial.pain_chart_text``) as Rich text."""
+    return Text.assemble(*pain_chart_text(trial, diary, assessment))
 
 
-class NewTrialDialog(Dialog[dict[str, Any]]):
-    """The trial's baseline and plan; checked by the store before the dialog closes (nothing stored yet)."""
+class NewTrialDialog(Dialog[TrialPlan]):
+    """The trial's baseline and plan; checked (``check_new_trial``) before the dialog closes (nothing stored yet)."""
 
     def __init__(self, store: TrialStore, device_serial: str) -> None:
         super().__init__(f"New trial for device {device_serial}")
@@ -191,10 +155,10 @@ class NewTrialDialog(Dialog[dict[str, Any]]):
         self._checking = True
         store = self.store
 
-        def checked(_result: object) -> None:
+        def checked(plan: TrialPlan) -> None:
             self._checking = False
             if self.is_attached:
-                self.dismiss(fields)
+                self.dismiss(plan)
 
         def refused(err: BaseException) -> None:
             self._checking = False
@@ -203,7 +167,7 @@ class NewTrialDialog(Dialog[dict[str, Any]]):
 
         # It reads the database (is the id taken?): in a thread, like every store call.
         scs(self).call_blocking(
-            "check the new trial", lambda: store.check_new_trial(**fields), checked, on_error=refused
+            "check the new trial", lambda: check_new_trial(store, **fields), checked, on_error=refused
         )
 
     def _refused(self, err: BaseException) -> None:
@@ -490,7 +454,7 @@ class TrialScreen(Screen[None]):
             style = {"success": "bold green", "not met": "bold red", "not yet": "yellow"}[assessment.verdict]
             text.append(assessment.statement, style=style)
         show(summary, text)
-        show(chart, pain_chart_text(trial, diary, assessment))
+        show(chart, pain_chart(trial, diary, assessment))
         for test in view.tests:
             programs.add_row(
                 test.label, str(test.session_date), str(test.slot), program_summary(test.capture.program),
@@ -537,13 +501,12 @@ class TrialScreen(Screen[None]):
         if store is None or device is None:
             app.show_note("New trial: no device or no trial records", "connect first", "warning")
             return
-        serial, profile = device.identity.serial, device.identity.profile
 
-        def create(fields: dict[str, Any] | None) -> None:
-            if fields is None or not self.is_attached:
+        def create(plan: TrialPlan | None) -> None:
+            if plan is None or not self.is_attached:
                 return
 
-            def read(usage: DeviceUsage) -> None:
+            def read(trial_device: TrialDevice) -> None:
                 if not self.is_attached:
                     return
 
@@ -551,16 +514,11 @@ class TrialScreen(Screen[None]):
                     app.show_note(f"Trial {trial.trial_id} recorded", "the usage counter was read as its start", "info")
                     self._load_trials(choose=trial.trial_id)
 
-                self._store_write(
-                    "the new trial",
-                    "New trial",
-                    lambda: store.new_trial(device_serial=serial, profile=profile, usage=usage, **fields),
-                    stored,
-                )
+                self._store_write("the new trial", "New trial", lambda: create_trial(store, trial_device, plan), stored)
 
-            app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), read, background=True)
+            app.call_device("read the device", lambda dev, _ack: read_trial_device(dev), read, background=True)
 
-        app.push_screen(NewTrialDialog(store, serial), create)
+        app.push_screen(NewTrialDialog(store, device.identity.serial), create)
 
     # --- coverage ------------------------------------------------------------------------------------
 
@@ -570,21 +528,19 @@ class TrialScreen(Screen[None]):
             app.show_note("Record coverage: no trial open", "choose a trial or create one (ctrl+n)", "warning")
             return
         slot = self.query_one("#cov-slot", Select).value
-        comfort = self.query_one("#cov-comfort", Select).value
+        comfort_value = self.query_one("#cov-comfort", Select).value
+        comfort = comfort_value if isinstance(comfort_value, int) else None
         regions_text = self.query_one("#cov-regions", Input).value
         notes = self.query_one("#cov-notes", Input).value
         left_active = self.query_one("#cov-left-active", Checkbox).value
         try:
             if not isinstance(slot, int):
                 raise UsageError("choose the slot whose program the patient is feeling")
-            regions = parse_regions(regions_text, what="paresthesia felt in")
+            regions = check_coverage(regions_text, comfort, what="paresthesia felt in")
         except ScsError as err:
             self._refused("Record coverage", err)
             return
         chosen_slot = slot
-
-        def read(device: Device, _ack: frozenset[str]) -> tuple[ProgramCapture, DeviceUsage, int | None]:
-            return capture_program(device, chosen_slot), read_usage(device), selected_slot(device)
 
         def recorded(test: ProgramTest) -> None:
             app.show_note(
@@ -596,35 +552,24 @@ class TrialScreen(Screen[None]):
             self.query_one("#cov-notes", Input).value = ""
             self._refresh()
 
-        def read_back(result: tuple[ProgramCapture, DeviceUsage, int | None]) -> None:
+        def read_back(reading: CoverageReading) -> None:
             if not self.is_attached:
-                return
-            capture, usage, selected = result
-            if left_active and selected != chosen_slot:
-                self._refused(
-                    "Record coverage",
-                    UsageError(
-                        f"the device has {'no slot' if selected is None else f'slot {selected}'} selected, not slot "
-                        f"{chosen_slot}: select it first, or untick 'left active'"
-                    ),
-                )
                 return
             self._store_write(
                 f"coverage of slot {chosen_slot}",
                 "Record coverage",
-                lambda: store.record_program(
-                    trial.trial_id,
-                    capture,
-                    regions=regions,
-                    comfort=comfort if isinstance(comfort, int) else None,
-                    notes=notes,
-                    left_active=left_active,
-                    usage=usage,
+                lambda: record_coverage(
+                    store, trial, reading, regions=regions, comfort=comfort, notes=notes, left_active=left_active
                 ),
                 recorded,
             )
 
-        app.call_device(f"read back slot {chosen_slot}", read, read_back, background=True)
+        app.call_device(
+            f"read back slot {chosen_slot}",
+            lambda device, _ack: read_coverage(trial, device, chosen_slot, left_active=left_active),
+            read_back,
+            background=True,
+        )
 
     # --- diary ---------------------------------------------------------------------------------------
 
@@ -652,8 +597,9 @@ class TrialScreen(Screen[None]):
             self._store_write(
                 f"the diary entry of {day}",
                 "Diary",
-                lambda: store.edit_diary(
-                    trial.trial_id,
+                lambda: edit_diary(
+                    store,
+                    trial,
                     day,
                     nrs=nrs,
                     stimulation_s=seconds,
@@ -667,40 +613,39 @@ class TrialScreen(Screen[None]):
         assert nrs is not None
         new_nrs = nrs
 
-        def check_new_day() -> None:
-            store.check_day(trial, day)
-            if store.diary_entry(trial.trial_id, day) is not None:
-                raise UsageError(f"{day} has an entry already: tick 'edit that day's entry' to change it")
-
         def add(usage: DeviceUsage | None) -> DiaryEntry:
-            check_new_day()
-            return store.add_diary(
-                trial.trial_id, day, new_nrs, stimulation_s=seconds, usage=usage, analgesics=drug, notes=notes
-            )
+            try:
+                return add_diary(
+                    store, trial, day, new_nrs, stimulation_s=seconds, usage=usage, analgesics=drug, notes=notes
+                )
+            except DiaryDayTaken as err:
+                raise _with_edit_hint(err) from err
+
+        def store_it(usage: DeviceUsage | None) -> None:
+            if self.is_attached:
+                label = f"the diary entry of {day}"
+                self._store_write(label, "Diary", lambda: add(usage), lambda e: self._diary_done(trial, e, "recorded"))
 
         if not from_device:
-            self._store_write(
-                f"the diary entry of {day}",
-                "Diary",
-                lambda: add(None),
-                lambda e: self._diary_done(trial, e, "recorded"),
-            )
+            store_it(None)
             return
 
-        def read(usage: DeviceUsage) -> None:
-            if self.is_attached:
-                self._store_write(
-                    f"the diary entry of {day}",
-                    "Diary",
-                    lambda: add(usage),
-                    lambda e: self._diary_done(trial, e, "recorded"),
-                )
+        def check() -> None:
+            try:
+                check_diary_day(store, trial, day)
+            except DiaryDayTaken as err:
+                raise _with_edit_hint(err) from err
 
         def checked(_result: None) -> None:
             # The day is checked before the device is read, so a refusal asks nothing of the device.
-            app.call_device("read the usage counter", lambda dev, _ack: read_usage(dev), read, background=True)
+            app.call_device(
+                "read the usage counter",
+                lambda dev, _ack: read_trial_usage(trial, dev),
+                store_it,
+                background=True,
+            )
 
-        self._in_background(f"check the diary day {day}", check_new_day, checked, lambda e: self._refused("Diary", e))
+        self._in_background(f"check the diary day {day}", check, checked, lambda e: self._refused("Diary", e))
 
     def _diary_done(self, trial: Trial, entry: DiaryEntry, what: str) -> None:
         hours = (
@@ -725,3 +670,8 @@ def _close_in_background(store: TrialStore) -> None:
             store.close()
 
     threading.Thread(target=close, name="scsctl-trial-close", daemon=True).start()
+
+
+def _with_edit_hint(err: DiaryDayTaken) -> UsageError:
+    """The day's entry exists: say which box edits it, as it is labelled on this screen."""
+    return UsageError(f"{err}: tick 'edit that day's entry' to change it")

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from firmware_protocol.constants import FaultCode, ImpedanceStatus, State, StateCause
+from firmware_protocol.constants import FaultCode, ImpedanceStatus, NakReason, Param, State, StateCause
 
 from ..audit import AuditRecord
 from ..errors import (
@@ -40,29 +40,29 @@ def state_words(state: State) -> str:
     return STATE_WORDS.get(state, state.name.lower())
 
 
-_NAK_REASONS = {
-    "OUT_OF_RANGE": "a value is outside what the device allows",
-    "WRONG_STATE": "not possible in the device's present state",
-    "BUSY": "the device is busy (an impedance check runs for a moment): try again",
-    "NOT_PERMITTED": "the device does not permit it",
-    "EMPTY_SLOT": "that program slot is empty",
-    "BAD_CRC": "the command arrived damaged",
-    "BAD_LENGTH": "the command arrived damaged",
-    "UNKNOWN_COMMAND": "the device does not know this command",
-    "UNSUPPORTED_VERSION": "the device speaks another protocol version",
+_NAK_REASONS: dict[NakReason, str] = {
+    NakReason.OUT_OF_RANGE: "a value is outside what the device allows",
+    NakReason.WRONG_STATE: "not possible in the device's present state",
+    NakReason.BUSY: "the device is busy (an impedance check runs for a moment): try again",
+    NakReason.NOT_PERMITTED: "the device does not permit it",
+    NakReason.EMPTY_SLOT: "that program slot is empty",
+    NakReason.BAD_CRC: "the command arrived damaged",
+    NakReason.BAD_LENGTH: "the command arrived damaged",
+    NakReason.UNKNOWN_COMMAND: "the device does not know this command",
+    NakReason.UNSUPPORTED_VERSION: "the device speaks another protocol version",
 }
 
-_NAK_PARAMS: dict[str, tuple[str, Any]] = {
-    "AMPLITUDE": ("amplitude", format_ua),
-    "PATIENT_MAX": ("patient maximum", format_ua),
-    "CONTACT_CURRENT": ("current on one contact", format_ua),
-    "TOTAL_CURRENT": ("total current", format_ua),
-    "PULSE_WIDTH": ("pulse width", format_us),
-    "RATE": ("rate", format_dhz),
-    "INTRA_BURST_RATE": ("rate inside a burst", format_dhz),
-    "CHARGE_PER_PHASE": ("charge per phase", format_nc),
-    "COMPLIANCE": ("compliance voltage", format_mv),
-    "AMPLITUDE_STEP": ("amplitude step", format_ua),
+_NAK_PARAMS: dict[Param, tuple[str, Any]] = {
+    Param.AMPLITUDE: ("amplitude", format_ua),
+    Param.PATIENT_MAX: ("patient maximum", format_ua),
+    Param.CONTACT_CURRENT: ("current on one contact", format_ua),
+    Param.TOTAL_CURRENT: ("total current", format_ua),
+    Param.PULSE_WIDTH: ("pulse width", format_us),
+    Param.RATE: ("rate", format_dhz),
+    Param.INTRA_BURST_RATE: ("rate inside a burst", format_dhz),
+    Param.CHARGE_PER_PHASE: ("charge per phase", format_nc),
+    Param.COMPLIANCE: ("compliance voltage", format_mv),
+    Param.AMPLITUDE_STEP: ("amplitude step", format_ua),
 }
 
 
@@ -127,7 +127,7 @@ def explain(err: BaseException, what: str = "") -> Explanation:
             f"{doing}refused by scsctl's safety check - nothing was sent", text, "error", _limit_words(err)
         )
     if isinstance(err, DeviceRefused):
-        reason = _NAK_REASONS.get(err.reason, err.reason.lower().replace("_", " "))
+        reason = _NAK_REASONS.get(err.reason, err.reason.name.lower().replace("_", " "))
         limit = ""
         if err.param in _NAK_PARAMS:
             name, fmt = _NAK_PARAMS[err.param]

@@ -50,7 +50,7 @@ def test_program_start_adjust_commit_stop_and_the_log_shows_every_step(run, tmp_
         "6mA",
     )
     assert code == 0, err
-    assert "written and read back: slot 1: 1+ 2-  0 mA  300 us  50 Hz" in out
+    assert "written and read back: slot 1: 1+ 2-  0.0 mA  300 us  50 Hz" in out
     code, out, err = run("start", "--slot", "1")
     assert code == 0, err
     assert "keeps running after this command exits" in out

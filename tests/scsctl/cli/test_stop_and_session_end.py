@@ -79,7 +79,7 @@ def test_the_profiles_patient_maximum_is_the_default_and_says_so(run) -> None:  
     run("stop")
     code, out, err = run("program", "--slot", "2", "--electrodes", "1+ 2-", "--pulse-width", "300us", "--rate", "50Hz")
     assert code == 0, err
-    assert "patient maximum 5 mA: the profile's default" in out
+    assert "patient maximum 5.0 mA: the profile's default" in out
 
 
 def test_a_typo_changes_nothing_and_opens_no_port(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -122,6 +122,31 @@ def test_large_changes_go_out_as_a_ramp_of_small_steps(device: scsctl.Device, tm
     assert max(b - a for a, b in zip([0, *steps], steps, strict=False)) <= device.profile.safety.max_amplitude_step_ua
 
 
+def test_a_stop_that_overtakes_a_ramp_step_ends_the_ramp(
+    device: scsctl.Device, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STOP from another thread can reach the device between the ramp's check for a STOP and its
+    next step: the device, stopped, refuses the step; that is the ramp ended, not a failure."""
+    device.measure_impedance()
+    device.write_program(bipolar())
+    device.start(0)
+    send = device._send
+    steps: list[int] = []
+
+    def send_after_a_stop(message: m.Message, **kw: object) -> m.Message:
+        if isinstance(message, m.SetAmplitude):
+            steps.append(message.amplitude_ua)
+            if len(steps) == 2:
+                device.stop()  # as the STOP line would, on its own thread, just after the check
+        return send(message, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(device, "_send", send_after_a_stop)
+    outcome = device.set_amplitude(3000)
+    assert "stopped during the ramp: 1 of" in outcome.notices[-1]
+    assert outcome.status is not None and outcome.status.state is State.PROGRAMMED
+    assert len(steps) == 2  # nothing after the refused step
+
+
 def test_a_device_refusal_names_the_reason_and_is_audited(tmp_path: Path) -> None:
     transport = EmulatedTransport("emu://")
     with scsctl.connect("emu://", data_dir=tmp_path, transport=transport) as device:

@@ -23,7 +23,7 @@ STATUS_REQUEST = encode(m.GetStatus(), 1)
 
 
 def _fresh_deadline_s(fw: Firmware) -> float | None:
-    fw._timer_memo = None  # what the firmware would say had it remembered nothing
+    fw._timers.forget()  # what the firmware would say had it remembered nothing
     return fw.next_deadline_s()
 
 

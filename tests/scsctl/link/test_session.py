@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware_protocol import Frame, encode
+from firmware_protocol import Frame, LocalProtocolError, RemoteProtocolError, encode
 from firmware_protocol import messages as m
-from firmware_protocol.constants import NakReason, Param
-from scsctl.errors import DeviceRefused, LinkLost, ReplyTimeout, TransportError, UsageError
+from firmware_protocol.constants import Capability, MessageType, NakReason, Param
+from scsctl.errors import DeviceRefused, LinkLost, ProtocolViolation, ReplyTimeout, TransportError, UsageError
 from scsctl.link import Link, LinkStatus, WireCapture, read_capture
 from scsctl.link.session import LinkStateChange
 
@@ -56,7 +56,7 @@ def test_nak_becomes_a_refusal_naming_reason_parameter_contact_and_limit() -> No
     assert str(err.value) == (
         "device refused SET_AMPLITUDE: out of range (contact current, contact 3, device limit 12700)"
     )
-    assert (err.value.reason, err.value.param, err.value.index) == ("OUT_OF_RANGE", "CONTACT_CURRENT", 2)
+    assert (err.value.reason, err.value.param, err.value.index) == (NakReason.OUT_OF_RANGE, Param.CONTACT_CURRENT, 2)
 
 
 def test_a_damaged_frame_is_sent_again_even_when_not_idempotent() -> None:
@@ -238,3 +238,33 @@ def test_a_refused_heartbeat_is_a_missed_beat_not_the_end_of_the_heartbeat() -> 
             threading.Event().wait(0.01)
         assert link.status is LinkStatus.UP
         assert link.stats.heartbeats_missed == 1
+
+
+def test_a_message_the_wire_cannot_carry_is_a_usage_error_with_the_codecs_cause() -> None:
+    device = ScriptedDevice()
+    with Link(device, **FAST) as link, pytest.raises(UsageError, match="SET_AMPLITUDE cannot be sent") as err:
+        link.request(m.SetAmplitude(70_000))  # more than the u16 on the wire
+    assert isinstance(err.value.__cause__, LocalProtocolError)
+    assert device.received == []  # nothing was sent
+
+
+def test_a_reply_that_breaks_the_protocol_is_a_violation_with_its_cause() -> None:
+    def wrong_version(frame: Frame) -> list[tuple[m.Message, int]]:
+        identify = m.Identify(0x5101, 1, 1, 0, 0, "EMU", 9, 16, 4, Capability(0))
+        return [(identify, frame.seq)]
+
+    device = ScriptedDevice(wrong_version)
+    with Link(device, **FAST) as link, pytest.raises(ProtocolViolation, match="version 9") as err:
+        link.request(m.Hello(1, 1))
+    assert isinstance(err.value.__cause__, RemoteProtocolError)
+
+
+def test_a_refusal_carries_the_protocols_enums() -> None:
+    def refuse(frame: Frame) -> list[tuple[m.Message, int]]:
+        return [(m.Nak(frame.message.TYPE, NakReason.EMPTY_SLOT, Param.SLOT, 0xFF, 0), frame.seq)]
+
+    with Link(ScriptedDevice(refuse), **FAST) as link, pytest.raises(DeviceRefused) as err:
+        link.request(m.ReadProgram(3))
+    assert (err.value.command, err.value.reason, err.value.param) == (
+        MessageType.READ_PROGRAM, NakReason.EMPTY_SLOT, Param.SLOT,
+    )  # fmt: skip

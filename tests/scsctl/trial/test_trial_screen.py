@@ -289,7 +289,7 @@ def test_a_second_entry_for_a_day_names_the_box_to_tick_as_it_is_labelled(tmp_pa
             screen = await trial_screen(pilot, store)
             screen.query_one("#diary-nrs", Input).value = "3"
             await pilot.press("ctrl+d")
-            await until(pilot, lambda: "has an entry already" in note(app), "the second entry is refused")
+            await until(pilot, lambda: "has a diary entry for" in note(app), "the second entry is refused")
             quoted = re.search(r"tick '([^']+)'", note(app))
             assert quoted is not None, note(app)
             label = str(screen.query_one("#diary-edit", Checkbox).label)

@@ -135,7 +135,7 @@ def test_a_step_past_the_tiers_range_is_refused_with_the_limit_never_cut_short()
     near_max = dataclasses.replace(new_program(TONIC), pulse_width_us=480)
     refused = step(near_max, "pulse_width_us", 1, coarse=True)
     assert isinstance(refused, StepRefused)
-    assert "530 us would pass the clinical tier's maximum of 500 us" in refused.message
+    assert "530 us is above the clinical tier's maximum of 500 us" in refused.message
     at_zero = new_program(TONIC)
     assert isinstance(step(at_zero, "amplitude_ua", -1), StepRefused)
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from firmware_protocol.constants import Recharge, Waveform
+from firmware_protocol.constants import MessageType, NakReason, Param, Recharge, Waveform
 from scsctl.audit import AuditRecord
 from scsctl.errors import AcknowledgementRequired, DeviceRefused, LinkLost, SafetyRefusal
-from scsctl.guard import DeviceContext, Guard
+from scsctl.guard import DeviceContext, Guard, contact_charges, program_limits, worst_contact
 from scsctl.parsing import electrodes
 from scsctl.profiles import get_profile
 from scsctl.tui.draft import check_draft, new_program
-from scsctl.tui.electrical import contact_charges, program_limits, worst_contact
 from scsctl.tui.pulse import draw_pulses
 from scsctl.tui.wording import describe_record, explain
 
@@ -36,9 +35,9 @@ def test_a_guard_refusal_says_nothing_was_sent_and_names_the_limit() -> None:
 def test_a_device_refusal_names_the_devices_own_limit_in_units() -> None:
     err = DeviceRefused(
         "device refused SET_AMPLITUDE: out of range (amplitude, device limit 8500)",
-        command="SET_AMPLITUDE",
-        reason="OUT_OF_RANGE",
-        param="AMPLITUDE",
+        command=MessageType.SET_AMPLITUDE,
+        reason=NakReason.OUT_OF_RANGE,
+        param=Param.AMPLITUDE,
         index=None,
         limit=8500,
     )

@@ -8,7 +8,7 @@ reason, for the user to choose. The profile is matched from the device's model o
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,14 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...controller.target import EMULATOR_URL, ConnectTarget
+from ...controller import ConnectTarget, PortListing, emulator_targets, list_ports
 from ..widgets import scs
 from ..widgets.footer import StopFooter
 from ..widgets.stop_button import StopButton
 from ..wording import explain
-
-if TYPE_CHECKING:
-    from ...transports.ports import PortListing
 
 __all__ = ["ConnectScreen"]
 
@@ -107,8 +104,6 @@ class ConnectScreen(Screen[None]):
                 options.add_option(Option(Text(problem, style="yellow"), disabled=True))
 
         def work() -> None:
-            from ...transports.ports import PortListing, list_ports
-
             try:
                 result = lister() if lister is not None else list_ports()
             except Exception as err:  # noqa: BLE001 - a listing problem is shown; the emulator is still offered
@@ -168,17 +163,4 @@ class ConnectScreen(Screen[None]):
 
 
 def _emulator_options() -> list[Option]:
-    from ...emulator.models import MODELS
-    from ...emulator.runner import DEFAULT_MODEL_NAME
-
-    out = [
-        Option(
-            f"{EMULATOR_URL}  built-in emulator, {DEFAULT_MODEL_NAME} (EMULATOR - not a real device)", id=EMULATOR_URL
-        )
-    ]
-    for name in sorted(MODELS):
-        if name != DEFAULT_MODEL_NAME:
-            out.append(
-                Option(f"emu://{name}  built-in emulator, {name} (EMULATOR - not a real device)", id=f"emu://{name}")
-            )
-    return out
+    return [Option(target.describe(), id=target.url) for target in emulator_targets()]

@@ -10,6 +10,7 @@ checks it again, writes it and reads it back.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -23,9 +24,10 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES
 
+from ...controller import DeviceContext
 from ...parsing import amplitude_ua, format_electrodes
 from ...units import format_ua
-from ..draft import DraftVerdict, check_draft, local_context, new_program
+from ..draft import DraftVerdict, check_draft, new_program
 from ..params import EXAMPLES, PARAM_LABELS, parse_param, with_value
 from ..widgets import scs, show
 from ..widgets.audit_view import AuditView
@@ -43,8 +45,7 @@ from .dialogs import ValueDialog
 from .start_dialog import StartDialog
 
 if TYPE_CHECKING:
-    from ...controller import Device, Outcome
-    from ...guard import ImpedanceRecord
+    from ...controller import Device, ImpedanceRecord, Outcome
 
 __all__ = ["MainScreen"]
 
@@ -139,7 +140,7 @@ class MainScreen(Screen[None]):
 
     def _check(self) -> None:
         app = scs(self)
-        context = local_context(app.status, app.programs, app.impedance)
+        context = DeviceContext.from_status(app.status, app.programs, impedance=app.impedance, now_s=time.monotonic())
         self.draft_is_running = context.stimulating and context.running_slot == self.draft.slot
         if self.draft_is_running:
             # The guard refuses any write to the running slot; check the draft's content anyway.

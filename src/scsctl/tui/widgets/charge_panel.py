@@ -7,18 +7,13 @@ from textual.widgets import Static
 
 from firmware_protocol.messages import Program
 
+from ...controller import ChargeLevel, charge_level, contact_charges, program_limits, worst_contact
 from ...profiles import DeviceProfile
-from ...units import format_charge_density, format_nc, format_ua
-from ..electrical import contact_charges, program_limits, worst_contact
+from ...units import format_charge_density, format_nc, format_ua, format_ua_derived
 from . import show as set_text
 from .bars import range_bar
 
 __all__ = ["ChargePanel", "charge_line"]
-
-
-def _ma(amplitude_ua: float) -> str:
-    """An amplitude at which a limit is reached (derived, not a setting): mA to two decimals."""
-    return f"{amplitude_ua / 1000:.2f} mA"
 
 
 def charge_line(program: Program, amplitude_ua: int, profile: DeviceProfile, label: str) -> Text:
@@ -34,12 +29,10 @@ def charge_line(program: Program, amplitude_ua: int, profile: DeviceProfile, lab
     )
     limits = program_limits(program, profile)
     if limits is not None:
-        over_warn = worst.density_uc_per_cm2 > safety.charge_density_warning_uc_per_cm2
-        over_hard = worst.shannon > safety.shannon_k
-        style = "red" if over_hard else "yellow" if over_warn else "green"
+        level = charge_level(worst, safety)
+        style = {ChargeLevel.ABOVE_SHANNON: "red", ChargeLevel.ABOVE_WARNING: "yellow", ChargeLevel.OK: "green"}[level]
         text.append_text(range_bar(amplitude_ua, 0, limits.shannon_ua, 16, mark=limits.warning_ua, style=style))
-        state = "ABOVE SHANNON" if over_hard else "above warning" if over_warn else "ok"
-        text.append(f" {state}", style=f"bold {style}")
+        text.append(f" {level.value}", style=f"bold {style}")
     text.append(f" (contact {worst.number})", style="dim")
     return text
 
@@ -65,12 +58,9 @@ class ChargePanel(Static):
             text.append("limits: choose at least one anode and one cathode", style="dim")
         else:
             text.append("at this pulse width: ", style="dim")
-            text.append(
-                f"warning {safety.charge_density_warning_uc_per_cm2:g} uC/cm2 at {_ma(limits.warning_ua)}",
-                style="yellow",
-            )
-            text.append(f"  Shannon (k {safety.shannon_k:g}) at {_ma(limits.shannon_ua)}", style="red")
-            text.append(
-                f"  charge max {format_nc(safety.charge_per_phase_max_nc)} at {_ma(limits.charge_ua)}", style="red"
-            )
+            warning = safety.charge_density_warning_uc_per_cm2
+            text.append(f"warning {warning:g} uC/cm2 at {format_ua_derived(limits.warning_ua)}", style="yellow")
+            text.append(f"  Shannon (k {safety.shannon_k:g}) at {format_ua_derived(limits.shannon_ua)}", style="red")
+            charge_max = format_nc(safety.charge_per_phase_max_nc)
+            text.append(f"  charge max {charge_max} at {format_ua_derived(limits.charge_ua)}", style="red")
         set_text(self, text)

@@ -10,7 +10,7 @@ from textual.widgets import Static
 from firmware_protocol import messages as m
 from firmware_protocol.constants import FaultFlags, State, StatusFlags
 
-from ...link.session import LinkStatus
+from ...controller import LinkStatus
 from ...units import format_mv
 from ..wording import state_words
 from . import scs, show

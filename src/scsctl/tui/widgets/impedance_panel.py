@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from firmware_protocol.constants import IMPEDANCE_OVER_RANGE_OHM, ImpedanceStatus
 
-from ...guard import ImpedanceRecord
+from ...controller import ImpedanceRecord
 from ...profiles import DeviceProfile
 from ...units import format_ohm, format_s
 from . import scs

@@ -8,6 +8,7 @@ so; a refused change leaves the display at what the device reports (nothing half
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -23,8 +24,9 @@ from textual.widgets import Button, Static
 from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES, State, StatusFlags
 
+from ...controller import DeviceContext
 from ...units import format_ua
-from ..draft import check_start, local_context
+from ..draft import check_start
 from ..wording import state_words
 from . import scs, show
 from .bars import range_bar
@@ -134,7 +136,7 @@ class StimPanel(Vertical):
         slot = self.draft_slot
         if slot not in app.programs:
             return f"slot {slot} holds no program: save the draft first (s)"
-        context = local_context(status, app.programs, app.impedance)
+        context = DeviceContext.from_status(status, app.programs, impedance=app.impedance, now_s=time.monotonic())
         reason = check_start(self.device.guard, slot, context)
         if reason and "impedance" in reason:
             reason = "measure impedance first (m): " + reason
@@ -249,7 +251,7 @@ class StimPanel(Vertical):
         size = inc.coarse_ua if message.coarse else inc.fine_ua
         target = base + message.direction * size
         if target < 0:
-            scs(self).show_note("Live amplitude is at 0 mA", "", "warning")
+            scs(self).show_note(f"Live amplitude is at {format_ua(0)}", "", "warning")
             return
         self.request_amplitude(target)
 
