@@ -117,7 +117,7 @@ def test_technicians_and_engineers_as_the_default_policy_makes_them(users: Users
     # An engineer of the group: allowed, and the log names the profile by its hash.
     done = users.scsctl(users.engineer, *program, "--role", "engineer")
     assert done.returncode == 0, done.stderr
-    assert "patient max 12 mA" in done.stdout
+    assert "patient max 12.0 mA" in done.stdout
     done = users.scsctl(users.engineer, "log", "show")
     assert f"os user {users.engineer}  profile tonic-wide sha256 {digest[:16]} (user:{wide})" in done.stdout
     assert f"{users.engineer}/engineer" in done.stdout

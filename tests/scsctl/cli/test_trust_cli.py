@@ -104,7 +104,7 @@ def test_an_engineer_the_policy_names_may_use_it_and_every_record_names_its_hash
     digest = hashlib.sha256(wide.read_bytes()).hexdigest()
     code, out, err = run(*PROGRAM_12MA, "--port", "emu://tonic-burst-16", "--profile", str(wide), "--role", "engineer")
     assert code == 0, err
-    assert "patient max 12 mA" in out
+    assert "patient max 12.0 mA" in out
     written = records(tmp_path)
     assert {r.role for r in written} == {"engineer"}
     connect, identify, *rest = written
