@@ -268,7 +268,8 @@ def stop_now(
     role = Role(role)
     claim: PortClaim | None = None
     passed_by = ""
-    if transport is None:
+    ours = transport is None  # a transport the caller gave is used as it is
+    if ours:
         try:
             claim = claim_port(url, operator=operator or default_operator())
         except PortBusy as busy:
@@ -277,8 +278,17 @@ def stop_now(
                 return report
             transport = transport_for_url(url, **take_over_options(url))
     try:
-        return _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
-                             passed_by=passed_by)  # fmt: skip
+        try:
+            return _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
+                                 passed_by=passed_by)  # fmt: skip
+        except PortBusy as busy:
+            if not ours or passed_by:
+                raise
+            # Held exclusively by a program or user whose session this user cannot ask (another
+            # user's scsctl, a terminal program): STOP goes out beside it all the same.
+            beside = transport_for_url(url, **take_over_options(url))
+            return _stop_on_port(url, beside, data_dir=data_dir, operator=operator, role=role, capture=capture,
+                                 passed_by=f"the port was held where this user cannot ask ({busy})")  # fmt: skip
     finally:
         if claim is not None:
             claim.release()

@@ -221,3 +221,30 @@ def _amplitude_steps(data_dir: Path) -> int:
         return int(db.execute(query).fetchone()[0])
     finally:
         db.close()
+
+
+def test_stop_goes_out_beside_a_hold_this_user_cannot_ask(pty_emulator: str, tmp_path: Path) -> None:
+    import serial
+
+    def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return scsctl(*argv, "--port", pty_emulator, "--data-dir", str(tmp_path), env=env)
+
+    for argv in (("stop",), ("impedance",),
+                 ("program", "--slot", "2", "--electrodes", "3+ 4-", "--pulse-width", "200us", "--rate", "40Hz"),
+                 ("start", "--slot", "2"), ("amplitude", "0.5mA", "--commit")):  # fmt: skip
+        done = cli(*argv)
+        assert done.returncode == 0, (argv, done.stderr)
+    # Another program (or another user's session, whose runtime folder this user cannot see) holds
+    # the port exclusively: its lock is all there is to see.
+    other = serial.Serial(pty_emulator, exclusive=True)
+    try:
+        elsewhere = {**os.environ, "SCSCTL_RUNTIME_DIR": tempfile.mkdtemp(prefix="scs-other-user-")}
+        refused = cli("status", env=elsewhere)
+        assert refused.returncode == 5
+        assert f"held by another program (pid {os.getpid()}" in refused.stderr
+        stopped = cli("stop", env=elsewhere)
+        assert stopped.returncode == 0, stopped.stderr
+        assert "on the port directly (the port was held where this user cannot ask" in stopped.stdout
+    finally:
+        other.close()
+    assert json.loads(cli("status", "--json").stdout)["amplitude_ua"] == 0
