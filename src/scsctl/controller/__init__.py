@@ -87,7 +87,7 @@ from .device import Device, Identity, LinkView, Outcome
 from .discovery import EmulatorTarget, PortInfo, PortListing, emulator_targets, list_ports
 from .events import Event
 from .mailbox import Latest, ReadOrder
-from .ownership import Holder, PortClaim, claim_port
+from .ownership import Holder, PortClaim, claim_port, command_line
 from .session import Session
 from .stop_line import StopLine, StopResult
 from .target import DEFAULT_WATCHDOG_MS, EMULATOR_URL, ConnectTarget
@@ -301,7 +301,7 @@ def _stop_through_holder(
     holder = busy.holder if isinstance(busy.holder, Holder) else None
     if holder is None:
         return None, "the holder could not be identified"
-    me = {"pid": os.getpid(), "operator": operator or default_operator(), "command": "scsctl stop"}
+    me = {"pid": os.getpid(), "operator": operator or default_operator(), "command": command_line()}
     answer = ask_to_stop(holder.control, me)
     if answer is None:
         return None, f"{holder.describe()} did not answer within {ACCEPT_TIMEOUT_S * 1000:.0f} ms"

@@ -41,7 +41,7 @@ from ..errors import PortBusy, UsageError
 from ..units import format_local_time
 from .control import ControlServer, StopAnswer
 
-__all__ = ["Holder", "PortClaim", "claim_port", "port_keys", "runtime_dir", "who_holds"]
+__all__ = ["Holder", "PortClaim", "claim_port", "command_line", "port_keys", "runtime_dir", "who_holds"]
 
 _log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class PortClaim:
                 _log.warning("%s: no control endpoint (%s): `scsctl stop` will send STOP itself", self.url, err)
             self.holder = Holder(
                 pid=os.getpid(),
-                command=_command_line(),
+                command=command_line(),
                 operator=operator,
                 since_utc=datetime.now(UTC).isoformat(timespec="seconds"),
                 host=socket.gethostname(),
@@ -297,7 +297,8 @@ def claim_port(url: str, *, operator: str = "") -> PortClaim:
         return claim
 
 
-def _command_line() -> str:
+def command_line() -> str:
+    """This process's command line, short, for other processes to read (holder records, STOP requests)."""
     words = [os.path.basename(sys.argv[0]) if sys.argv else "python", *sys.argv[1:]]
     text = " ".join(words)
     return text if len(text) <= 120 else text[:117] + "..."
