@@ -52,16 +52,8 @@ are one layer: the CLI starts the TUI, the benchmark and the HIL report)."""
 
 NEVER_FROM_FRONT_ENDS = ("link", "transports", "guard")
 
-INTERNALS_ALLOWED = frozenset({
-    # The transports package is being reworked; until it exports these, the controller (and only
-    # it) reaches into the two modules it re-exports from: the port listing and the emulator's transport.
-    ("controller", "scsctl.transports.ports"),
-    ("controller", "scsctl.transports.emulated"),
-    # The emu:// backend runs the emulator (left as it is while transports are reworked).
-    ("transports", "scsctl.emulator.runner"),
-    ("transports", "scsctl.emulator.models"),
-    ("transports", "scsctl.emulator.linefaults"),
-})  # fmt: skip
+INTERNALS_ALLOWED: frozenset[tuple[str, str]] = frozenset()
+"""None: every layer reaches the one below through its package's public names."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,7 @@ from .target import DEFAULT_WATCHDOG_MS, EMULATOR_URL, ConnectTarget
 from .watch import DeviceWatch, StatusFreshness, StatusReading
 
 if TYPE_CHECKING:
-    from ..transports.emulated import EmulatedTransport
+    from ..transports import EmulatedTransport
 
 __all__ = [
     "DEFAULT_WATCHDOG_MS",
@@ -157,7 +157,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The in-process emulator's transport loads the emulator: only when it is asked for.
     if name == "EmulatedTransport":
-        from ..transports.emulated import EmulatedTransport
+        from ..transports import EmulatedTransport
 
         return EmulatedTransport
     raise AttributeError(name)

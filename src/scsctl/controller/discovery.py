@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..transports import ports as _ports
-from ..transports.ports import PortInfo, PortListing
+from .. import transports
+from ..transports import PortInfo, PortListing
 from .target import EMULATOR_URL
 
 __all__ = ["EmulatorTarget", "PortInfo", "PortListing", "emulator_targets", "list_ports"]
@@ -23,7 +23,7 @@ __all__ = ["EmulatorTarget", "PortInfo", "PortListing", "emulator_targets", "lis
 def list_ports(**options: Any) -> PortListing:
     """Serial ports, and USB devices whose ids match a known profile; trouble listing USB devices is
     in ``problems``. ``options`` replace the system's listings (tests: ``comports``, ``usb_backend``)."""
-    return _ports.list_ports(**options)
+    return transports.list_ports(**options)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,11 +21,35 @@ escapes.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import Transport
+from .ports import PortInfo, PortListing, list_ports
 
-__all__ = ["BACKENDS", "Transport", "backend_for_url", "open_transport", "take_over_options", "transport_for_url"]
+if TYPE_CHECKING:
+    from .emulated import EmulatedTransport
+
+__all__ = [
+    "BACKENDS",
+    "EmulatedTransport",
+    "PortInfo",
+    "PortListing",
+    "Transport",
+    "backend_for_url",
+    "list_ports",
+    "open_transport",
+    "take_over_options",
+    "transport_for_url",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The emulator's transport loads the emulator: only when asked for.
+    if name == "EmulatedTransport":
+        from .emulated import EmulatedTransport
+
+        return EmulatedTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 BACKENDS: dict[str, str] = {
     "usb": "scsctl.transports.usb:UsbTransport",

@@ -27,8 +27,7 @@ from ..errors import PortLost, PortNotFound, TransportError, UsageError
 from .base import Transport
 
 if TYPE_CHECKING:
-    from ..emulator.linefaults import FaultSpec
-    from ..emulator.runner import EmulatorRunner
+    from ..emulator import EmulatorRunner, FaultSpec
 
 __all__ = ["EmulatedTransport", "MemoryPort", "parse_emu_url"]
 
@@ -154,8 +153,7 @@ class EmulatedTransport(Transport):
         firmware: Any = None,
     ) -> None:
         """``firmware``: any core with receive/poll/next_deadline_s instead of a new model's."""
-        from ..emulator.models import MODELS
-        from ..emulator.runner import DEFAULT_MODEL_NAME, EmulatorRunner, make_emulator
+        from ..emulator import DEFAULT_MODEL_NAME, MODELS, EmulatorRunner, make_emulator
 
         super().__init__(url)
         url_model, query = parse_emu_url(url)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from scsctl import transports
 from scsctl.cli.main import main
 from scsctl.emulator.runner import make_emulator
-from scsctl.transports import ports as ports_module
 from scsctl.transports.ports import PortInfo, PortListing, known_usb_ids, list_ports
 
 from .usb_bridge import EmulatorUsbBackend
@@ -88,7 +88,7 @@ def _fake_listing(**_: Any) -> PortListing:
 
 
 def test_scsctl_ports_prints_a_table(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(ports_module, "list_ports", _fake_listing)
+    monkeypatch.setattr(transports, "list_ports", _fake_listing)
     assert main(["ports"]) == 0
     out, err = capsys.readouterr()
     header, row = out.splitlines()
@@ -98,7 +98,7 @@ def test_scsctl_ports_prints_a_table(monkeypatch: pytest.MonkeyPatch, capsys: py
 
 
 def test_scsctl_ports_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(ports_module, "list_ports", _fake_listing)
+    monkeypatch.setattr(transports, "list_ports", _fake_listing)
     assert main(["ports", "--json"]) == 0
     (entry,) = json.loads(capsys.readouterr().out)
     assert entry == {
@@ -110,6 +110,6 @@ def test_scsctl_ports_json(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
 def test_scsctl_ports_says_so_when_there_is_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(ports_module, "list_ports", lambda **_: PortListing([]))
+    monkeypatch.setattr(transports, "list_ports", lambda **_: PortListing([]))
     assert main(["ports"]) == 0
     assert "emu://" in capsys.readouterr().out
