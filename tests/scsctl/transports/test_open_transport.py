@@ -31,9 +31,10 @@ def test_the_scheme_picks_the_backend(url: str, backend: str) -> None:
 
 
 def test_all_names_the_public_api() -> None:
+    typing_names = {"annotations", "Any", "TYPE_CHECKING"}
     public = {
         name for name, value in vars(transports).items()
-        if not name.startswith("_") and not inspect.ismodule(value) and name not in {"annotations", "Any", "TYPE_CHECKING"}
+        if not name.startswith("_") and not inspect.ismodule(value) and name not in typing_names
     }  # fmt: skip
     lazy = {"EmulatedTransport"}  # loaded on first use (it brings the emulator)
     assert sorted(transports.__all__) == sorted(public | lazy)
