@@ -52,4 +52,3 @@ def test_line_noise_and_a_damaged_frame_show_in_the_counters(scs_raw: RawSender)
     assert grew == {"frames_received": 1, "invalid_frames": 1, "discarded_bytes": len(NOISE) + len(damaged) - 1,
                     "naks_sent": 1, "bad_crc_naks": 1}  # fmt: skip
     assert after.frames_sent - before.frames_sent >= 2  # the first COUNTERS and the NAK (and any event)
-

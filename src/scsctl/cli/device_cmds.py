@@ -112,7 +112,7 @@ def _status_dict(status: Any) -> dict[str, Any]:
     }
 
 
-def _status_text(d: dict[str, Any]) -> str:
+def _status_text(d: dict[str, Any], link: str, device_line: str) -> str:
     return table(
         [
             ("state", d["state"]),
@@ -125,14 +125,29 @@ def _status_text(d: dict[str, Any]) -> str:
             ("battery", f"{d['battery_pct']} % ({d['battery_mv']} mV)"),
             ("faults", ", ".join(d["faults"]) or "none"),
             ("uptime", f"{d['uptime_s']} s"),
+            ("link", link),
+            ("device line", device_line),
         ]
     )
 
 
 def _status(args: argparse.Namespace) -> int:
+    from firmware_protocol.messages import to_fields
+
+    from ..diagnostics import device_counters_text, link_text
+
     with open_device(args) as dev:
         d = _status_dict(dev.status())
-        emit(args, d, _status_text(d))
+        counters = dev.counters()
+        stats = dev.link.stats
+        # The link's counts of this session, and the device's since its power-on (when it keeps them).
+        data = {**d, "link": stats.as_dict(), "device_counters": None if counters is None else to_fields(counters)}
+        device_line = (
+            "since power-on: " + device_counters_text(counters)
+            if counters is not None
+            else "the device keeps no counters (no COUNTERS capability)"
+        )
+        emit(args, data, _status_text(d, "this session: " + link_text(stats), device_line))
     return 0
 
 

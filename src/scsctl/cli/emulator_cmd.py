@@ -188,10 +188,40 @@ def run(args: argparse.Namespace) -> int:
             codec = "" if args.codec == "python" else f"; {args.codec} codec"
             print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults}{codec})", file=sys.stderr, flush=True)
         print("scsctl emulator: serving until interrupted (Ctrl-C)", file=sys.stderr, flush=True)
+        watch = _CounterWatch(runners, urls)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serving normally ends
-            stop.wait()
+            while not stop.wait(COUNTERS_EVERY_S):
+                watch.report(changed_only=True)
+        watch.report(changed_only=False)
     finally:
         server.stop()
         if in_main:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+COUNTERS_EVERY_S = 1.0
+"""How often the emulators' counters are looked at; a line is printed only when a line problem grew."""
+
+
+class _CounterWatch:
+    """Prints each emulator's receiver and NAK counters (what GET_COUNTERS answers) to stderr: when
+    noise, invalid frames or NAKs grew, and once more when serving ends."""
+
+    def __init__(self, runners: list[Any], urls: list[str]) -> None:
+        self._runners = runners
+        self._urls = urls
+        self._seen: list[tuple[int, int, int] | None] = [None] * len(runners)
+
+    def report(self, *, changed_only: bool) -> None:
+        from ..diagnostics import device_counters_text
+
+        for i, (runner, url) in enumerate(zip(self._runners, self._urls, strict=True)):
+            with runner.locked() as fw:
+                counters = fw.counters
+            problems = (counters.invalid_frames, counters.discarded_bytes, counters.naks_sent)
+            if changed_only and problems == (self._seen[i] or (0, 0, 0)):
+                continue
+            self._seen[i] = problems
+            print(f"scsctl emulator: {url}: since power-on {device_counters_text(counters)}", file=sys.stderr,
+                  flush=True)  # fmt: skip

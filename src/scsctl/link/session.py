@@ -57,6 +57,30 @@ class LinkStats:
     def invalid_frames(self) -> int:
         return self.decoder.invalid_frames
 
+    @property
+    def frames_received(self) -> int:
+        return self.decoder.frames
+
+    @property
+    def discarded_bytes(self) -> int:
+        """Bytes from the device the decoder skipped as noise (outside any frame)."""
+        return self.decoder.discarded_bytes
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        """The counts of this link (this session), for JSON: names end in their unit where they have one."""
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "timeouts": self.timeouts,
+            "frames_received": self.frames_received,
+            "invalid_frames": self.invalid_frames,
+            "discarded_bytes": self.discarded_bytes,
+            "stray_replies": self.stray_replies,
+            "events": self.events,
+            "heartbeats_missed": self.heartbeats_missed,
+            "last_rtt_ms": None if self.last_rtt_s is None else round(self.last_rtt_s * 1000, 3),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class LinkStateChange:

@@ -10,6 +10,7 @@ from textual.widgets import Static
 from firmware_protocol import messages as m
 from firmware_protocol.constants import FaultFlags, State, StatusFlags
 
+from ...diagnostics import link_text
 from ...link.session import LinkStatus
 from ...units import format_mv
 from ..wording import state_words
@@ -88,6 +89,7 @@ class DevicePanel(Static):
             )
         )
         rows.append(("Watchdog", "tethered: stops on link loss" if app.target.tethered else "untethered"))
+        rows.append(("Line", link_text(stats) if app.show_times else "--"))
         text = Text()
         for i, (label, value) in enumerate(rows):
             if i:
