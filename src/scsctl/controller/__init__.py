@@ -21,11 +21,13 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
@@ -35,7 +37,7 @@ from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfilePr
 from ..guard import Guard, Role
 from ..link import Link, WireCapture
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
-from ..transports import Transport, take_over_options, transport_for_url
+from ..transports import Transport, speed_options, take_over_options, transport_for_url
 from ..trust import Policy, recorded_role
 from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
@@ -44,6 +46,8 @@ from .ownership import Holder, PortClaim, claim_port
 from .target import DEFAULT_WATCHDOG_MS
 
 __all__ = ["Device", "Identity", "LinkView", "Outcome", "StopReport", "connect", "stop_now"]
+
+_log = logging.getLogger(__name__)
 
 
 
@@ -54,10 +58,11 @@ def connect(
     *,
     data_dir: str | Path | None = None,
     operator: str | None = None,
-    capture: str | Path | None = None,
+    capture: str | Path | TextIO | None = None,
     tethered: bool = False,
     watchdog_timeout_ms: int = DEFAULT_WATCHDOG_MS,
     profile_paths: Sequence[str | Path] = (),
+    baud: int | None = None,
     transport_options: dict[str, object] | None = None,
     transport: Transport | None = None,
     policy: Policy | None = None,
@@ -73,14 +78,17 @@ def connect(
     committed program keeps running when this session ends, as a trial stimulator does on the belt,
     and only tentative amplitude changes revert. ``transport``: an unopened or already used
     transport to talk over instead of one made from ``url`` (e.g. the same ``emu://`` device again).
+    ``baud``: the line's speed (a serial port is set to it; reply timeouts follow it); a capture may
+    be a file name or an open text stream (``-``: standard output).
     """
     admission = admit(role, operator=operator, policy=policy, data_dir=data_dir, port=url, profile=profile,
                       profile_paths=profile_paths)  # fmt: skip
     role = admission.role
     audit = AuditLog.in_dir(data_dir, operator=admission.operator, role=role.value)
     if transport is None:
-        transport = transport_for_url(url, **(transport_options or {}))
+        transport = transport_for_url(url, **speed_options(url, baud), **(transport_options or {}))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
+    _log.info("connecting to %s as %s (operator %s)", url, role.value, admission.operator)
     device: Device | None = None
     claim: PortClaim | None = None
     try:
@@ -102,6 +110,8 @@ def connect(
         audit.device_serial = ident.serial_number
         identity = Identity.from_message(ident, chosen.name)
         audit.record("reply", "IDENTIFY", identity.as_dict())
+        _log.info("connected to %s: %s serial %s, firmware %s, protocol %d, profile %s", url, chosen.name,
+                  identity.serial, identity.firmware, identity.protocol_version, chosen.name)  # fmt: skip
         device = Device(link, identity, chosen, Guard(chosen, role=role), audit, tethered=tethered,
                         watchdog_timeout_ms=watchdog_timeout_ms, claim=claim)  # fmt: skip
         claim = None  # the device releases it when it closes
@@ -137,7 +147,8 @@ def stop_now(
     operator: str | None = None,
     role: Role | str = Role.TECHNICIAN,
     transport: Transport | None = None,
-    capture: str | Path | None = None,
+    capture: str | Path | TextIO | None = None,
+    baud: int | None = None,
 ) -> StopReport:
     """Stop all output on the device at ``url`` first, and only then do anything else.
 
@@ -158,10 +169,12 @@ def stop_now(
             report, passed_by = _stop_through_holder(url, busy, data_dir=data_dir, operator=operator, role=role)
             if report is not None:
                 return report
-            transport = transport_for_url(url, **take_over_options(url))
+            transport = transport_for_url(url, **take_over_options(url), **speed_options(url, baud))
     try:
-        return _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
-                             passed_by=passed_by)  # fmt: skip
+        report = _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
+                               passed_by=passed_by, baud=baud)  # fmt: skip
+        _log.info("STOP on %s: confirmed after %.1f ms, %s", url, report.confirmed_after_ms, report.path)
+        return report
     finally:
         if claim is not None:
             claim.release()
@@ -177,8 +190,10 @@ def _stop_through_holder(
     me = {"pid": os.getpid(), "operator": operator or default_operator(), "command": "scsctl stop"}
     answer = ask_to_stop(holder.control, me)
     if answer is None:
+        _log.warning("STOP: %s did not answer; sending STOP on the port from here", holder.describe())
         return None, f"{holder.describe()} did not answer within {ACCEPT_TIMEOUT_S * 1000:.0f} ms"
     if not answer.confirmed:
+        _log.warning("STOP through %s failed (%s); sending STOP from here", holder.describe(), answer.error)
         return None, f"the STOP of {holder.describe()} failed ({answer.error})"
     path = f"through the session that holds the port: {holder.describe()}"
     detail = {"port": url, "confirmed_after_ms": answer.after_ms, "path": "through the holder",
@@ -191,10 +206,10 @@ def _stop_through_holder(
 
 def _stop_on_port(
     url: str, transport: Transport | None, *, data_dir: str | Path | None, operator: str | None, role: Role,
-    capture: str | Path | None, passed_by: str,
+    capture: str | Path | TextIO | None, passed_by: str, baud: int | None,
 ) -> StopReport:  # fmt: skip
     if transport is None:
-        transport = transport_for_url(url)
+        transport = transport_for_url(url, **speed_options(url, baud))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
     sent_at = time.monotonic()
     serial = ""

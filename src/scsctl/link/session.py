@@ -10,13 +10,20 @@ Invariants:
   (the device did not act on it); a non-idempotent request that timed out raises ReplyTimeout
   and the caller confirms by reading the state back;
 - STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost;
-- event subscribers are called from the reader thread and must return quickly.
+- event subscribers are called from the reader thread and must return quickly;
+- each reply wait is ``reply_timeout_s`` plus the time the frames take on the line at the
+  transport's speed (``timing``), so every command works from 2400 baud up.
+
+Logging (``logging.getLogger(__name__)``, configured by the application, never here): retries,
+timeouts, stray replies, a lost link and a reopened port at INFO/WARNING, invalid frames at DEBUG.
+The STOP path logs only once the device has confirmed or the deadline has passed.
 
 The link knows frames and sessions, not limits: the guard runs before anything reaches it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +37,9 @@ from firmware_protocol.constants import HeartbeatFlags, MessageType, is_event
 from ..errors import DeviceRefused, LinkError, LinkLost, ProtocolViolation, ReplyTimeout, ScsError, TransportError
 from ..transports.base import Transport
 from .capture import WireCapture
+from .timing import reply_line_time_s, stop_line_time_s
+
+_log = logging.getLogger(__name__)
 
 READ_CHUNK = 4096
 QUIET_FLUSH_S = 0.05
@@ -172,6 +182,8 @@ class Link:
     def open(self) -> Link:
         if not self.transport.is_open:
             self.transport.open()
+        _log.debug("link open on %s (%s)", self.transport.url,
+                   f"{self.transport.baud} baud" if self.transport.baud else "line speed not known")  # fmt: skip
         self._closing.clear()
         self.status = LinkStatus.UP
         self._reader = threading.Thread(target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True)
@@ -212,9 +224,12 @@ class Link:
         command = message.TYPE
         expected = m.RESPONSE_TYPES[command]
         attempts = 1 + (self.retries if retries is None else retries)
-        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
         seq, pending = self._register(command)
         frame = encode(message, seq)
+        base = self.reply_timeout_s if timeout_s is None else timeout_s
+        baud = self.transport.baud
+        on_line = reply_line_time_s(len(frame), command, baud)
+        timeout = base + on_line
         try:
             self.stats.requests += 1
             attempt = 0
@@ -235,6 +250,8 @@ class Link:
                         pending.done.clear()
                         pending.reply = None
                         self.stats.retries += 1
+                        _log.info("%s (seq %d) reached the device damaged (NAK BAD_CRC): sending it again "
+                                  "(attempt %d of %d)", command.name, seq, attempt + 1, attempts)  # fmt: skip
                         continue
                     if isinstance(reply, m.Nak):
                         raise refusal(reply)
@@ -245,12 +262,17 @@ class Link:
                     return reply
                 self._ensure_up()
                 self.stats.timeouts += 1
+                wait = f"{timeout * 1000:.0f} ms" + (
+                    f" ({base * 1000:.0f} ms + {on_line * 1000:.0f} ms on the line at {baud} baud)" if on_line else ""
+                )
                 if not idempotent or attempt >= attempts:
+                    _log.info("no reply to %s (seq %d) after %d attempt(s) of %s", command.name, seq, attempt, wait)
                     raise ReplyTimeout(
-                        f"no reply to {command.name} from {self.transport.url} after {attempt} attempt(s) "
-                        f"of {timeout * 1000:.0f} ms"
+                        f"no reply to {command.name} from {self.transport.url} after {attempt} attempt(s) of {wait}"
                     )
                 self.stats.retries += 1
+                _log.info("no reply to %s (seq %d) within %s: sending it again (attempt %d of %d)",
+                          command.name, seq, wait, attempt + 1, attempts)  # fmt: skip
         finally:
             with self._state_lock:
                 self._pending.pop(seq, None)
@@ -265,8 +287,15 @@ class Link:
         """
         seq, pending = self._register(MessageType.STOP)
         frame = encode(m.Stop(), seq)
-        deadline = time.monotonic() + self.stop_deadline_s
+        # On a slow line a STOP and its STOP_ACK take a while, and may queue behind a long frame.
+        resend_extra_s, deadline_extra_s = stop_line_time_s(self.transport.baud)
+        resend_s = self.stop_resend_s + resend_extra_s
+        started = time.monotonic()
+        deadline = started + self.stop_deadline_s + deadline_extra_s
         last_error = ""
+        sends = 0
+        # Nothing is logged until the device has confirmed (or the deadline passed): no log line
+        # stands between a STOP and the wire.
         try:
             while True:
                 if self.status is LinkStatus.CLOSED:
@@ -275,18 +304,23 @@ class Link:
                     if self.status is LinkStatus.LOST:
                         self._revive()
                     self._write(frame)
+                    sends += 1
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
-                if pending.done.wait(self.stop_resend_s):
+                if pending.done.wait(resend_s):
                     if isinstance(pending.reply, m.StopAck):
+                        _log.info("STOP confirmed by %s after %.1f ms (%d send(s))", self.transport.url,
+                                  (time.monotonic() - started) * 1000, sends)  # fmt: skip
                         return
                     # a NAK (BAD_CRC) or a wake-up because the link was declared lost: send again
                     pending.done.clear()
                     pending.reply = None
                 if time.monotonic() >= deadline:
+                    _log.warning("STOP was not confirmed by %s after %d send(s)%s", self.transport.url, sends,
+                                 last_error)  # fmt: skip
                     raise LinkLost(
                         f"STOP was not confirmed by {self.transport.url} within "
-                        f"{self.stop_deadline_s * 1000:.0f} ms{last_error}: check the device and disconnect the leads"
+                        f"{(deadline - started) * 1000:.0f} ms{last_error}: check the device and disconnect the leads"
                     )
         finally:
             with self._state_lock:
@@ -375,6 +409,7 @@ class Link:
                 return
             if not self.transport.is_open:
                 self.transport.open()  # raises while the port is still away
+                _log.info("reopened %s after a link loss, to send STOP", self.transport.url)
             if self._reader is None or not self._reader.is_alive():
                 self._reader = threading.Thread(
                     target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True
@@ -414,6 +449,7 @@ class Link:
     def _dispatch(self, items: list[Frame | InvalidFrame]) -> None:
         for item in items:
             if not isinstance(item, Frame):
+                _log.debug("invalid frame from the device: %s at byte %d", item.reason.value, item.offset)
                 continue
             message = item.message
             if is_event(message.TYPE):
@@ -424,6 +460,8 @@ class Link:
                 pending = self._pending.get(item.seq)
             if pending is None or not self._answers(pending.command, message):
                 self.stats.stray_replies += 1
+                _log.info("stray reply %s (seq %d): no request with that seq awaits it (a late reply to a "
+                          "request that timed out?)", message.TYPE.name, item.seq)  # fmt: skip
                 continue
             pending.reply = message
             pending.done.set()
@@ -450,6 +488,7 @@ class Link:
             self.status = LinkStatus.LOST
             self._lost_reason = reason
             pending = list(self._pending.values())
+        _log.warning("link to %s lost: %s", self.transport.url, reason)
         self._notify(LinkStateChange(LinkStatus.LOST, reason))
         for p in pending:
             p.done.set()  # wake waiters: they see the link is lost
