@@ -72,7 +72,8 @@ def register(subparsers: Any) -> None:
         "--baud",
         type=whole_number("--baud"),
         metavar="B",
-        help="simulate the wire speed of B bits/s (10 bits a byte); default: instant",
+        help="simulate the wire speed of B bits/s (10 bits a byte); default: instant. Tell the host the same "
+        "(scsctl --baud B, or SCSCTL_BAUD=B): a pseudo-terminal does not",
     )
     parser.add_argument(
         "--fault", action="append", default=[], metavar="SPEC", help="inject a fault (repeatable; syntax below)"
@@ -187,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
             baud = f"{runner.baud} baud" if runner.baud else "instant line"
             codec = "" if args.codec == "python" else f"; {args.codec} codec"
             print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults}{codec})", file=sys.stderr, flush=True)
+        if args.baud:
+            print(f"scsctl emulator: a {args.baud} baud line: give scsctl --baud {args.baud} (or SCSCTL_BAUD="
+                  f"{args.baud}) so that its reply timeouts follow it", file=sys.stderr, flush=True)  # fmt: skip
         print("scsctl emulator: serving until interrupted (Ctrl-C)", file=sys.stderr, flush=True)
         watch = _CounterWatch(runners, urls)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serving normally ends
