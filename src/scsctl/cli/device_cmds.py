@@ -311,11 +311,15 @@ def _impedance(args: argparse.Namespace) -> int:
 
 
 def _usage(args: argparse.Namespace) -> int:
+    from ..units import format_event_detail, format_s
+
     with open_device(args) as dev:
         usage = dev.usage()
         events = [
-            {"device_time_s": e.device_time_s, "code": e.code.name.lower(), "detail": e.detail} for e in usage.events
-        ]
+            {"device_time_s": e.device_time_s, "code": e.code.name.lower(), "detail": e.detail,
+             "detail_text": format_event_detail(e.code.name, e.detail)}
+            for e in usage.events
+        ]  # fmt: skip
         d: dict[str, Any] = {
             "stimulation_s": usage.stimulation_s,
             "start_count": usage.start_count,
@@ -324,7 +328,14 @@ def _usage(args: argparse.Namespace) -> int:
             "fault_count": usage.fault_count,
             "events": events,
         }
-        lines = [table([(k.replace("_", " "), v) for k, v in d.items() if k != "events"]), "", "event log:"]
-        lines += [f"  {e['device_time_s']:>8} s  {e['code']}  {e['detail']}" for e in events] or ["  (empty)"]
-        emit(args, d, "\n".join(lines))
+        rows = [
+            ("stimulation", format_s(usage.stimulation_s)),
+            ("starts", usage.start_count),
+            ("amplitude changes", usage.amplitude_change_count),
+            ("power-ons", usage.power_on_count),
+            ("faults", usage.fault_count),
+        ]
+        lines = [table(rows), "", "event log:"]
+        lines += [f"  {format_s(e['device_time_s']):>10}  {e['code']}  {e['detail_text']}".rstrip() for e in events]
+        emit(args, d, "\n".join(lines if events else [*lines, "  (empty)"]))
     return 0

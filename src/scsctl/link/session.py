@@ -36,6 +36,7 @@ from firmware_protocol.constants import HeartbeatFlags, MessageType, is_event
 
 from ..errors import DeviceRefused, LinkError, LinkLost, ProtocolViolation, ReplyTimeout, ScsError, TransportError
 from ..transports.base import Transport
+from ..units import format_limit
 from .capture import WireCapture
 from .timing import reply_line_time_s, stop_line_time_s
 
@@ -124,7 +125,7 @@ def nak_text(nak: m.Nak) -> str:
         if nak.index != 0xFF:
             text += f", contact {nak.index + 1}"
         if nak.limit:
-            text += f", device limit {nak.limit}"
+            text += f", device limit {format_limit(nak.param.name, nak.limit)}"
         text += ")"
     return text
 
