@@ -328,7 +328,7 @@ def _usage(args: argparse.Namespace) -> int:
             "fault_count": usage.fault_count,
             "events": events,
         }
-        rows = [
+        rows: list[tuple[str, Any]] = [
             ("stimulation", format_s(usage.stimulation_s)),
             ("starts", usage.start_count),
             ("amplitude changes", usage.amplitude_change_count),
@@ -336,6 +336,8 @@ def _usage(args: argparse.Namespace) -> int:
             ("faults", usage.fault_count),
         ]
         lines = [table(rows), "", "event log:"]
-        lines += [f"  {format_s(e['device_time_s']):>10}  {e['code']}  {e['detail_text']}".rstrip() for e in events]
+        for e in usage.events:
+            detail = format_event_detail(e.code.name, e.detail)
+            lines.append(f"  {format_s(e.device_time_s):>10}  {e.code.name.lower()}  {detail}".rstrip())
         emit(args, d, "\n".join(lines if events else [*lines, "  (empty)"]))
     return 0

@@ -170,3 +170,16 @@ def test_the_link_logs_its_retries_and_the_timeout(tmp_path: Path, caplog: pytes
     retries = [r.getMessage() for r in caplog.records if "sending it again" in r.getMessage()]
     assert retries and retries[0].startswith("no reply to GET_STATUS")
     assert any("after 3 attempt(s)" in r.getMessage() for r in caplog.records)
+
+
+def test_dash_is_standard_input_for_profiles_check(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    shipped = Path(__file__).resolve().parents[3] / "device_profiles" / "drg-4x4.toml"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(shipped.read_bytes())))
+    assert main(["profiles", "check", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("-: ok (drg-4x4, model 0x5102")
+    assert "a user's own" in out or "not read from a file" in out  # piped in: not a trusted file

@@ -70,7 +70,7 @@ def test_the_readme_walk_through_passes_on_a_slow_line(
     monkeypatch.setenv("SCSCTL_DATA_DIR", str(tmp_path))
     for argv, expected in walk_through():
         code = main(argv)
-        out, err = capsys.readouterr()
+        err = capsys.readouterr().err
         assert code == expected, f"scsctl {shlex.join(argv)} exited {code}: {err}"
         assert "no reply to" not in err
     code = main(["status", "--json"])
