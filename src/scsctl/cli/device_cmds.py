@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_device_options, emit, open_device, require_port, table, whole_number
+from .common import add_device_options, emit, line_speed, open_device, require_port, table, whole_number
 
 
 def _mA(ua: int) -> str:
@@ -258,7 +258,8 @@ def _stop(args: argparse.Namespace) -> int:
 
     require_port(args)
     # STOP goes out before anything else: no profile, audit log or handshake stands in its way.
-    report = stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture)
+    report = stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture,
+                      baud=line_speed(args))  # fmt: skip
     print(f"stopped: all outputs off (confirmed by the device after {report.confirmed_after_ms:g} ms, {report.path})")
     return 0
 
