@@ -2,7 +2,9 @@
 
 The first lines of output are ``port: URL``, one per emulator, flushed at once, so a script or a
 test can read where to connect before anything else; a port that comes back after a
-``disconnect`` fault is announced again the same way.
+``disconnect`` fault is announced again the same way. Standard error says what is served, and each
+emulator's counters (GET_COUNTERS: frames, invalid frames, noise bytes, NAKs) whenever a line
+problem grew and once more at the end.
 """
 
 from __future__ import annotations
@@ -209,8 +211,9 @@ COUNTERS_EVERY_S = 1.0
 
 
 class _CounterWatch:
-    """Prints each emulator's receiver and NAK counters (what GET_COUNTERS answers) to stderr: when
-    noise, invalid frames or NAKs grew, and once more when serving ends."""
+    """Prints each emulator's receiver and NAK counters (what GET_COUNTERS answers) to stderr: when a
+    line problem grew (noise, invalid frames, NAK BAD_CRC; not the NAKs every session gets, such as
+    EMPTY_SLOT for the slots it reads), and once more when serving ends."""
 
     def __init__(self, runners: list[Any], urls: list[str]) -> None:
         self._runners = runners
@@ -223,7 +226,7 @@ class _CounterWatch:
         for i, (runner, url) in enumerate(zip(self._runners, self._urls, strict=True)):
             with runner.locked() as fw:
                 counters = fw.counters
-            problems = (counters.invalid_frames, counters.discarded_bytes, counters.naks_sent)
+            problems = (counters.invalid_frames, counters.discarded_bytes, counters.bad_crc_naks)
             if changed_only and problems == (self._seen[i] or (0, 0, 0)):
                 continue
             self._seen[i] = problems
