@@ -40,6 +40,7 @@ from .messages import (
     FLAG_FIELDS,
     MESSAGE_CLASSES,
     MESSAGE_FLAGS,
+    RESPONSE_TYPES,
     ContactSetting,
     ImpedanceReading,
     Message,
@@ -414,8 +415,6 @@ line time of a reply is worked out from when its size is not known yet."""
 
 def longest_reply_frame(command: MessageType) -> int:
     """Bytes of the longest frame a device may answer ``command`` with: its reply, or a NAK."""
-    from .messages import RESPONSE_TYPES
-
     return max(MAX_FRAME_SIZES[RESPONSE_TYPES[command]], MAX_FRAME_SIZES[MessageType.NAK])
 
 
