@@ -103,6 +103,7 @@ def connect(
                 audit.record("error", "connect", {"port": url, "error": str(err)})
             raise
         link.open()
+        _log.info("opened %s (%s)", url, f"{transport.baud} baud" if transport.baud else "line speed not known")
         ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
         assert isinstance(ident, m.Identify)
         chosen = _match_profile(ident, profile, profile_paths)
@@ -168,6 +169,7 @@ def stop_now(
         except PortBusy as busy:
             report, passed_by = _stop_through_holder(url, busy, data_dir=data_dir, operator=operator, role=role)
             if report is not None:
+                _log.info("STOP on %s: confirmed after %.1f ms, %s", url, report.confirmed_after_ms, report.path)
                 return report
             transport = transport_for_url(url, **take_over_options(url), **speed_options(url, baud))
     try:
@@ -189,11 +191,11 @@ def _stop_through_holder(
         return None, "the holder could not be identified"
     me = {"pid": os.getpid(), "operator": operator or default_operator(), "command": "scsctl stop"}
     answer = ask_to_stop(holder.control, me)
+    # Nothing is logged here: the STOP from this process would wait for it. The path it took,
+    # passing the holder by included, is logged once the device has confirmed.
     if answer is None:
-        _log.warning("STOP: %s did not answer; sending STOP on the port from here", holder.describe())
         return None, f"{holder.describe()} did not answer within {ACCEPT_TIMEOUT_S * 1000:.0f} ms"
     if not answer.confirmed:
-        _log.warning("STOP through %s failed (%s); sending STOP from here", holder.describe(), answer.error)
         return None, f"the STOP of {holder.describe()} failed ({answer.error})"
     path = f"through the session that holds the port: {holder.describe()}"
     detail = {"port": url, "confirmed_after_ms": answer.after_ms, "path": "through the holder",

@@ -183,8 +183,6 @@ class Link:
     def open(self) -> Link:
         if not self.transport.is_open:
             self.transport.open()
-        _log.debug("link open on %s (%s)", self.transport.url,
-                   f"{self.transport.baud} baud" if self.transport.baud else "line speed not known")  # fmt: skip
         self._closing.clear()
         self.status = LinkStatus.UP
         self._reader = threading.Thread(target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True)
@@ -231,6 +229,8 @@ class Link:
         baud = self.transport.baud
         on_line = reply_line_time_s(len(frame), command, baud)
         timeout = base + on_line
+        _log.debug("%s (seq %d): waiting %.0f ms for the reply (%.0f ms on the line at %s)", command.name, seq,
+                   timeout * 1000, on_line * 1000, f"{baud} baud" if baud else "an unknown speed")  # fmt: skip
         try:
             self.stats.requests += 1
             attempt = 0
@@ -295,6 +295,7 @@ class Link:
         deadline = started + self.stop_deadline_s + deadline_extra_s
         last_error = ""
         sends = 0
+        reopened = False
         # Nothing is logged until the device has confirmed (or the deadline passed): no log line
         # stands between a STOP and the wire.
         try:
@@ -303,15 +304,16 @@ class Link:
                     raise LinkError(f"link to {self.transport.url} is closed: STOP was not sent")
                 try:
                     if self.status is LinkStatus.LOST:
-                        self._revive()
+                        reopened = self._revive() or reopened
                     self._write(frame)
                     sends += 1
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
                 if pending.done.wait(resend_s):
                     if isinstance(pending.reply, m.StopAck):
-                        _log.info("STOP confirmed by %s after %.1f ms (%d send(s))", self.transport.url,
-                                  (time.monotonic() - started) * 1000, sends)  # fmt: skip
+                        _log.info("STOP confirmed by %s after %.1f ms (%d send(s)%s)", self.transport.url,
+                                  (time.monotonic() - started) * 1000, sends,
+                                  ", the port reopened after a link loss first" if reopened else "")  # fmt: skip
                         return
                     # a NAK (BAD_CRC) or a wake-up because the link was declared lost: send again
                     pending.done.clear()
@@ -403,19 +405,23 @@ class Link:
                     return seq, pending
         raise LinkError("256 requests are outstanding: the device is not answering")
 
-    def _revive(self) -> None:
-        """On a lost link, for STOP: reopen the port if it closed, and have a reader on it again."""
+    def _revive(self) -> bool:
+        """On a lost link, for STOP: reopen the port if it closed, and have a reader on it again.
+
+        Returns whether the port was opened again (logged by ``stop`` once the STOP is through)."""
+        reopened = False
         with self._revive_lock:
             if self.status is not LinkStatus.LOST:
-                return
+                return False
             if not self.transport.is_open:
                 self.transport.open()  # raises while the port is still away
-                _log.info("reopened %s after a link loss, to send STOP", self.transport.url)
+                reopened = True
             if self._reader is None or not self._reader.is_alive():
                 self._reader = threading.Thread(
                     target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True
                 )
                 self._reader.start()
+        return reopened
 
     def _ensure_up(self) -> None:
         if self.status is LinkStatus.LOST:

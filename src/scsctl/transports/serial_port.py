@@ -170,7 +170,6 @@ class SerialTransport(Transport):
             port.reset_input_buffer()
         except (serial.SerialException, OSError) as err:
             raise self._lose_port(err) from err
-        _log.info("opened %s at %s baud", self.url, self._options["baudrate"])
 
     def _open_error(self, err: BaseException) -> TransportError:
         number = _os_errno(err)
@@ -201,6 +200,7 @@ class SerialTransport(Transport):
             self._read_parting_words()
         loss = self._lost(err)
         self._drop()
+        # After the failed write or read, never between a STOP and its write: nothing to hold back.
         _log.info("%s", loss)
         return loss
 

@@ -142,7 +142,7 @@ def test_verbose_says_what_the_controller_and_link_do(tmp_path: Path, capsys: py
     assert "connected to emu://: tonic-burst-16 serial EMU5101-00000000" in err
     assert "DEBUG" not in err
     assert main(["status", "--port", "emu://", "--data-dir", str(tmp_path), "-vv"]) == 0
-    assert "DEBUG scsctl.link.session: link open on emu://" in capsys.readouterr().err
+    assert "DEBUG scsctl.link.session: HELLO (seq 0): waiting 250 ms for the reply" in capsys.readouterr().err
     assert main(["status", "--port", "emu://", "--data-dir", str(tmp_path)]) == 0
     assert "INFO" not in capsys.readouterr().err  # quiet without -v
 
@@ -155,7 +155,7 @@ def test_log_file_gets_every_detail_whatever_the_terminal_shows(
     assert "INFO" not in capsys.readouterr().err
     text = log_file.read_text()
     assert "INFO    MainThread scsctl.controller: connected to emu://" in text
-    assert "DEBUG   MainThread scsctl.link.session: link open on emu://" in text
+    assert "DEBUG   MainThread scsctl.link.session: HELLO (seq 0): waiting 250 ms" in text
     assert main(["tui", "-v"]) == 2  # the TUI owns the terminal: -v needs --log-file (refused before it opens)
     assert "give --log-file FILE" in capsys.readouterr().err
 
