@@ -9,7 +9,8 @@ Invariants:
 - a request is retried (same seq) only when it is idempotent or the device said BAD_CRC
   (the device did not act on it); a non-idempotent request that timed out raises ReplyTimeout
   and the caller confirms by reading the state back;
-- STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost;
+- STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost
+  (each lengthened by the line time of the frames involved on a slow line);
 - event subscribers are called from the reader thread and must return quickly;
 - each reply wait is ``reply_timeout_s`` plus the time the frames take on the line at the
   transport's speed (``timing``), so every command works from 2400 baud up.

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_capture_dash_writes_the_capture_to_standard_output_and_the_output_to_st
 
 
 @pytest.fixture
-def tokyo(monkeypatch: pytest.MonkeyPatch) -> None:
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A local zone nine hours from UTC, with no daylight saving: a time read in the wrong zone shows."""
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     time.tzset()
