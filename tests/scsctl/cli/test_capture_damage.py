@@ -209,3 +209,17 @@ def test_load_capture_keeps_what_a_cut_line_holds(tmp_path: Path) -> None:
     (damaged,) = capture.damaged
     assert damaged.problem is CaptureProblem.CUT_SHORT and capture.cut_at_end_only
     assert damaged.kept is not None and frame.startswith(damaged.kept.data) and damaged.kept.t_s == 0.25
+
+
+def test_export_writes_what_decodes_and_names_the_damaged_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wire.jsonl"
+    frame = encode(m.GetStatus(), 1)
+    path.write_text(HEADER + _line(0.1, "tx", frame) + '{"t": 0.2, "hex": "00"}\n')
+    pcap = tmp_path / "wire.pcap"
+    assert main(["capture", "export", str(path), "--format", "pcap", "-o", str(pcap)]) == 9
+    out, err = capsys.readouterr()
+    assert "wrote 1 packets (1 frames, 0 not frames)" in out
+    assert "line 3 (file byte" in err and 'the record has no "dir" field: not exported' in err
+    assert pcap.stat().st_size == 24 + 16 + 8 + len(frame)  # pcap header, one record header, pseudo-header, frame
