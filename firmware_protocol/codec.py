@@ -40,6 +40,7 @@ from .messages import (
     FLAG_FIELDS,
     MESSAGE_CLASSES,
     MESSAGE_FLAGS,
+    RESPONSE_TYPES,
     ContactSetting,
     ImpedanceReading,
     Message,
@@ -395,6 +396,26 @@ _ARRAY_LIMITS: dict[MessageType, tuple[str, int]] = {
     for seg in layout.segments
     if isinstance(seg, _Array)
 }
+
+
+def _largest_payload(layout: Layout) -> int:
+    """Bytes of a payload with every array at its protocol bound (PROTOCOL.md 13)."""
+    return sum(
+        seg.codec.size if not isinstance(seg, _Array) else 1 + ARRAY_LIMITS[seg.name][0] * seg.element.size
+        for seg in layout.segments
+    )
+
+
+MAX_FRAME_SIZES: dict[MessageType, int] = {
+    t: HEADER_SIZE + _largest_payload(layout) + CRC_SIZE for t, layout in _LAYOUTS.items()
+}
+"""The largest frame of each message type the protocol allows, in bytes (PROTOCOL.md 13): what the
+line time of a reply is worked out from when its size is not known yet."""
+
+
+def longest_reply_frame(command: MessageType) -> int:
+    """Bytes of the longest frame a device may answer ``command`` with: its reply, or a NAK."""
+    return max(MAX_FRAME_SIZES[RESPONSE_TYPES[command]], MAX_FRAME_SIZES[MessageType.NAK])
 
 
 def encode_payload(message: Message) -> bytes:

@@ -55,6 +55,7 @@ class MessageType(IntEnum):
     SET_AMPLITUDE = 0x22
     MEASURE_IMPEDANCE = 0x30
     GET_USAGE = 0x31
+    GET_COUNTERS = 0x32
 
     NAK = 0x7F
 
@@ -69,6 +70,7 @@ class MessageType(IntEnum):
     SET_AMPLITUDE_ACK = 0xA2
     IMPEDANCE = 0xB0
     USAGE = 0xB1
+    COUNTERS = 0xB2
 
     EVENT_STATE = 0xE0
     EVENT_FAULT = 0xE1
@@ -224,6 +226,8 @@ class Capability(IntFlag):
     IMPEDANCE = 1 << 6
     USAGE_LOG = 1 << 7
     TENTATIVE_AMPLITUDE = 1 << 8
+    COUNTERS = 1 << 9
+    """GET_COUNTERS is answered (an optional command: a device without it answers UNKNOWN_COMMAND)."""
 
 
 class StatusFlags(IntFlag):

@@ -158,6 +158,13 @@ class GetUsage(Message):
     max_events: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class GetCounters(Message):
+    """Optional (Capability.COUNTERS): the device's receiver and NAK counters since power-on."""
+
+    TYPE: ClassVar[MessageType] = MessageType.GET_COUNTERS
+
+
 # --- replies (device -> host, carrying the request's seq) ----------------------------------------
 
 
@@ -260,6 +267,23 @@ class Usage(Message):
     events: tuple[UsageEvent, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Counters(Message):
+    """Reply to GET_COUNTERS: what the device's receiver saw and what it sent, since power-on.
+
+    Counts saturate at 0xFFFFFFFF. ``frames_received`` includes the GET_COUNTERS being answered;
+    ``frames_sent`` counts the frames sent before this reply.
+    """
+
+    TYPE: ClassVar[MessageType] = MessageType.COUNTERS
+    frames_received: int
+    invalid_frames: int
+    discarded_bytes: int
+    frames_sent: int
+    naks_sent: int
+    bad_crc_naks: int
+
+
 # --- events (device -> host, unsolicited, device's own seq) --------------------------------------
 
 
@@ -303,6 +327,7 @@ MESSAGE_CLASSES: dict[MessageType, type[Message]] = {
         SetAmplitude,
         MeasureImpedance,
         GetUsage,
+        GetCounters,
         Nak,
         Identify,
         Status,
@@ -315,6 +340,7 @@ MESSAGE_CLASSES: dict[MessageType, type[Message]] = {
         SetAmplitudeAck,
         Impedance,
         Usage,
+        Counters,
         EventState,
         EventFault,
         EventImpedanceWarning,
@@ -333,6 +359,7 @@ RESPONSE_TYPES: dict[MessageType, MessageType] = {
     MessageType.SET_AMPLITUDE: MessageType.SET_AMPLITUDE_ACK,
     MessageType.MEASURE_IMPEDANCE: MessageType.IMPEDANCE,
     MessageType.GET_USAGE: MessageType.USAGE,
+    MessageType.GET_COUNTERS: MessageType.COUNTERS,
 }
 """The positive reply each command is answered with (always ``command | 0x80``)."""
 

@@ -153,6 +153,16 @@ Usage = Struct(
     Terminated,
 )
 
+Counters = Struct(
+    "frames_received" / Int32ul,
+    "invalid_frames" / Int32ul,
+    "discarded_bytes" / Int32ul,
+    "frames_sent" / Int32ul,
+    "naks_sent" / Int32ul,
+    "bad_crc_naks" / Int32ul,
+    Terminated,
+)
+
 Nak = Struct(
     "command" / Int8ul,
     "reason" / Int8ul,
@@ -197,6 +207,7 @@ PAYLOADS: dict[MessageType, Any] = {
     MessageType.SET_AMPLITUDE: SetAmplitude,
     MessageType.MEASURE_IMPEDANCE: Empty,
     MessageType.GET_USAGE: GetUsage,
+    MessageType.GET_COUNTERS: Empty,
     MessageType.NAK: Nak,
     MessageType.IDENTIFY: Identify,
     MessageType.STATUS: Status,
@@ -209,6 +220,7 @@ PAYLOADS: dict[MessageType, Any] = {
     MessageType.SET_AMPLITUDE_ACK: Empty,
     MessageType.IMPEDANCE: Impedance,
     MessageType.USAGE: Usage,
+    MessageType.COUNTERS: Counters,
     MessageType.EVENT_STATE: EventState,
     MessageType.EVENT_FAULT: EventFault,
     MessageType.EVENT_IMPEDANCE_WARNING: EventImpedanceWarning,

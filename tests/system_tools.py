@@ -1,4 +1,4 @@
-"""Programs some tests need from the system (gcc, make, tshark, ser2net), found or reported the same way.
+"""Programs some tests need from the system (gcc, make, tshark, ser2net, zsh), found or reported the same way.
 
 Locally a missing program skips its tests with a reason naming the Debian package to install; on CI
 (``CI=true``) it fails them instead, since ``.ci/run`` installs every one of them and a test that
@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-PACKAGES = {"gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net"}
+PACKAGES = {"gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net", "zsh": "zsh"}
 
 
 def on_ci() -> bool:

@@ -1010,6 +1010,71 @@ static scs_result from_values_usage(const uint32_t *v, size_t n, scs_usage *m)
     return SCS_OK;
 }
 
+static scs_result decode_counters(const uint8_t *p, size_t len, scs_counters *m, scs_bad_value *bad)
+{
+    (void)bad; /* nothing here can hold an undefined value */
+    if (len != SCS_COUNTERS_SIZE) {
+        return SCS_ERR_LENGTH;
+    }
+    m->frames_received = get_u32(p + SCS_COUNTERS_OFF_FRAMES_RECEIVED);
+    m->invalid_frames = get_u32(p + SCS_COUNTERS_OFF_INVALID_FRAMES);
+    m->discarded_bytes = get_u32(p + SCS_COUNTERS_OFF_DISCARDED_BYTES);
+    m->frames_sent = get_u32(p + SCS_COUNTERS_OFF_FRAMES_SENT);
+    m->naks_sent = get_u32(p + SCS_COUNTERS_OFF_NAKS_SENT);
+    m->bad_crc_naks = get_u32(p + SCS_COUNTERS_OFF_BAD_CRC_NAKS);
+    return SCS_OK;
+}
+
+static scs_result encode_counters(const scs_counters *m, uint8_t *p, size_t cap, size_t *len)
+{
+    const size_t size = SCS_COUNTERS_SIZE;
+    if (size > cap) {
+        return SCS_ERR_NO_ROOM;
+    }
+    put_u32(p + SCS_COUNTERS_OFF_FRAMES_RECEIVED, m->frames_received);
+    put_u32(p + SCS_COUNTERS_OFF_INVALID_FRAMES, m->invalid_frames);
+    put_u32(p + SCS_COUNTERS_OFF_DISCARDED_BYTES, m->discarded_bytes);
+    put_u32(p + SCS_COUNTERS_OFF_FRAMES_SENT, m->frames_sent);
+    put_u32(p + SCS_COUNTERS_OFF_NAKS_SENT, m->naks_sent);
+    put_u32(p + SCS_COUNTERS_OFF_BAD_CRC_NAKS, m->bad_crc_naks);
+    *len = size;
+    return SCS_OK;
+}
+
+static size_t values_counters(const scs_counters *m, uint32_t *v)
+{
+    size_t n = 0;
+    v[n++] = m->frames_received;
+    v[n++] = m->invalid_frames;
+    v[n++] = m->discarded_bytes;
+    v[n++] = m->frames_sent;
+    v[n++] = m->naks_sent;
+    v[n++] = m->bad_crc_naks;
+    return n;
+}
+
+static scs_result from_values_counters(const uint32_t *v, size_t n, scs_counters *m)
+{
+    static const uint32_t most[6] = {
+        0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu
+    };
+    size_t k = 0;
+    if (n != 6u) {
+        return SCS_ERR_LENGTH;
+    }
+    if (!in_range(v, most, 6u)) {
+        return SCS_ERR_RANGE;
+    }
+    m->frames_received = (uint32_t)v[k++];
+    m->invalid_frames = (uint32_t)v[k++];
+    m->discarded_bytes = (uint32_t)v[k++];
+    m->frames_sent = (uint32_t)v[k++];
+    m->naks_sent = (uint32_t)v[k++];
+    m->bad_crc_naks = (uint32_t)v[k++];
+    (void)k;
+    return SCS_OK;
+}
+
 static scs_result decode_event_state(
     const uint8_t *p, size_t len, scs_event_state *m, scs_bad_value *bad)
 {
@@ -1217,6 +1282,7 @@ scs_result scs_decode_payload(uint8_t type, const uint8_t *payload, size_t len, 
     case SCS_TYPE_GET_STATUS:
     case SCS_TYPE_STOP:
     case SCS_TYPE_MEASURE_IMPEDANCE:
+    case SCS_TYPE_GET_COUNTERS:
     case SCS_TYPE_HEARTBEAT_ACK:
     case SCS_TYPE_SET_PROGRAM_ACK:
     case SCS_TYPE_SELECT_PROGRAM_ACK:
@@ -1247,6 +1313,8 @@ scs_result scs_decode_payload(uint8_t type, const uint8_t *payload, size_t len, 
         return decode_impedance(payload, len, &out->body.impedance, bad);
     case SCS_TYPE_USAGE:
         return decode_usage(payload, len, &out->body.usage, bad);
+    case SCS_TYPE_COUNTERS:
+        return decode_counters(payload, len, &out->body.counters, bad);
     case SCS_TYPE_EVENT_STATE:
         return decode_event_state(payload, len, &out->body.event_state, bad);
     case SCS_TYPE_EVENT_FAULT:
@@ -1269,6 +1337,7 @@ scs_result scs_encode_payload(const scs_message *m, uint8_t *out, size_t cap, si
     case SCS_TYPE_GET_STATUS:
     case SCS_TYPE_STOP:
     case SCS_TYPE_MEASURE_IMPEDANCE:
+    case SCS_TYPE_GET_COUNTERS:
     case SCS_TYPE_HEARTBEAT_ACK:
     case SCS_TYPE_SET_PROGRAM_ACK:
     case SCS_TYPE_SELECT_PROGRAM_ACK:
@@ -1300,6 +1369,8 @@ scs_result scs_encode_payload(const scs_message *m, uint8_t *out, size_t cap, si
         return encode_impedance(&m->body.impedance, out, cap, len);
     case SCS_TYPE_USAGE:
         return encode_usage(&m->body.usage, out, cap, len);
+    case SCS_TYPE_COUNTERS:
+        return encode_counters(&m->body.counters, out, cap, len);
     case SCS_TYPE_EVENT_STATE:
         return encode_event_state(&m->body.event_state, out, cap, len);
     case SCS_TYPE_EVENT_FAULT:
@@ -1319,6 +1390,7 @@ size_t scs_message_values(const scs_message *m, uint32_t values[SCS_MAX_VALUES])
     case SCS_TYPE_GET_STATUS:
     case SCS_TYPE_STOP:
     case SCS_TYPE_MEASURE_IMPEDANCE:
+    case SCS_TYPE_GET_COUNTERS:
     case SCS_TYPE_HEARTBEAT_ACK:
     case SCS_TYPE_SET_PROGRAM_ACK:
     case SCS_TYPE_SELECT_PROGRAM_ACK:
@@ -1349,6 +1421,8 @@ size_t scs_message_values(const scs_message *m, uint32_t values[SCS_MAX_VALUES])
         return values_impedance(&m->body.impedance, values);
     case SCS_TYPE_USAGE:
         return values_usage(&m->body.usage, values);
+    case SCS_TYPE_COUNTERS:
+        return values_counters(&m->body.counters, values);
     case SCS_TYPE_EVENT_STATE:
         return values_event_state(&m->body.event_state, values);
     case SCS_TYPE_EVENT_FAULT:
@@ -1372,6 +1446,7 @@ scs_result scs_message_from_values(uint8_t type, const uint32_t *values, size_t 
     case SCS_TYPE_GET_STATUS:
     case SCS_TYPE_STOP:
     case SCS_TYPE_MEASURE_IMPEDANCE:
+    case SCS_TYPE_GET_COUNTERS:
     case SCS_TYPE_HEARTBEAT_ACK:
     case SCS_TYPE_SET_PROGRAM_ACK:
     case SCS_TYPE_SELECT_PROGRAM_ACK:
@@ -1402,6 +1477,8 @@ scs_result scs_message_from_values(uint8_t type, const uint32_t *values, size_t 
         return from_values_impedance(values, n, &out->body.impedance);
     case SCS_TYPE_USAGE:
         return from_values_usage(values, n, &out->body.usage);
+    case SCS_TYPE_COUNTERS:
+        return from_values_counters(values, n, &out->body.counters);
     case SCS_TYPE_EVENT_STATE:
         return from_values_event_state(values, n, &out->body.event_state);
     case SCS_TYPE_EVENT_FAULT:
@@ -1425,6 +1502,7 @@ static const scs_payload_shape shape_identify = {27u, 27u, 0u, 0u, 0u};
 static const scs_payload_shape shape_status = {16u, 16u, 0u, 0u, 0u};
 static const scs_payload_shape shape_impedance = {1u, 97u, 0u, 3u, 32u};
 static const scs_payload_shape shape_usage = {19u, 243u, 18u, 7u, 32u};
+static const scs_payload_shape shape_counters = {24u, 24u, 0u, 0u, 0u};
 static const scs_payload_shape shape_event_state = {5u, 5u, 0u, 0u, 0u};
 static const scs_payload_shape shape_event_fault = {6u, 6u, 0u, 0u, 0u};
 static const scs_payload_shape shape_event_impedance_warning = {4u, 4u, 0u, 0u, 0u};
@@ -1437,6 +1515,7 @@ const scs_payload_shape *scs_payload_shape_of(uint8_t type)
     case SCS_TYPE_GET_STATUS:
     case SCS_TYPE_STOP:
     case SCS_TYPE_MEASURE_IMPEDANCE:
+    case SCS_TYPE_GET_COUNTERS:
     case SCS_TYPE_HEARTBEAT_ACK:
     case SCS_TYPE_SET_PROGRAM_ACK:
     case SCS_TYPE_SELECT_PROGRAM_ACK:
@@ -1467,6 +1546,8 @@ const scs_payload_shape *scs_payload_shape_of(uint8_t type)
         return &shape_impedance;
     case SCS_TYPE_USAGE:
         return &shape_usage;
+    case SCS_TYPE_COUNTERS:
+        return &shape_counters;
     case SCS_TYPE_EVENT_STATE:
         return &shape_event_state;
     case SCS_TYPE_EVENT_FAULT:
@@ -1503,6 +1584,8 @@ const char *scs_type_name(unsigned type)
         return "MEASURE_IMPEDANCE";
     case SCS_TYPE_GET_USAGE:
         return "GET_USAGE";
+    case SCS_TYPE_GET_COUNTERS:
+        return "GET_COUNTERS";
     case SCS_TYPE_NAK:
         return "NAK";
     case SCS_TYPE_IDENTIFY:
@@ -1527,6 +1610,8 @@ const char *scs_type_name(unsigned type)
         return "IMPEDANCE";
     case SCS_TYPE_USAGE:
         return "USAGE";
+    case SCS_TYPE_COUNTERS:
+        return "COUNTERS";
     case SCS_TYPE_EVENT_STATE:
         return "EVENT_STATE";
     case SCS_TYPE_EVENT_FAULT:
@@ -1538,7 +1623,7 @@ const char *scs_type_name(unsigned type)
     }
 }
 
-static const char *const field_names[63] = {
+static const char *const field_names[69] = {
     NULL, "min_version", "max_version", "watchdog_timeout_ms", "flags", "slot", "amplitude_ua",
     "pulse_width_us", "rate_dhz", "waveform", "burst_pulses", "intra_burst_rate_dhz", "recharge",
     "cycle_on_s", "cycle_off_s", "ramp_up_ms", "ramp_down_ms", "patient_max_ua", "polarity",
@@ -1548,12 +1633,13 @@ static const char *const field_names[63] = {
     "active_slot", "setpoint_ua", "battery_pct", "battery_mv", "fault_flags", "status_flags",
     "uptime_s", "impedance_ohm", "status", "stimulation_s", "start_count", "amplitude_change_count",
     "power_on_count", "fault_count", "event_total", "device_time_s", "code", "detail", "events",
-    "old_state", "new_state", "cause", "fault", "contact"
+    "frames_received", "invalid_frames", "discarded_bytes", "frames_sent", "naks_sent",
+    "bad_crc_naks", "old_state", "new_state", "cause", "fault", "contact"
 };
 
 const char *scs_field_name(unsigned field)
 {
-    return field < 63u ? field_names[field] : NULL;
+    return field < 69u ? field_names[field] : NULL;
 }
 
 static const char *const reason_names[7] = {

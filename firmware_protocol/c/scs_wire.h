@@ -65,6 +65,7 @@ enum scs_message_type {
     SCS_TYPE_SET_AMPLITUDE = 0x22,
     SCS_TYPE_MEASURE_IMPEDANCE = 0x30,
     SCS_TYPE_GET_USAGE = 0x31,
+    SCS_TYPE_GET_COUNTERS = 0x32,
     SCS_TYPE_NAK = 0x7F,
     SCS_TYPE_IDENTIFY = 0x81,
     SCS_TYPE_STATUS = 0x82,
@@ -77,6 +78,7 @@ enum scs_message_type {
     SCS_TYPE_SET_AMPLITUDE_ACK = 0xA2,
     SCS_TYPE_IMPEDANCE = 0xB0,
     SCS_TYPE_USAGE = 0xB1,
+    SCS_TYPE_COUNTERS = 0xB2,
     SCS_TYPE_EVENT_STATE = 0xE0,
     SCS_TYPE_EVENT_FAULT = 0xE1,
     SCS_TYPE_EVENT_IMPEDANCE_WARNING = 0xE2
@@ -213,9 +215,10 @@ enum scs_capability {
     SCS_CAPABILITY_CYCLING = 0x0020,
     SCS_CAPABILITY_IMPEDANCE = 0x0040,
     SCS_CAPABILITY_USAGE_LOG = 0x0080,
-    SCS_CAPABILITY_TENTATIVE_AMPLITUDE = 0x0100
+    SCS_CAPABILITY_TENTATIVE_AMPLITUDE = 0x0100,
+    SCS_CAPABILITY_COUNTERS = 0x0200
 };
-#define SCS_CAPABILITY_DEFINED 0x01FFu /* other bits are reserved, 0 */
+#define SCS_CAPABILITY_DEFINED 0x03FFu /* other bits are reserved, 0 */
 
 /* StatusFlags (flags) */
 enum scs_status_flags {
@@ -272,9 +275,9 @@ typedef struct scs_hello {
     uint8_t max_version;
 } scs_hello;
 
-/* Empty: GET_STATUS (0x02), STOP (0x21), MEASURE_IMPEDANCE (0x30), HEARTBEAT_ACK (0x83),
- * SET_PROGRAM_ACK (0x90), SELECT_PROGRAM_ACK (0x92), START_ACK (0xA0), STOP_ACK (0xA1),
- * SET_AMPLITUDE_ACK (0xA2). 0 bytes. */
+/* Empty: GET_STATUS (0x02), STOP (0x21), MEASURE_IMPEDANCE (0x30), GET_COUNTERS (0x32),
+ * HEARTBEAT_ACK (0x83), SET_PROGRAM_ACK (0x90), SELECT_PROGRAM_ACK (0x92), START_ACK (0xA0),
+ * STOP_ACK (0xA1), SET_AMPLITUDE_ACK (0xA2). 0 bytes. */
 #define SCS_EMPTY_SIZE 0u
 
 /* Heartbeat: HEARTBEAT (0x03). 3 bytes. */
@@ -462,6 +465,23 @@ typedef struct scs_usage {
     scs_usage_event events[SCS_MAX_USAGE_EVENTS];
 } scs_usage;
 
+/* Counters: COUNTERS (0xB2). 24 bytes. */
+#define SCS_COUNTERS_SIZE 24u
+#define SCS_COUNTERS_OFF_FRAMES_RECEIVED 0u
+#define SCS_COUNTERS_OFF_INVALID_FRAMES 4u
+#define SCS_COUNTERS_OFF_DISCARDED_BYTES 8u
+#define SCS_COUNTERS_OFF_FRAMES_SENT 12u
+#define SCS_COUNTERS_OFF_NAKS_SENT 16u
+#define SCS_COUNTERS_OFF_BAD_CRC_NAKS 20u
+typedef struct scs_counters {
+    uint32_t frames_received;
+    uint32_t invalid_frames;
+    uint32_t discarded_bytes;
+    uint32_t frames_sent;
+    uint32_t naks_sent;
+    uint32_t bad_crc_naks;
+} scs_counters;
+
 /* EventState: EVENT_STATE (0xE0). 5 bytes. */
 #define SCS_EVENT_STATE_SIZE 5u
 #define SCS_EVENT_STATE_OFF_OLD_STATE 0u
@@ -518,6 +538,7 @@ typedef struct scs_message {
         scs_status status; /* STATUS */
         scs_impedance impedance; /* IMPEDANCE */
         scs_usage usage; /* USAGE */
+        scs_counters counters; /* COUNTERS */
         scs_event_state event_state; /* EVENT_STATE */
         scs_event_fault event_fault; /* EVENT_FAULT */
         scs_event_impedance_warning event_impedance_warning; /* EVENT_IMPEDANCE_WARNING */
@@ -595,11 +616,17 @@ enum scs_field {
     SCS_FIELD_CODE = 55,
     SCS_FIELD_DETAIL = 56,
     SCS_FIELD_EVENTS = 57,
-    SCS_FIELD_OLD_STATE = 58,
-    SCS_FIELD_NEW_STATE = 59,
-    SCS_FIELD_CAUSE = 60,
-    SCS_FIELD_FAULT = 61,
-    SCS_FIELD_CONTACT = 62
+    SCS_FIELD_FRAMES_RECEIVED = 58,
+    SCS_FIELD_INVALID_FRAMES = 59,
+    SCS_FIELD_DISCARDED_BYTES = 60,
+    SCS_FIELD_FRAMES_SENT = 61,
+    SCS_FIELD_NAKS_SENT = 62,
+    SCS_FIELD_BAD_CRC_NAKS = 63,
+    SCS_FIELD_OLD_STATE = 64,
+    SCS_FIELD_NEW_STATE = 65,
+    SCS_FIELD_CAUSE = 66,
+    SCS_FIELD_FAULT = 67,
+    SCS_FIELD_CONTACT = 68
 };
 
 /* Why a frame was invalid (PROTOCOL.md 4); the names are the Python decoder's InvalidReason. */

@@ -34,6 +34,7 @@ TYPES = {
     "SET_AMPLITUDE": 0x22,
     "MEASURE_IMPEDANCE": 0x30,
     "GET_USAGE": 0x31,
+    "GET_COUNTERS": 0x32,
     "NAK": 0x7F,
     "IDENTIFY": 0x81,
     "STATUS": 0x82,
@@ -46,6 +47,7 @@ TYPES = {
     "SET_AMPLITUDE_ACK": 0xA2,
     "IMPEDANCE": 0xB0,
     "USAGE": 0xB1,
+    "COUNTERS": 0xB2,
     "EVENT_STATE": 0xE0,
     "EVENT_FAULT": 0xE1,
     "EVENT_IMPEDANCE_WARNING": 0xE2,
@@ -85,6 +87,11 @@ LAYOUTS: dict[str, tuple[str, str, tuple[str, str, str] | None]] = {
         "stimulation_s start_count amplitude_change_count power_on_count fault_count event_total",
         ("events", "<IBH", "device_time_s code detail"),
     ),
+    "COUNTERS": (
+        "<IIIIII",
+        "frames_received invalid_frames discarded_bytes frames_sent naks_sent bad_crc_naks",
+        None,
+    ),
     "NAK": ("<BBBBI", "command reason param index limit", None),
     "EVENT_STATE": ("<BBBH", "old_state new_state cause amplitude_ua", None),
     "EVENT_FAULT": ("<BBHH", "fault contact detail fault_flags", None),
@@ -100,6 +107,7 @@ EMPTY = {
     "STOP_ACK",
     "SET_AMPLITUDE_ACK",
     "MEASURE_IMPEDANCE",
+    "GET_COUNTERS",
 }
 
 
@@ -643,6 +651,40 @@ valid(
     },
 )
 
+valid("get_counters", "GET_COUNTERS (optional: capability COUNTERS), empty.", "GET_COUNTERS", 0x15, "", {})
+valid(
+    "counters_after_noise",
+    "COUNTERS after 1 KB of line noise and a few commands: 12 frames received, 1 invalid frame, 1030 "
+    "noise bytes discarded (0x0406), 13 frames sent of which 1 NAK, no BAD_CRC NAK.",
+    "COUNTERS",
+    0x15,
+    "0c 00 00 00 | 01 00 00 00 | 06 04 00 00 | 0d 00 00 00 | 01 00 00 00 | 00 00 00 00",
+    {
+        "frames_received": 12,
+        "invalid_frames": 1,
+        "discarded_bytes": 1030,
+        "frames_sent": 13,
+        "naks_sent": 1,
+        "bad_crc_naks": 0,
+    },
+)
+valid(
+    "counters_saturated",
+    "COUNTERS whose received-frame and discarded-byte counts have saturated at 0xFFFFFFFF; 70000 "
+    "invalid frames (0x00011170), 305419896 frames sent (0x12345678), 65536 NAKs of which 256 BAD_CRC.",
+    "COUNTERS",
+    0x16,
+    "ff ff ff ff | 70 11 01 00 | ff ff ff ff | 78 56 34 12 | 00 00 01 00 | 00 01 00 00",
+    {
+        "frames_received": 0xFFFFFFFF,
+        "invalid_frames": 70000,
+        "discarded_bytes": 0xFFFFFFFF,
+        "frames_sent": 0x12345678,
+        "naks_sent": 65536,
+        "bad_crc_naks": 256,
+    },
+)
+
 
 def nak(name: str, description: str, seq: int, payload_hex: str, fields: dict[str, int]) -> None:
     valid(name, description, "NAK", seq, payload_hex, fields)
@@ -683,6 +725,13 @@ nak(
     0x30,
     "3e | 02 | 00 | ff | 00 00 00 00",
     {"command": 0x3E, "reason": 2, "param": 0, "index": 0xFF, "limit": 0},
+)
+nak(
+    "nak_unknown_command_get_counters",
+    "NAK UNKNOWN_COMMAND from a device without capability COUNTERS: command echoes GET_COUNTERS (0x32).",
+    0x15,
+    "32 | 02 | 00 | ff | 00 00 00 00",
+    {"command": 0x32, "reason": 2, "param": 0, "index": 0xFF, "limit": 0},
 )
 nak(
     "nak_wrong_state",
@@ -950,6 +999,18 @@ invalid(
             " | 70 17 | 04 | 01 64 | 02 64 | 00 00"
         ),
     ),
+    "bad_length",
+)
+invalid(
+    "bad_length_counters_short",
+    "COUNTERS with 23 payload bytes (needs 24: the last count is one byte short); valid CRC.",
+    frame(TYPES["COUNTERS"], 0x15, h("0c 00 00 00 | 01 00 00 00 | 06 04 00 00 | 0d 00 00 00 | 01 00 00 00 | 00 00 00")),
+    "bad_length",
+)
+invalid(
+    "bad_length_get_counters_one_byte",
+    "GET_COUNTERS with a 1-byte payload (needs 0); valid CRC.",
+    frame(TYPES["GET_COUNTERS"], 0x15, h("00")),
     "bad_length",
 )
 invalid(

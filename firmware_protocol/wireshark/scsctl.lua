@@ -20,7 +20,7 @@ local scs = Proto("scsctl", "scsctl wire protocol")
 
 -- Enumerations (constants.py)
 local ENUMS = {}
-ENUMS.MessageType = {[1] = "HELLO", [2] = "GET_STATUS", [3] = "HEARTBEAT", [16] = "SET_PROGRAM", [17] = "READ_PROGRAM", [18] = "SELECT_PROGRAM", [32] = "START", [33] = "STOP", [34] = "SET_AMPLITUDE", [48] = "MEASURE_IMPEDANCE", [49] = "GET_USAGE", [127] = "NAK", [129] = "IDENTIFY", [130] = "STATUS", [131] = "HEARTBEAT_ACK", [144] = "SET_PROGRAM_ACK", [145] = "PROGRAM", [146] = "SELECT_PROGRAM_ACK", [160] = "START_ACK", [161] = "STOP_ACK", [162] = "SET_AMPLITUDE_ACK", [176] = "IMPEDANCE", [177] = "USAGE", [224] = "EVENT_STATE", [225] = "EVENT_FAULT", [226] = "EVENT_IMPEDANCE_WARNING"}
+ENUMS.MessageType = {[1] = "HELLO", [2] = "GET_STATUS", [3] = "HEARTBEAT", [16] = "SET_PROGRAM", [17] = "READ_PROGRAM", [18] = "SELECT_PROGRAM", [32] = "START", [33] = "STOP", [34] = "SET_AMPLITUDE", [48] = "MEASURE_IMPEDANCE", [49] = "GET_USAGE", [50] = "GET_COUNTERS", [127] = "NAK", [129] = "IDENTIFY", [130] = "STATUS", [131] = "HEARTBEAT_ACK", [144] = "SET_PROGRAM_ACK", [145] = "PROGRAM", [146] = "SELECT_PROGRAM_ACK", [160] = "START_ACK", [161] = "STOP_ACK", [162] = "SET_AMPLITUDE_ACK", [176] = "IMPEDANCE", [177] = "USAGE", [178] = "COUNTERS", [224] = "EVENT_STATE", [225] = "EVENT_FAULT", [226] = "EVENT_IMPEDANCE_WARNING"}
 ENUMS.NakReason = {[1] = "BAD_CRC", [2] = "UNKNOWN_COMMAND", [3] = "BAD_LENGTH", [4] = "OUT_OF_RANGE", [5] = "WRONG_STATE", [6] = "BUSY", [7] = "NOT_PERMITTED", [8] = "UNSUPPORTED_VERSION", [9] = "EMPTY_SLOT"}
 ENUMS.Param = {[0] = "NONE", [1] = "SLOT", [2] = "AMPLITUDE", [3] = "PULSE_WIDTH", [4] = "RATE", [5] = "WAVEFORM", [6] = "BURST_PULSES", [7] = "INTRA_BURST_RATE", [8] = "RECHARGE", [9] = "CYCLE_ON", [10] = "CYCLE_OFF", [11] = "RAMP_UP", [12] = "RAMP_DOWN", [13] = "PATIENT_MAX", [14] = "CONTACT_COUNT", [15] = "CONTACT_POLARITY", [16] = "CONTACT_SHARE", [17] = "CONTACT_CURRENT", [18] = "TOTAL_CURRENT", [19] = "CHARGE_PER_PHASE", [20] = "CHARGE_DENSITY", [21] = "COMPLIANCE", [22] = "AMPLITUDE_STEP", [23] = "WATCHDOG_TIMEOUT", [24] = "PROTOCOL_VERSION", [25] = "EVENT_INDEX", [26] = "FLAGS"}
 ENUMS.State = {[0] = "IDLE", [1] = "PROGRAMMED", [2] = "RAMPING_UP", [3] = "STIMULATING", [4] = "RAMPING_DOWN", [5] = "CYCLING_OFF", [6] = "FAULT"}
@@ -31,15 +31,15 @@ ENUMS.ImpedanceStatus = {[0] = "OK", [1] = "OPEN", [2] = "SHORT", [3] = "HIGH", 
 ENUMS.FaultCode = {[1] = "LEAD_OPEN", [2] = "LEAD_SHORT", [3] = "OVER_COMPLIANCE", [4] = "BATTERY_LOW", [5] = "END_OF_SERVICE", [6] = "WATCHDOG_EXPIRY", [7] = "HARDWARE"}
 ENUMS.FaultFlags = {[0] = "NONE", [1] = "LEAD_OPEN", [2] = "LEAD_SHORT", [4] = "OVER_COMPLIANCE", [8] = "BATTERY_LOW", [16] = "END_OF_SERVICE", [32] = "WATCHDOG_EXPIRY", [64] = "HARDWARE"}
 ENUMS.StateCause = {[0] = "COMMAND", [1] = "RAMP_DONE", [2] = "CYCLE", [3] = "WATCHDOG", [4] = "FAULT", [5] = "BATTERY", [6] = "POWER_ON"}
-ENUMS.Capability = {[0] = "NONE", [1] = "TONIC", [2] = "BURST", [4] = "HIGH_FREQUENCY", [8] = "ACTIVE_RECHARGE", [16] = "PASSIVE_RECHARGE", [32] = "CYCLING", [64] = "IMPEDANCE", [128] = "USAGE_LOG", [256] = "TENTATIVE_AMPLITUDE"}
+ENUMS.Capability = {[0] = "NONE", [1] = "TONIC", [2] = "BURST", [4] = "HIGH_FREQUENCY", [8] = "ACTIVE_RECHARGE", [16] = "PASSIVE_RECHARGE", [32] = "CYCLING", [64] = "IMPEDANCE", [128] = "USAGE_LOG", [256] = "TENTATIVE_AMPLITUDE", [512] = "COUNTERS"}
 ENUMS.StatusFlags = {[0] = "NONE", [1] = "TENTATIVE", [2] = "SESSION_OPEN", [4] = "STOP_ON_LINK_LOSS", [8] = "IMPEDANCE_FRESH"}
 ENUMS.HeartbeatFlags = {[0] = "NONE", [1] = "STOP_ON_LOSS"}
 ENUMS.AmplitudeFlags = {[0] = "NONE", [1] = "COMMIT"}
 ENUMS.EventCode = {[1] = "POWER_ON", [2] = "PROGRAM_WRITTEN", [3] = "PROGRAM_SELECTED", [4] = "STIMULATION_STARTED", [5] = "STIMULATION_STOPPED", [6] = "AMPLITUDE_COMMITTED", [7] = "TENTATIVE_REVERTED", [8] = "WATCHDOG_EXPIRED", [9] = "FAULT", [10] = "IMPEDANCE_MEASURED", [11] = "BATTERY_LOW", [12] = "END_OF_SERVICE"}
 
 -- Message types and their payloads (wire.PAYLOADS)
-local TYPES = {[0x01] = "HELLO", [0x02] = "GET_STATUS", [0x03] = "HEARTBEAT", [0x10] = "SET_PROGRAM", [0x11] = "READ_PROGRAM", [0x12] = "SELECT_PROGRAM", [0x20] = "START", [0x21] = "STOP", [0x22] = "SET_AMPLITUDE", [0x30] = "MEASURE_IMPEDANCE", [0x31] = "GET_USAGE", [0x7F] = "NAK", [0x81] = "IDENTIFY", [0x82] = "STATUS", [0x83] = "HEARTBEAT_ACK", [0x90] = "SET_PROGRAM_ACK", [0x91] = "PROGRAM", [0x92] = "SELECT_PROGRAM_ACK", [0xA0] = "START_ACK", [0xA1] = "STOP_ACK", [0xA2] = "SET_AMPLITUDE_ACK", [0xB0] = "IMPEDANCE", [0xB1] = "USAGE", [0xE0] = "EVENT_STATE", [0xE1] = "EVENT_FAULT", [0xE2] = "EVENT_IMPEDANCE_WARNING"}
-local PAYLOAD_OF = {[0x01] = "hello", [0x02] = "empty", [0x03] = "heartbeat", [0x10] = "program", [0x11] = "slot", [0x12] = "slot", [0x20] = "slot", [0x21] = "empty", [0x22] = "set_amplitude", [0x30] = "empty", [0x31] = "get_usage", [0x7F] = "nak", [0x81] = "identify", [0x82] = "status", [0x83] = "empty", [0x90] = "empty", [0x91] = "program", [0x92] = "empty", [0xA0] = "empty", [0xA1] = "empty", [0xA2] = "empty", [0xB0] = "impedance", [0xB1] = "usage", [0xE0] = "event_state", [0xE1] = "event_fault", [0xE2] = "event_impedance_warning"}
+local TYPES = {[0x01] = "HELLO", [0x02] = "GET_STATUS", [0x03] = "HEARTBEAT", [0x10] = "SET_PROGRAM", [0x11] = "READ_PROGRAM", [0x12] = "SELECT_PROGRAM", [0x20] = "START", [0x21] = "STOP", [0x22] = "SET_AMPLITUDE", [0x30] = "MEASURE_IMPEDANCE", [0x31] = "GET_USAGE", [0x32] = "GET_COUNTERS", [0x7F] = "NAK", [0x81] = "IDENTIFY", [0x82] = "STATUS", [0x83] = "HEARTBEAT_ACK", [0x90] = "SET_PROGRAM_ACK", [0x91] = "PROGRAM", [0x92] = "SELECT_PROGRAM_ACK", [0xA0] = "START_ACK", [0xA1] = "STOP_ACK", [0xA2] = "SET_AMPLITUDE_ACK", [0xB0] = "IMPEDANCE", [0xB1] = "USAGE", [0xB2] = "COUNTERS", [0xE0] = "EVENT_STATE", [0xE1] = "EVENT_FAULT", [0xE2] = "EVENT_IMPEDANCE_WARNING"}
+local PAYLOAD_OF = {[0x01] = "hello", [0x02] = "empty", [0x03] = "heartbeat", [0x10] = "program", [0x11] = "slot", [0x12] = "slot", [0x20] = "slot", [0x21] = "empty", [0x22] = "set_amplitude", [0x30] = "empty", [0x31] = "get_usage", [0x32] = "empty", [0x7F] = "nak", [0x81] = "identify", [0x82] = "status", [0x83] = "empty", [0x90] = "empty", [0x91] = "program", [0x92] = "empty", [0xA0] = "empty", [0xA1] = "empty", [0xA2] = "empty", [0xB0] = "impedance", [0xB1] = "usage", [0xB2] = "counters", [0xE0] = "event_state", [0xE1] = "event_fault", [0xE2] = "event_impedance_warning"}
 
 -- Payload layouts (wire.py): fields with their offsets and sizes, then the array that ends a payload
 local PAYLOADS = {}
@@ -96,6 +96,10 @@ PAYLOADS["usage"] = {
     fields = {{name = "stimulation_s", off = 0, size = 4, text = false}, {name = "start_count", off = 4, size = 4, text = false}, {name = "amplitude_change_count", off = 8, size = 4, text = false}, {name = "power_on_count", off = 12, size = 2, text = false}, {name = "fault_count", off = 14, size = 2, text = false}, {name = "event_total", off = 16, size = 2, text = false}},
     array = {name = "events", entry = "usage_event", off = 18, entry_size = 7, max = 32,
         fields = {{name = "device_time_s", off = 0, size = 4, text = false}, {name = "code", off = 4, size = 1, text = false, enum = ENUMS.EventCode}, {name = "detail", off = 5, size = 2, text = false}}},
+}
+PAYLOADS["counters"] = {
+    size = 24,
+    fields = {{name = "frames_received", off = 0, size = 4, text = false}, {name = "invalid_frames", off = 4, size = 4, text = false}, {name = "discarded_bytes", off = 8, size = 4, text = false}, {name = "frames_sent", off = 12, size = 4, text = false}, {name = "naks_sent", off = 16, size = 4, text = false}, {name = "bad_crc_naks", off = 20, size = 4, text = false}},
 }
 PAYLOADS["event_state"] = {
     size = 5,
@@ -178,6 +182,7 @@ f["identify.capabilities.CYCLING"] = ProtoField.bool("scsctl.identify.capabiliti
 f["identify.capabilities.IMPEDANCE"] = ProtoField.bool("scsctl.identify.capabilities.impedance", "IMPEDANCE", 16, nil, 0x40)
 f["identify.capabilities.USAGE_LOG"] = ProtoField.bool("scsctl.identify.capabilities.usage_log", "USAGE_LOG", 16, nil, 0x80)
 f["identify.capabilities.TENTATIVE_AMPLITUDE"] = ProtoField.bool("scsctl.identify.capabilities.tentative_amplitude", "TENTATIVE_AMPLITUDE", 16, nil, 0x100)
+f["identify.capabilities.COUNTERS"] = ProtoField.bool("scsctl.identify.capabilities.counters", "COUNTERS", 16, nil, 0x200)
 f["status.state"] = ProtoField.uint8("scsctl.status.state", "state", base.DEC, ENUMS.State)
 f["status.active_slot"] = ProtoField.uint8("scsctl.status.active_slot", "active_slot", base.DEC, nil)
 f["status.amplitude_ua"] = ProtoField.uint16("scsctl.status.amplitude_ua", "amplitude_ua", base.DEC, nil)
@@ -211,6 +216,12 @@ f["usage.events.count"] = ProtoField.uint8("scsctl.usage.events.count", "events 
 f["usage_event.device_time_s"] = ProtoField.uint32("scsctl.usage_event.device_time_s", "device_time_s", base.DEC, nil)
 f["usage_event.code"] = ProtoField.uint8("scsctl.usage_event.code", "code", base.DEC, ENUMS.EventCode)
 f["usage_event.detail"] = ProtoField.uint16("scsctl.usage_event.detail", "detail", base.DEC, nil)
+f["counters.frames_received"] = ProtoField.uint32("scsctl.counters.frames_received", "frames_received", base.DEC, nil)
+f["counters.invalid_frames"] = ProtoField.uint32("scsctl.counters.invalid_frames", "invalid_frames", base.DEC, nil)
+f["counters.discarded_bytes"] = ProtoField.uint32("scsctl.counters.discarded_bytes", "discarded_bytes", base.DEC, nil)
+f["counters.frames_sent"] = ProtoField.uint32("scsctl.counters.frames_sent", "frames_sent", base.DEC, nil)
+f["counters.naks_sent"] = ProtoField.uint32("scsctl.counters.naks_sent", "naks_sent", base.DEC, nil)
+f["counters.bad_crc_naks"] = ProtoField.uint32("scsctl.counters.bad_crc_naks", "bad_crc_naks", base.DEC, nil)
 f["event_state.old_state"] = ProtoField.uint8("scsctl.event_state.old_state", "old_state", base.DEC, ENUMS.State)
 f["event_state.new_state"] = ProtoField.uint8("scsctl.event_state.new_state", "new_state", base.DEC, ENUMS.State)
 f["event_state.cause"] = ProtoField.uint8("scsctl.event_state.cause", "cause", base.DEC, ENUMS.StateCause)
@@ -233,7 +244,7 @@ f["event_impedance_warning.status"] = ProtoField.uint8("scsctl.event_impedance_w
 local BITS = {}
 BITS["heartbeat.flags"] = {f["heartbeat.flags.STOP_ON_LOSS"]}
 BITS["set_amplitude.flags"] = {f["set_amplitude.flags.COMMIT"]}
-BITS["identify.capabilities"] = {f["identify.capabilities.TONIC"], f["identify.capabilities.BURST"], f["identify.capabilities.HIGH_FREQUENCY"], f["identify.capabilities.ACTIVE_RECHARGE"], f["identify.capabilities.PASSIVE_RECHARGE"], f["identify.capabilities.CYCLING"], f["identify.capabilities.IMPEDANCE"], f["identify.capabilities.USAGE_LOG"], f["identify.capabilities.TENTATIVE_AMPLITUDE"]}
+BITS["identify.capabilities"] = {f["identify.capabilities.TONIC"], f["identify.capabilities.BURST"], f["identify.capabilities.HIGH_FREQUENCY"], f["identify.capabilities.ACTIVE_RECHARGE"], f["identify.capabilities.PASSIVE_RECHARGE"], f["identify.capabilities.CYCLING"], f["identify.capabilities.IMPEDANCE"], f["identify.capabilities.USAGE_LOG"], f["identify.capabilities.TENTATIVE_AMPLITUDE"], f["identify.capabilities.COUNTERS"]}
 BITS["status.fault_flags"] = {f["status.fault_flags.LEAD_OPEN"], f["status.fault_flags.LEAD_SHORT"], f["status.fault_flags.OVER_COMPLIANCE"], f["status.fault_flags.BATTERY_LOW"], f["status.fault_flags.END_OF_SERVICE"], f["status.fault_flags.WATCHDOG_EXPIRY"], f["status.fault_flags.HARDWARE"]}
 BITS["status.status_flags"] = {f["status.status_flags.TENTATIVE"], f["status.status_flags.SESSION_OPEN"], f["status.status_flags.STOP_ON_LINK_LOSS"], f["status.status_flags.IMPEDANCE_FRESH"]}
 BITS["event_fault.fault_flags"] = {f["event_fault.fault_flags.LEAD_OPEN"], f["event_fault.fault_flags.LEAD_SHORT"], f["event_fault.fault_flags.OVER_COMPLIANCE"], f["event_fault.fault_flags.BATTERY_LOW"], f["event_fault.fault_flags.END_OF_SERVICE"], f["event_fault.fault_flags.WATCHDOG_EXPIRY"], f["event_fault.fault_flags.HARDWARE"]}

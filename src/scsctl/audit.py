@@ -522,8 +522,9 @@ def export(records: list[AuditRecord], fmt: str) -> str:
     raise UsageError(f"unknown export format {fmt!r}: use csv or json")
 
 
-def parse_since(text: str) -> datetime:
-    """``--since`` values: an ISO date or time (UTC unless it says otherwise), or '2h', '30m', '7d'."""
+def parse_since(text: str, *, utc: bool = False) -> datetime:
+    """``--since`` values: an ISO date or time, or '2h', '30m', '7d'. A time without a zone is local
+    time (UTC with ``utc``), as the times ``log show`` prints are."""
     from datetime import timedelta
 
     units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -535,4 +536,6 @@ def parse_since(text: str) -> datetime:
         raise UsageError(
             f"--since {text!r} is neither a date/time (2026-11-21, 2026-11-21T14:30) nor an age (2h, 30m, 7d)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC) if utc else moment.astimezone()  # a naive time is taken as local

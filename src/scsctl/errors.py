@@ -4,7 +4,8 @@
 
     ScsError
     ├── UsageError              a value or argument as written cannot be understood (or carried on
-    │                           the wire: the codec's LocalProtocolError, wrapped)
+    │   │                       the wire: the codec's LocalProtocolError, wrapped)
+    │   └── CaptureDamaged      a line of a wire capture file is not a record (names line, byte, problem)
     ├── ProfileError            a device profile is invalid; lists every problem (file, key, reason)
     │   └── ProfileMismatch     the device's model is not the profile's
     ├── SafetyRefusal           the host's safety guard refused a command (nothing was sent)
@@ -46,6 +47,17 @@ class ScsError(Exception):
 
 class UsageError(ScsError):
     exit_code = 2
+
+
+class CaptureDamaged(UsageError):
+    """A line of a wire capture file is not a record: ``line`` (from 1), its file byte ``offset``,
+    and the ``problem``'s name (``scsctl.link.capture.CaptureProblem``)."""
+
+    def __init__(self, message: str, *, line: int, offset: int, problem: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.offset = offset
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -202,4 +214,6 @@ EXIT_CODES = {
     6: "the audit log could not be written (the message says whether the action was carried out)",
     7: "capture replay: the device answered differently from the recording",
     8: "log verify: the audit log's hash chain is broken (a record was changed, removed or inserted)",
+    9: "capture decode/export: part of the capture did not decode (a damaged line or an invalid frame); the "
+    "rest was printed",
 }

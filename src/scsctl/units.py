@@ -9,14 +9,19 @@ the CLI's job, not this module's.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "format_area_mm2",
     "format_charge_density",
     "format_dhz",
+    "format_event_detail",
+    "format_limit",
     "format_local_time",
     "format_ms",
     "format_mv",
     "format_nc",
+    "format_nc_per_cm2",
     "format_ohm",
     "format_pct",
     "format_s",
@@ -117,3 +122,73 @@ def format_local_time(time_utc: str) -> str:
         return time_utc
     local = moment.astimezone()
     return f"{local:%Y-%m-%d %H:%M:%S} {local.isoformat()[-6:]}"
+
+
+def format_nc_per_cm2(density_nc_per_cm2: int) -> str:
+    """A charge density limit given in nC/cm2, written exactly in uC/cm2: 30000 -> "30.0 uC/cm2"."""
+    return f"{_decimal(density_nc_per_cm2, 1000, 1)} uC/cm2"
+
+
+# --- wire fields in words ---------------------------------------------------------------------
+
+_LIMIT_UNITS: dict[str, Callable[[int], str]] = {
+    "SLOT": lambda v: f"slot {v}",
+    "AMPLITUDE": format_ua,
+    "PULSE_WIDTH": format_us,
+    "RATE": format_dhz,
+    "BURST_PULSES": lambda v: f"{v} pulse{'' if v == 1 else 's'}",
+    "INTRA_BURST_RATE": format_dhz,
+    "CYCLE_ON": format_s,
+    "CYCLE_OFF": format_s,
+    "RAMP_UP": format_ms,
+    "RAMP_DOWN": format_ms,
+    "PATIENT_MAX": format_ua,
+    "CONTACT_COUNT": lambda v: f"{v} contact{'' if v == 1 else 's'}",
+    "CONTACT_SHARE": format_pct,
+    "CONTACT_CURRENT": format_ua,
+    "TOTAL_CURRENT": format_ua,
+    "CHARGE_PER_PHASE": format_nc,
+    "CHARGE_DENSITY": format_nc_per_cm2,
+    "COMPLIANCE": format_mv,
+    "AMPLITUDE_STEP": format_ua,
+    "WATCHDOG_TIMEOUT": format_ms,
+    "PROTOCOL_VERSION": lambda v: f"version {v}",
+    "EVENT_INDEX": lambda v: f"{v} entr{'y' if v == 1 else 'ies'}",
+}
+"""The unit of a NAK's ``limit`` for each param (PROTOCOL.md 8.2), by the param's name."""
+
+
+def format_limit(param: str, limit: int) -> str:
+    """A NAK's ``limit`` in the unit of its ``param`` (a ``Param`` name): ("AMPLITUDE", 6000) ->
+    "6.0 mA", ("RATE", 12000) -> "1.2 kHz"; a param without a unit gives the bare number."""
+    fmt = _LIMIT_UNITS.get(param)
+    return fmt(limit) if fmt is not None else str(limit)
+
+
+def format_event_detail(code: str, detail: int) -> str:
+    """The ``detail`` of a device event-log entry in words, by its ``EventCode`` name (PROTOCOL.md 6)."""
+    from firmware_protocol.constants import FaultCode, StateCause
+
+    if code in ("PROGRAM_WRITTEN", "PROGRAM_SELECTED", "STIMULATION_STARTED"):
+        return f"slot {detail}"
+    if code in ("AMPLITUDE_COMMITTED", "TENTATIVE_REVERTED"):
+        return format_ua(detail)
+    if code == "WATCHDOG_EXPIRED":
+        return f"timeout {format_ms(detail)}"
+    if code in ("BATTERY_LOW", "END_OF_SERVICE"):
+        return f"battery {format_mv(detail)}"
+    if code == "STIMULATION_STOPPED":
+        try:
+            return "by " + StateCause(detail).name.lower().replace("_", " ")
+        except ValueError:
+            return f"cause {detail}"
+    if code == "IMPEDANCE_MEASURED":
+        return f"{detail} contact{'' if detail == 1 else 's'} open or short"
+    if code == "FAULT":
+        fault, contact = detail & 0xFF, detail >> 8
+        try:
+            name = FaultCode(fault).name.lower().replace("_", " ")
+        except ValueError:
+            name = f"fault {fault}"
+        return name if contact == 0xFF else f"{name}, contact {contact + 1}"
+    return "" if detail == 0 else str(detail)

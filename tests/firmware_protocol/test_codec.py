@@ -229,3 +229,15 @@ def test_more_than_32_impedance_readings_are_refused_both_ways() -> None:
     (item,) = Decoder().feed(frame_bytes(m.MessageType.IMPEDANCE, 0, payload))
     assert isinstance(item, InvalidFrame)
     assert item.reason is InvalidReason.BAD_VALUE
+
+
+def test_the_largest_frames_are_those_of_protocol_md_section_13() -> None:
+    from firmware_protocol.codec import MAX_FRAME_SIZES, longest_reply_frame
+    from firmware_protocol.constants import MessageType
+
+    # 8 bytes of header and CRC around the largest payloads of PROTOCOL.md 13 (typed from it).
+    sizes = {"USAGE": 243, "PROGRAM": 91, "SET_PROGRAM": 91, "IMPEDANCE": 97, "IDENTIFY": 27, "COUNTERS": 24,
+             "STATUS": 16, "NAK": 8, "GET_STATUS": 0}  # fmt: skip
+    assert {name: MAX_FRAME_SIZES[MessageType[name]] - 8 for name in sizes} == sizes
+    assert max(MAX_FRAME_SIZES.values()) == 251  # "the largest frame in use is 8 + 243 = 251 bytes"
+    assert longest_reply_frame(MessageType.STOP) == 16  # STOP_ACK is 8 bytes, a NAK 16

@@ -100,7 +100,9 @@ def test_export_as_csv_and_json(tmp_path: Path) -> None:
 
 
 def test_since_accepts_dates_and_ages_and_names_bad_input() -> None:
-    assert parse_since("2026-11-21") == datetime(2026, 11, 21, tzinfo=UTC)
+    assert parse_since("2026-11-21", utc=True) == datetime(2026, 11, 21, tzinfo=UTC)
+    assert parse_since("2026-11-21") == datetime(2026, 11, 21).astimezone()  # no zone: local time
+    assert parse_since("2026-11-21T10:00+02:00") == datetime(2026, 11, 21, 8, tzinfo=UTC)
     assert datetime.now(UTC) - parse_since("2h") > timedelta(hours=1, minutes=59)
     with pytest.raises(UsageError, match="'yesterday'"):
         parse_since("yesterday")

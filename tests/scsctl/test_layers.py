@@ -22,7 +22,7 @@ SHARED = frozenset({"errors", "units", "parsing", "text"})
 """Vocabulary every layer may use: the exception tree, formatting of quantities, reading them, and
 checking and escaping names and printed text."""
 
-FRONT_ENDS = frozenset({"cli", "tui", "pytest_plugin", "bench", "labgrid_driver"})
+FRONT_ENDS = frozenset({"cli", "tui", "pytest_plugin", "bench", "labgrid_driver", "diagnostics", "__main__"})
 
 MAY_USE: dict[str, frozenset[str]] = {
     # package (or top-level module) -> the other scsctl packages it may import, besides SHARED

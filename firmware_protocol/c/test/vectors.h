@@ -171,118 +171,134 @@ static const uint32_t v35_f0[] = {3600u, 5u, 32u, 2u, 0u, 32u, 32u, 7200u, 1u, 0
 static const vec_frame v35_frames[] = {
     {"USAGE", 20u, v35_f0, 103u},
 };
-static const uint32_t v36_f0[] = {16u, 4u, 2u, 255u, 6000u};
+static const uint32_t v36_f0[] = {0u};
 static const vec_frame v36_frames[] = {
-    {"NAK", 6u, v36_f0, 5u},
+    {"GET_COUNTERS", 21u, v36_f0, 0u},
 };
-static const uint32_t v37_f0[] = {16u, 4u, 16u, 3u, 100u};
+static const uint32_t v37_f0[] = {12u, 1u, 1030u, 13u, 1u, 0u};
 static const vec_frame v37_frames[] = {
-    {"NAK", 7u, v37_f0, 5u},
+    {"COUNTERS", 21u, v37_f0, 6u},
 };
-static const uint32_t v38_f0[] = {34u, 1u, 0u, 255u, 0u};
+static const uint32_t v38_f0[] = {4294967295u, 70000u, 4294967295u, 305419896u, 65536u, 256u};
 static const vec_frame v38_frames[] = {
-    {"NAK", 23u, v38_f0, 5u},
+    {"COUNTERS", 22u, v38_f0, 6u},
 };
-static const uint32_t v39_f0[] = {1u, 8u, 24u, 255u, 1u};
+static const uint32_t v39_f0[] = {16u, 4u, 2u, 255u, 6000u};
 static const vec_frame v39_frames[] = {
-    {"NAK", 2u, v39_f0, 5u},
+    {"NAK", 6u, v39_f0, 5u},
 };
-static const uint32_t v40_f0[] = {62u, 2u, 0u, 255u, 0u};
+static const uint32_t v40_f0[] = {16u, 4u, 16u, 3u, 100u};
 static const vec_frame v40_frames[] = {
-    {"NAK", 48u, v40_f0, 5u},
+    {"NAK", 7u, v40_f0, 5u},
 };
-static const uint32_t v41_f0[] = {32u, 5u, 0u, 255u, 0u};
+static const uint32_t v41_f0[] = {34u, 1u, 0u, 255u, 0u};
 static const vec_frame v41_frames[] = {
-    {"NAK", 13u, v41_f0, 5u},
+    {"NAK", 23u, v41_f0, 5u},
 };
-static const uint32_t v42_f0[] = {34u, 4u, 22u, 255u, 200u};
+static const uint32_t v42_f0[] = {1u, 8u, 24u, 255u, 1u};
 static const vec_frame v42_frames[] = {
-    {"NAK", 16u, v42_f0, 5u},
+    {"NAK", 2u, v42_f0, 5u},
 };
-static const uint32_t v43_f0[] = {3u, 4u, 23u, 255u, 60000u};
+static const uint32_t v43_f0[] = {62u, 2u, 0u, 255u, 0u};
 static const vec_frame v43_frames[] = {
-    {"NAK", 4u, v43_f0, 5u},
+    {"NAK", 48u, v43_f0, 5u},
 };
-static const uint32_t v44_f0[] = {32u, 7u, 0u, 255u, 0u};
+static const uint32_t v44_f0[] = {50u, 2u, 0u, 255u, 0u};
 static const vec_frame v44_frames[] = {
-    {"NAK", 0u, v44_f0, 5u},
+    {"NAK", 21u, v44_f0, 5u},
 };
-static const uint32_t v45_f0[] = {49u, 6u, 0u, 255u, 0u};
+static const uint32_t v45_f0[] = {32u, 5u, 0u, 255u, 0u};
 static const vec_frame v45_frames[] = {
-    {"NAK", 33u, v45_f0, 5u},
+    {"NAK", 13u, v45_f0, 5u},
 };
-static const uint32_t v46_f0[] = {17u, 9u, 1u, 255u, 0u};
+static const uint32_t v46_f0[] = {34u, 4u, 22u, 255u, 200u};
 static const vec_frame v46_frames[] = {
-    {"NAK", 34u, v46_f0, 5u},
+    {"NAK", 16u, v46_f0, 5u},
 };
-static const uint32_t v47_f0[] = {0u, 1u, 6u, 0u};
+static const uint32_t v47_f0[] = {3u, 4u, 23u, 255u, 60000u};
 static const vec_frame v47_frames[] = {
-    {"EVENT_STATE", 0u, v47_f0, 4u},
+    {"NAK", 4u, v47_f0, 5u},
 };
-static const uint32_t v48_f0[] = {2u, 3u, 1u, 3500u};
+static const uint32_t v48_f0[] = {32u, 7u, 0u, 255u, 0u};
 static const vec_frame v48_frames[] = {
-    {"EVENT_STATE", 7u, v48_f0, 4u},
+    {"NAK", 0u, v48_f0, 5u},
 };
-static const uint32_t v49_f0[] = {3u, 1u, 3u, 0u};
+static const uint32_t v49_f0[] = {49u, 6u, 0u, 255u, 0u};
 static const vec_frame v49_frames[] = {
-    {"EVENT_STATE", 255u, v49_f0, 4u},
+    {"NAK", 33u, v49_f0, 5u},
 };
-static const uint32_t v50_f0[] = {1u, 4u, 65535u, 1u};
+static const uint32_t v50_f0[] = {17u, 9u, 1u, 255u, 0u};
 static const vec_frame v50_frames[] = {
-    {"EVENT_FAULT", 8u, v50_f0, 4u},
+    {"NAK", 34u, v50_f0, 5u},
 };
-static const uint32_t v51_f0[] = {6u, 255u, 1000u, 32u};
+static const uint32_t v51_f0[] = {0u, 1u, 6u, 0u};
 static const vec_frame v51_frames[] = {
-    {"EVENT_FAULT", 0u, v51_f0, 4u},
+    {"EVENT_STATE", 0u, v51_f0, 4u},
 };
-static const uint32_t v52_f0[] = {1u, 2650u, 3u};
+static const uint32_t v52_f0[] = {2u, 3u, 1u, 3500u};
 static const vec_frame v52_frames[] = {
-    {"EVENT_IMPEDANCE_WARNING", 9u, v52_f0, 3u},
+    {"EVENT_STATE", 7u, v52_f0, 4u},
 };
-static const uint32_t v53_f0[] = {1u, 0u, 0u, 0u, 80u, 3840u, 0u, 8u, 60u};
-static const uint32_t v53_f1[] = {1u, 2u, 0u, 0u};
+static const uint32_t v53_f0[] = {3u, 1u, 3u, 0u};
 static const vec_frame v53_frames[] = {
-    {"STATUS", 33u, v53_f0, 9u},
-    {"EVENT_STATE", 10u, v53_f1, 4u},
+    {"EVENT_STATE", 255u, v53_f0, 4u},
 };
-static const uint32_t v54_f0[] = {0u};
-static const uint32_t v54_f1[] = {0u};
-static const uint32_t v54_f2[] = {0u};
+static const uint32_t v54_f0[] = {1u, 4u, 65535u, 1u};
 static const vec_frame v54_frames[] = {
-    {"START_ACK", 48u, v54_f0, 0u},
-    {"STOP_ACK", 49u, v54_f1, 0u},
-    {"HEARTBEAT_ACK", 50u, v54_f2, 0u},
+    {"EVENT_FAULT", 8u, v54_f0, 4u},
 };
-static const uint32_t v55_f0[] = {0u};
+static const uint32_t v55_f0[] = {6u, 255u, 1000u, 32u};
 static const vec_frame v55_frames[] = {
-    {"GET_STATUS", 64u, v55_f0, 0u},
+    {"EVENT_FAULT", 0u, v55_f0, 4u},
 };
+static const uint32_t v56_f0[] = {1u, 2650u, 3u};
+static const vec_frame v56_frames[] = {
+    {"EVENT_IMPEDANCE_WARNING", 9u, v56_f0, 3u},
+};
+static const uint32_t v57_f0[] = {1u, 0u, 0u, 0u, 80u, 3840u, 0u, 8u, 60u};
+static const uint32_t v57_f1[] = {1u, 2u, 0u, 0u};
+static const vec_frame v57_frames[] = {
+    {"STATUS", 33u, v57_f0, 9u},
+    {"EVENT_STATE", 10u, v57_f1, 4u},
+};
+static const uint32_t v58_f0[] = {0u};
+static const uint32_t v58_f1[] = {0u};
+static const uint32_t v58_f2[] = {0u};
+static const vec_frame v58_frames[] = {
+    {"START_ACK", 48u, v58_f0, 0u},
+    {"STOP_ACK", 49u, v58_f1, 0u},
+    {"HEARTBEAT_ACK", 50u, v58_f2, 0u},
+};
+static const uint32_t v59_f0[] = {0u};
 static const vec_frame v59_frames[] = {
-    {"HELLO", 5u, NULL, 0u},
-};
-static const vec_frame v60_frames[] = {
-    {"STOP", 7u, NULL, 0u},
-};
-static const vec_frame v61_frames[] = {
-    {"GET_STATUS", 20u, NULL, 0u},
+    {"GET_STATUS", 64u, v59_f0, 0u},
 };
 static const vec_frame v63_frames[] = {
-    {"STOP", 33u, NULL, 0u},
+    {"HELLO", 5u, NULL, 0u},
 };
 static const vec_frame v64_frames[] = {
-    {"GET_STATUS", 65u, NULL, 0u},
+    {"STOP", 7u, NULL, 0u},
+};
+static const vec_frame v65_frames[] = {
+    {"GET_STATUS", 20u, NULL, 0u},
 };
 static const vec_frame v67_frames[] = {
+    {"STOP", 33u, NULL, 0u},
+};
+static const vec_frame v68_frames[] = {
+    {"GET_STATUS", 65u, NULL, 0u},
+};
+static const vec_frame v71_frames[] = {
     {"STOP", 6u, NULL, 0u},
 };
-static const vec_frame v72_frames[] = {
+static const vec_frame v78_frames[] = {
     {"GET_STATUS", 67u, NULL, 0u},
 };
-static const vec_frame v83_frames[] = {
+static const vec_frame v89_frames[] = {
     {"GET_STATUS", 5u, NULL, 0u},
 };
 
-static const vec VECTORS[86] = {
+static const vec VECTORS[92] = {
     {"hello_v1", "a5c302fd01010101e8f9", VEC_FRAME, v0_frames, 1u, NULL, NULL},
     {"hello_range", "a5c302fd01020103fa80", VEC_FRAME, v1_frames, 1u, NULL, NULL},
     {"identify_16_contacts", "a5c31be4810201530201040053435331362d323032342d3030343200011008ff018169", VEC_FRAME, v2_frames, 1u, NULL, NULL},
@@ -319,43 +335,49 @@ static const vec VECTORS[86] = {
     {"usage_3_events", "a5c328d7b112805101000c00000039000000030001008c0003e8030000010000f4030000030200fc03000006100ecfb1", VEC_FRAME, v33_frames, 1u, NULL, NULL},
     {"usage_empty", "a5c313ecb113000000000000000000000000010000000000003648", VEC_FRAME, v34_frames, 1u, NULL, NULL},
     {"usage_32_events", "a5c3f30cb114100e0000050000002000000002000000200020201c00000100005c1c0000020100981c0000030200d41c0000040300101d00000504004c1d0000060500881d0000070600c41d0000080700001e00000908003c1e00000a0900781e00000b0a00b41e00000c0b00f01e0000010c002c1f0000020d00681f0000030e00a41f0000040f00e01f00000510001c2000000611005820000007120094200000081300d02000000914000c2100000a1500482100000b1600842100000c1700c0210000011800fc21000002190038220000031a0074220000041b00b0220000051c00ec220000061d0028230000071e0064230000081f001178", VEC_FRAME, v35_frames, 1u, NULL, NULL},
-    {"nak_out_of_range_amplitude", "a5c308f77f06100402ff7017000077fe", VEC_FRAME, v36_frames, 1u, NULL, NULL},
-    {"nak_contact_share", "a5c308f77f0710041003640000004827", VEC_FRAME, v37_frames, 1u, NULL, NULL},
-    {"nak_bad_crc", "a5c308f77f17220100ff00000000b1f9", VEC_FRAME, v38_frames, 1u, NULL, NULL},
-    {"nak_unsupported_version", "a5c308f77f02010818ff010000002024", VEC_FRAME, v39_frames, 1u, NULL, NULL},
-    {"nak_unknown_command", "a5c308f77f303e0200ff00000000671b", VEC_FRAME, v40_frames, 1u, NULL, NULL},
-    {"nak_wrong_state", "a5c308f77f0d200500ff00000000b70b", VEC_FRAME, v41_frames, 1u, NULL, NULL},
-    {"nak_amplitude_step", "a5c308f77f10220416ffc8000000bf90", VEC_FRAME, v42_frames, 1u, NULL, NULL},
-    {"nak_watchdog_timeout", "a5c308f77f04030417ff60ea0000f02e", VEC_FRAME, v43_frames, 1u, NULL, NULL},
-    {"nak_not_permitted_before_hello", "a5c308f77f00200700ff000000006735", VEC_FRAME, v44_frames, 1u, NULL, NULL},
-    {"nak_busy", "a5c308f77f21310600ff00000000bebb", VEC_FRAME, v45_frames, 1u, NULL, NULL},
-    {"nak_empty_slot", "a5c308f77f22110901ff00000000db22", VEC_FRAME, v46_frames, 1u, NULL, NULL},
-    {"event_state_power_on", "a5c305fae0000001060000b86f", VEC_FRAME, v47_frames, 1u, NULL, NULL},
-    {"event_state_ramp_done", "a5c305fae007020301ac0d3c02", VEC_FRAME, v48_frames, 1u, NULL, NULL},
-    {"event_state_watchdog_seq_255", "a5c305fae0ff0301030000253e", VEC_FRAME, v49_frames, 1u, NULL, NULL},
-    {"event_fault_lead_open", "a5c306f9e1080104ffff0100239b", VEC_FRAME, v50_frames, 1u, NULL, NULL},
-    {"event_fault_watchdog", "a5c306f9e10006ffe803200008fa", VEC_FRAME, v51_frames, 1u, NULL, NULL},
-    {"event_impedance_warning", "a5c304fbe209015a0a03f3c2", VEC_FRAME, v52_frames, 1u, NULL, NULL},
-    {"two_frames_back_to_back", "a5c310ef822101000000000050000f0000083c000000edc9a5c305fae00a0102000000976a", VEC_FRAMES, v53_frames, 2u, NULL, NULL},
-    {"three_zero_length_frames", "a5c300ffa0308e60a5c300ffa1319e43a5c300ff83327913", VEC_FRAMES, v54_frames, 3u, NULL, NULL},
-    {"noise_before_frame", "deadbeef00ffa5a5c300ff02400565", VEC_FRAMES, v55_frames, 1u, NULL, NULL},
+    {"get_counters", "a5c300ff3215c06a", VEC_FRAME, v36_frames, 1u, NULL, NULL},
+    {"counters_after_noise", "a5c318e7b2150c00000001000000060400000d0000000100000000000000a9f7", VEC_FRAME, v37_frames, 1u, NULL, NULL},
+    {"counters_saturated", "a5c318e7b216ffffffff70110100ffffffff7856341200000100000100003644", VEC_FRAME, v38_frames, 1u, NULL, NULL},
+    {"nak_out_of_range_amplitude", "a5c308f77f06100402ff7017000077fe", VEC_FRAME, v39_frames, 1u, NULL, NULL},
+    {"nak_contact_share", "a5c308f77f0710041003640000004827", VEC_FRAME, v40_frames, 1u, NULL, NULL},
+    {"nak_bad_crc", "a5c308f77f17220100ff00000000b1f9", VEC_FRAME, v41_frames, 1u, NULL, NULL},
+    {"nak_unsupported_version", "a5c308f77f02010818ff010000002024", VEC_FRAME, v42_frames, 1u, NULL, NULL},
+    {"nak_unknown_command", "a5c308f77f303e0200ff00000000671b", VEC_FRAME, v43_frames, 1u, NULL, NULL},
+    {"nak_unknown_command_get_counters", "a5c308f77f15320200ff00000000e0da", VEC_FRAME, v44_frames, 1u, NULL, NULL},
+    {"nak_wrong_state", "a5c308f77f0d200500ff00000000b70b", VEC_FRAME, v45_frames, 1u, NULL, NULL},
+    {"nak_amplitude_step", "a5c308f77f10220416ffc8000000bf90", VEC_FRAME, v46_frames, 1u, NULL, NULL},
+    {"nak_watchdog_timeout", "a5c308f77f04030417ff60ea0000f02e", VEC_FRAME, v47_frames, 1u, NULL, NULL},
+    {"nak_not_permitted_before_hello", "a5c308f77f00200700ff000000006735", VEC_FRAME, v48_frames, 1u, NULL, NULL},
+    {"nak_busy", "a5c308f77f21310600ff00000000bebb", VEC_FRAME, v49_frames, 1u, NULL, NULL},
+    {"nak_empty_slot", "a5c308f77f22110901ff00000000db22", VEC_FRAME, v50_frames, 1u, NULL, NULL},
+    {"event_state_power_on", "a5c305fae0000001060000b86f", VEC_FRAME, v51_frames, 1u, NULL, NULL},
+    {"event_state_ramp_done", "a5c305fae007020301ac0d3c02", VEC_FRAME, v52_frames, 1u, NULL, NULL},
+    {"event_state_watchdog_seq_255", "a5c305fae0ff0301030000253e", VEC_FRAME, v53_frames, 1u, NULL, NULL},
+    {"event_fault_lead_open", "a5c306f9e1080104ffff0100239b", VEC_FRAME, v54_frames, 1u, NULL, NULL},
+    {"event_fault_watchdog", "a5c306f9e10006ffe803200008fa", VEC_FRAME, v55_frames, 1u, NULL, NULL},
+    {"event_impedance_warning", "a5c304fbe209015a0a03f3c2", VEC_FRAME, v56_frames, 1u, NULL, NULL},
+    {"two_frames_back_to_back", "a5c310ef822101000000000050000f0000083c000000edc9a5c305fae00a0102000000976a", VEC_FRAMES, v57_frames, 2u, NULL, NULL},
+    {"three_zero_length_frames", "a5c300ffa0308e60a5c300ffa1319e43a5c300ff83327913", VEC_FRAMES, v58_frames, 3u, NULL, NULL},
+    {"noise_before_frame", "deadbeef00ffa5a5c300ff02400565", VEC_FRAMES, v59_frames, 1u, NULL, NULL},
     {"bad_crc_payload_bit_flip", "a5c303fc220fdf0d000323", VEC_INVALID, NULL, 0u, "bad_crc", NULL},
     {"bad_crc_crc_byte_flipped", "a5c300ff0203a29d", VEC_INVALID, NULL, 0u, "bad_crc", NULL},
     {"bad_length_check", "a5c302fc01010101b953", VEC_INVALID, NULL, 0u, "bad_length_check", NULL},
-    {"bad_length_check_then_frame", "1122a5c34000a5c302fd010501012825", VEC_INVALID, v59_frames, 1u, "bad_length_check", NULL},
-    {"repeated_sync_then_frame", "a5c3a5c3a5c300ff2107930e", VEC_INVALID, v60_frames, 1u, "bad_length_check", NULL},
-    {"truncated_then_frame", "a5c303fc220fdea5c300ff0214747f", VEC_INVALID, v61_frames, 1u, "truncated", NULL},
+    {"bad_length_check_then_frame", "1122a5c34000a5c302fd010501012825", VEC_INVALID, v63_frames, 1u, "bad_length_check", NULL},
+    {"repeated_sync_then_frame", "a5c3a5c3a5c300ff2107930e", VEC_INVALID, v64_frames, 1u, "bad_length_check", NULL},
+    {"truncated_then_frame", "a5c303fc220fdea5c300ff0214747f", VEC_INVALID, v65_frames, 1u, "truncated", NULL},
     {"truncated_at_end", "a5c323dc100600ac0d2c01f40100000000000000", VEC_INVALID, NULL, 0u, "truncated", NULL},
-    {"bad_crc_then_frame", "a5c301fe2020ff9b18a5c300ff2121374a", VEC_INVALID, v63_frames, 1u, "bad_crc", NULL},
-    {"frame_hidden_in_bad_frame", "a5c30cf32240a5c300ff02412475000000000000", VEC_INVALID, v64_frames, 1u, "bad_crc", NULL},
+    {"bad_crc_then_frame", "a5c301fe2020ff9b18a5c300ff2121374a", VEC_INVALID, v67_frames, 1u, "bad_crc", NULL},
+    {"frame_hidden_in_bad_frame", "a5c30cf32240a5c300ff02412475000000000000", VEC_INVALID, v68_frames, 1u, "bad_crc", NULL},
     {"unknown_type_command_range", "a5c300ff3e306a5b", VEC_INVALID, NULL, 0u, "unknown_type", NULL},
     {"unknown_type_event_range", "a5c302fde301010209a0", VEC_INVALID, NULL, 0u, "unknown_type", NULL},
-    {"unknown_type_then_frame", "a5c301fe0505004f92a5c300ff2106b21e", VEC_INVALID, v67_frames, 1u, "unknown_type", NULL},
+    {"unknown_type_then_frame", "a5c301fe0505004f92a5c300ff2106b21e", VEC_INVALID, v71_frames, 1u, "unknown_type", NULL},
     {"bad_length_set_amplitude_short", "a5c302fd220fde0dee8a", VEC_INVALID, NULL, 0u, "bad_length", NULL},
     {"bad_length_get_status_one_byte", "a5c301fe02030079bd", VEC_INVALID, NULL, 0u, "bad_length", NULL},
     {"bad_length_program_count_mismatch", "a5c321de100600ac0d2c01f40100000000000000000000000000d007e8037017040164026400009399", VEC_INVALID, NULL, 0u, "bad_length", NULL},
+    {"bad_length_counters_short", "a5c317e8b2150c00000001000000060400000d000000010000000000009d06", VEC_INVALID, NULL, 0u, "bad_length", NULL},
+    {"bad_length_get_counters_one_byte", "a5c301fe32150009d1", VEC_INVALID, NULL, 0u, "bad_length", NULL},
     {"bad_length_nak_trailing_byte", "a5c309f67f02010818ff0100000000f002", VEC_INVALID, NULL, 0u, "bad_length", NULL},
-    {"bad_length_max_frame", "a5c3ff000242000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f99ea5c300ff02436655", VEC_INVALID, v72_frames, 1u, "bad_length", NULL},
+    {"bad_length_max_frame", "a5c3ff000242000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f99ea5c300ff02436655", VEC_INVALID, v78_frames, 1u, "bad_length", NULL},
     {"bad_value_polarity_3", "a5c323dc100600ac0d2c01f40100000000000000000000000000d007e80370170401640364000000004ac0", VEC_INVALID, NULL, 0u, "bad_value", NULL},
     {"bad_value_waveform_3", "a5c323dc100600ac0d2c01f40100000300000000000000000000d007e80370170401640264000000006861", VEC_INVALID, NULL, 0u, "bad_value", NULL},
     {"bad_value_recharge_2", "a5c323dc100600ac0d2c01f40100000000000000000200000000d007e80370170401640264000000008cee", VEC_INVALID, NULL, 0u, "bad_value", NULL},
@@ -366,7 +388,7 @@ static const vec VECTORS[86] = {
     {"bad_value_event_state_cause_7", "a5c305fae007020307ac0d9cb0", VEC_INVALID, NULL, 0u, "bad_value", NULL},
     {"bad_value_event_fault_0", "a5c306f9e10800ff00000000dbba", VEC_INVALID, NULL, 0u, "bad_value", NULL},
     {"bad_value_usage_event_code_13", "a5c31ae5b11200000000000000000000000001000000010001e80300000d0000f590", VEC_INVALID, NULL, 0u, "bad_value", NULL},
-    {"bad_value_serial_escape", "a5c31be4810401530201040053435331361b5b324a00000000000000011008ff01f449a5c300ff0205647d", VEC_INVALID, v83_frames, 1u, "bad_value", "serial_number"},
+    {"bad_value_serial_escape", "a5c31be4810401530201040053435331361b5b324a00000000000000011008ff01f449a5c300ff0205647d", VEC_INVALID, v89_frames, 1u, "bad_value", "serial_number"},
     {"bad_value_serial_delete", "a5c31be4810401530201040053435331367f00000000000000000000011008ff014fd5", VEC_INVALID, NULL, 0u, "bad_value", "serial_number"},
     {"bad_length_before_bad_value", "a5c31ce3810401530201040053435331361b5b324a00000000000000011008ff0100a229", VEC_INVALID, NULL, 0u, "bad_length", NULL},
 };

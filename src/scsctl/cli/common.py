@@ -15,7 +15,22 @@ if TYPE_CHECKING:
     from ..controller import ConnectTarget, Device
 
 PORT_ENV = "SCSCTL_PORT"
+BAUD_ENV = "SCSCTL_BAUD"
 POLICY_HELP = "/etc/scsctl/policy.toml"
+
+DEVICE_OPTIONS: dict[str, str] = {
+    "port": "--port",
+    "baud": "--baud",
+    "profile": "--profile",
+    "profile_path": "--profile-path",
+    "role": "--role",
+    "operator": "--operator",
+    "data_dir": "--data-dir",
+    "capture": "--capture",
+}
+"""Options of the commands that talk to a device (dest -> flag): given before or after the command."""
+GLOBAL_OPTIONS: dict[str, str] = {"verbose": "-v", "log_file": "--log-file", "utc": "--utc"}
+"""Options every command takes, before or after its name."""
 
 
 def whole_number(what: str, *, minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
@@ -53,6 +68,14 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
         f"emu://[MODEL]; default ${PORT_ENV}",
     )
     group.add_argument(
+        "--baud",
+        metavar="B",
+        type=whole_number("--baud", minimum=1),
+        help=f"line speed in bits per second (default ${BAUD_ENV}, else 115200 for a serial port): sets a serial "
+        "port's speed, and the reply timeouts follow it (a pseudo-terminal or TCP line to a slow device: give "
+        "the device's speed)",
+    )
+    group.add_argument(
         "--profile",
         metavar="NAME",
         help="device profile, by name or .toml file (default: matched from the device's model); technicians get "
@@ -80,9 +103,47 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
         help="name recorded in the audit log, up to 64 printable characters (default: your OS user name)",
     )
     group.add_argument("--data-dir", metavar="DIR", help="where the audit log lives (default: user data folder)")
-    group.add_argument("--capture", metavar="FILE", help="record every byte on the wire to FILE")
+    group.add_argument(
+        "--capture", metavar="FILE", help="record every byte on the wire to FILE (- for standard output; the "
+        "command's own output then goes to standard error)"
+    )
     if json_output:
         parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def line_speed(args: argparse.Namespace) -> int | None:
+    """``--baud``, else ``$SCSCTL_BAUD``, else None (the transport's own default)."""
+    if getattr(args, "baud", None) is not None:
+        return int(args.baud)
+    text = os.environ.get(BAUD_ENV)
+    if not text:
+        return None
+    from ..parsing import whole_number as parse
+
+    return parse(text, f"${BAUD_ENV}", minimum=1)
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """-v, --log-file and --utc: every command takes them, before or after its name."""
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say what the link, the transports and the controller do on standard error (retries, stray "
+        "replies, reconnects, timeouts): -v for the main steps, -vv for every detail",
+    )
+    group.add_argument(
+        "--log-file",
+        metavar="FILE",
+        help="append every detail of what the link, the transports and the controller do to FILE (- for standard "
+        "output); the only way to see it from the terminal UI",
+    )
+    group.add_argument(
+        "--utc", action="store_true", help="print times in UTC, and read times without a zone as UTC (default: "
+        "local time, with its offset)"
+    )
 
 
 def require_port(args: argparse.Namespace) -> None:
@@ -100,6 +161,7 @@ def target_of(args: argparse.Namespace, *, tethered: bool = False) -> ConnectTar
     require_port(args)
     return ConnectTarget(
         args.port,
+        baud=line_speed(args),
         profile=args.profile,
         role=args.role,
         data_dir=args.data_dir,

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from ..units import format_dhz, format_ms, format_ua, format_us
-from .common import add_device_options, emit, open_device, require_port, table, whole_number
+from .common import add_device_options, emit, line_speed, open_device, require_port, table, whole_number
 
 
 def register(sub: Any) -> None:
@@ -109,7 +109,7 @@ def _status_dict(status: Any) -> dict[str, Any]:
     }
 
 
-def _status_text(d: dict[str, Any]) -> str:
+def _status_text(d: dict[str, Any], link: str, device_line: str) -> str:
     return table(
         [
             ("state", d["state"]),
@@ -122,14 +122,29 @@ def _status_text(d: dict[str, Any]) -> str:
             ("battery", f"{d['battery_pct']} % ({d['battery_mv']} mV)"),
             ("faults", ", ".join(d["faults"]) or "none"),
             ("uptime", f"{d['uptime_s']} s"),
+            ("link", link),
+            ("device line", device_line),
         ]
     )
 
 
 def _status(args: argparse.Namespace) -> int:
+    from firmware_protocol.messages import to_fields
+
+    from ..diagnostics import device_counters_text, link_text
+
     with open_device(args) as dev:
         d = _status_dict(dev.status())
-        emit(args, d, _status_text(d))
+        counters = dev.counters()
+        stats = dev.link.stats
+        # The link's counts of this session, and the device's since its power-on (when it keeps them).
+        data = {**d, "link": stats.as_dict(), "device_counters": None if counters is None else to_fields(counters)}
+        device_line = (
+            "since power-on: " + device_counters_text(counters)
+            if counters is not None
+            else "the device keeps no counters (no COUNTERS capability)"
+        )
+        emit(args, data, _status_text(d, "this session: " + link_text(stats), device_line))
     return 0
 
 
@@ -241,7 +256,8 @@ def _stop(args: argparse.Namespace) -> int:
 
     require_port(args)
     # STOP goes out before anything else: no profile, audit log or handshake stands in its way.
-    report = stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture)
+    report = stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture,
+                      baud=line_speed(args))  # fmt: skip
     print(f"stopped: all outputs off (confirmed by the device after {report.confirmed_after_ms:g} ms, {report.path})")
     return 0
 
@@ -294,11 +310,15 @@ def _impedance(args: argparse.Namespace) -> int:
 
 
 def _usage(args: argparse.Namespace) -> int:
+    from ..units import format_event_detail, format_s
+
     with open_device(args) as dev:
         usage = dev.usage()
         events = [
-            {"device_time_s": e.device_time_s, "code": e.code.name.lower(), "detail": e.detail} for e in usage.events
-        ]
+            {"device_time_s": e.device_time_s, "code": e.code.name.lower(), "detail": e.detail,
+             "detail_text": format_event_detail(e.code.name, e.detail)}
+            for e in usage.events
+        ]  # fmt: skip
         d: dict[str, Any] = {
             "stimulation_s": usage.stimulation_s,
             "start_count": usage.start_count,
@@ -307,7 +327,16 @@ def _usage(args: argparse.Namespace) -> int:
             "fault_count": usage.fault_count,
             "events": events,
         }
-        lines = [table([(k.replace("_", " "), v) for k, v in d.items() if k != "events"]), "", "event log:"]
-        lines += [f"  {e['device_time_s']:>8} s  {e['code']}  {e['detail']}" for e in events] or ["  (empty)"]
-        emit(args, d, "\n".join(lines))
+        rows: list[tuple[str, Any]] = [
+            ("stimulation", format_s(usage.stimulation_s)),
+            ("starts", usage.start_count),
+            ("amplitude changes", usage.amplitude_change_count),
+            ("power-ons", usage.power_on_count),
+            ("faults", usage.fault_count),
+        ]
+        lines = [table(rows), "", "event log:"]
+        for e in usage.events:
+            detail = format_event_detail(e.code.name, e.detail)
+            lines.append(f"  {format_s(e.device_time_s):>10}  {e.code.name.lower()}  {detail}".rstrip())
+        emit(args, d, "\n".join(lines if events else [*lines, "  (empty)"]))
     return 0

@@ -2,7 +2,9 @@
 
 The first lines of output are ``port: URL``, one per emulator, flushed at once, so a script or a
 test can read where to connect before anything else; a port that comes back after a
-``disconnect`` fault is announced again the same way.
+``disconnect`` fault is announced again the same way. Standard error says what is served, and each
+emulator's counters (GET_COUNTERS: frames, invalid frames, noise bytes, NAKs) whenever a line
+problem grew and once more at the end.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def register(subparsers: Any) -> None:
         "--baud",
         type=whole_number("--baud"),
         metavar="B",
-        help="simulate the wire speed of B bits/s (10 bits a byte); default: instant",
+        help="simulate the wire speed of B bits/s (10 bits a byte); default: instant. Tell the host the same "
+        "(scsctl --baud B, or SCSCTL_BAUD=B): a pseudo-terminal does not",
     )
     parser.add_argument(
         "--fault", action="append", default=[], metavar="SPEC", help="inject a fault (repeatable; syntax below)"
@@ -181,11 +184,45 @@ def run(args: argparse.Namespace) -> int:
             baud = f"{runner.baud} baud" if runner.baud else "instant line"
             codec = "" if args.codec == "python" else f"; {args.codec} codec"
             print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults}{codec})", file=sys.stderr, flush=True)
+        if args.baud:
+            print(f"scsctl emulator: a {args.baud} baud line: give scsctl --baud {args.baud} (or SCSCTL_BAUD="
+                  f"{args.baud}) so that its reply timeouts follow it", file=sys.stderr, flush=True)  # fmt: skip
         print("scsctl emulator: serving until interrupted (Ctrl-C)", file=sys.stderr, flush=True)
+        watch = _CounterWatch(runners, urls)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how serving normally ends
-            stop.wait()
+            while not stop.wait(COUNTERS_EVERY_S):
+                watch.report(changed_only=True)
+        watch.report(changed_only=False)
     finally:
         server.stop()
         if in_main:
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+COUNTERS_EVERY_S = 1.0
+"""How often the emulators' counters are looked at; a line is printed only when a line problem grew."""
+
+
+class _CounterWatch:
+    """Prints each emulator's receiver and NAK counters (what GET_COUNTERS answers) to stderr: when a
+    line problem grew (noise, invalid frames, NAK BAD_CRC; not the NAKs every session gets, such as
+    EMPTY_SLOT for the slots it reads), and once more when serving ends."""
+
+    def __init__(self, runners: list[Any], urls: list[str]) -> None:
+        self._runners = runners
+        self._urls = urls
+        self._seen: list[tuple[int, int, int] | None] = [None] * len(runners)
+
+    def report(self, *, changed_only: bool) -> None:
+        from ..diagnostics import device_counters_text
+
+        for i, (runner, url) in enumerate(zip(self._runners, self._urls, strict=True)):
+            with runner.locked() as fw:
+                counters = fw.counters
+            problems = (counters.invalid_frames, counters.discarded_bytes, counters.bad_crc_naks)
+            if changed_only and problems == (self._seen[i] or (0, 0, 0)):
+                continue
+            self._seen[i] = problems
+            print(f"scsctl emulator: {url}: since power-on {device_counters_text(counters)}", file=sys.stderr,
+                  flush=True)  # fmt: skip

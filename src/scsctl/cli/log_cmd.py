@@ -1,7 +1,9 @@
 """``scsctl log show|export|verify``: read the audit log, and check that nobody changed it.
 
-Every field ``show`` prints is escaped (``scsctl.text.printable``): a record prints as one line
-whatever a name, a device serial or an error text holds.
+``show`` prints each record's time in local time with its offset (``--utc``: in UTC), to the
+millisecond; ``export`` writes the stored UTC times as they are. Every field ``show`` prints is
+escaped (``scsctl.text.printable``): a record prints as one line whatever a name, a device serial or
+an error text holds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ def register(sub: Any) -> None:
     ):
         p = log_sub.add_parser(name, help=help_text, description=help_text)
         _data_dir(p)
-        p.add_argument("--since", help="from this date/time (2026-11-21, 2026-11-21T14:30) or age (2h, 7d)")
+        p.add_argument(
+            "--since",
+            help="from this date/time (2026-11-21, 2026-11-21T14:30, local time unless it gives a zone or --utc is "
+            "given) or age (2h, 7d)",
+        )
         p.add_argument("--device", metavar="SERIAL", help="only this device's records")
         p.add_argument("--session", help="only this session's records")
         p.set_defaults(handler=handler)
@@ -34,7 +40,7 @@ def register(sub: Any) -> None:
             p.add_argument("--json", action="store_true", help="machine-readable output")
         else:
             p.add_argument("--format", choices=["csv", "json"], required=True)
-            p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+            p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default, or -: standard output)")
     verify_help = (
         "check the hash chain: every record as written, none removed or inserted; names the first record "
         "that is not (exit 8)"
@@ -67,7 +73,7 @@ def _records(args: argparse.Namespace) -> list[Any]:
     from ..audit import AuditLog, parse_since
 
     path = _path(args)
-    since = parse_since(args.since) if args.since else None
+    since = parse_since(args.since, utc=args.utc) if args.since else None
     with AuditLog(path, read_only=True) as log:
         return log.query(since=since, device=args.device, session=args.session, limit=getattr(args, "limit", None))
 
@@ -91,19 +97,34 @@ def _show(args: argparse.Namespace) -> int:
         heading = session
         detail = ", ".join(f"{p(k)}={p(v)}" for k, v in r.detail.items() if k not in ("sent",))
         print(
-            f"{p(r.time_utc[:23])}  {p(r.operator)}/{p(r.role)}  {p(r.device_serial) or '-'}  {p(r.kind):<7} "
-            f"{p(r.name)}  {detail}"
+            f"{p(_when(r.time_utc, args.utc))}  {p(r.operator)}/{p(r.role)}  {p(r.device_serial) or '-'}  "
+            f"{p(r.kind):<7} {p(r.name)}  {detail}"
         )
     if not records:
         print("no records")
     return 0
 
 
+def _when(time_utc: str, utc: bool) -> str:
+    """A record's time to the millisecond with its zone: local time and its offset, or UTC."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(time_utc)
+    except ValueError:
+        return time_utc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the log stores UTC
+    moment = moment.astimezone(UTC) if utc else moment.astimezone()
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 1000:03d} {offset[:3]}:{offset[3:]}"
+
+
 def _export(args: argparse.Namespace) -> int:
     from ..audit import export
 
     text = export(_records(args), args.format)
-    if args.output:
+    if args.output and args.output != "-":
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as err:

@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
     p_check = sub.add_parser(
         "check", help="validate profile files; lists every problem, and says whether technicians may use each"
     )
-    p_check.add_argument("files", metavar="FILE", nargs="+", help="profile files to check")
+    p_check.add_argument("files", metavar="FILE", nargs="+", help="profile files to check (- for standard input)")
     p_check.set_defaults(handler=run_check)
 
 
@@ -117,6 +117,21 @@ def _trusted_of_model(model_id: int, policy: Any) -> list[Any]:
     return [p for p in found if p.model_id == model_id and policy.profile_origin(p).trusted]
 
 
+def _read_stdin_profile() -> Any:
+    """``profiles check -``: a profile piped in (``git show HEAD:my.toml | scsctl profiles check -``)."""
+    import tomllib
+
+    from ..errors import ProfileError, ProfileProblem
+    from ..profiles import content_sha256, parse_profile
+
+    content = sys.stdin.buffer.read()
+    try:
+        data = tomllib.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ProfileError(ProfileProblem("standard input", "", f"not valid TOML: {err}")) from None
+    return parse_profile(data, "standard input", sha256=content_sha256(content))
+
+
 def run_check(args: argparse.Namespace) -> int:
     from ..controller import system_policy
     from ..errors import ProfileError
@@ -126,7 +141,7 @@ def run_check(args: argparse.Namespace) -> int:
     failed = 0
     for file in args.files:
         try:
-            profile = load_profile(file)
+            profile = _read_stdin_profile() if file == "-" else load_profile(file)
         except ProfileError as err:
             failed += 1
             for problem in err.problems:

@@ -129,7 +129,7 @@ def register(sub: Any) -> None:
     p = data_only("report", "write the trial report: verdict, daily pain and usage, programs, device faults", _report)
     p.add_argument("trial_id", metavar="ID")
     p.add_argument("--format", choices=["md", "html", "json"], default="md", help="md (default), html or json")
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (default, or -: standard output)")
 
     trial_sub.add_parser("regions", help="list the body regions coverage and pain areas are written in").set_defaults(
         handler=_regions
@@ -370,7 +370,7 @@ def _report(args: argparse.Namespace) -> int:
             report = build_report(store, trial.trial_id, audit=audit)
     render = {"md": render_markdown, "html": render_html, "json": render_json}[args.format]
     text = render(report)
-    if args.output:
+    if args.output and args.output != "-":
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as err:

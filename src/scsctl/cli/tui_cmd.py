@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_device_options
+from .common import add_device_options, line_speed
 
 
 def register(sub: Any) -> None:
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = ConnectTarget(
         url=args.port or EMULATOR_URL,
+        baud=line_speed(args),
         profile=args.profile,
         role=args.role,
         data_dir=args.data_dir,

@@ -38,12 +38,13 @@ import nothing from ``scsctl.link``, ``scsctl.transports`` or ``scsctl.guard``
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
@@ -68,6 +69,9 @@ from ..guard import (
     worst_contact,
 )
 from ..link import (
+    STDIO,
+    CaptureFile,
+    DamagedLine,
     Link,
     LinkStateChange,
     LinkStats,
@@ -75,11 +79,12 @@ from ..link import (
     WireCapture,
     capture_started,
     frame_packets,
+    load_capture,
     read_capture,
     write_pcap,
 )
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
-from ..transports import Transport, take_over_options, transport_for_url
+from ..transports import Transport, speed_options, take_over_options, transport_for_url
 from ..trust import OsUser, Policy, recorded_role, system_policy
 from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
@@ -99,11 +104,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WATCHDOG_MS",
     "EMULATOR_URL",
+    "STDIO",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
+    "CaptureFile",
     "ChargeLevel",
     "ConnectTarget",
     "ContactCharge",
+    "DamagedLine",
     "Device",
     "DeviceContext",
     "DeviceWatch",
@@ -143,6 +151,7 @@ __all__ = [
     "emulator_targets",
     "frame_packets",
     "list_ports",
+    "load_capture",
     "program_limits",
     "read_capture",
     "setting_refusal",
@@ -162,6 +171,8 @@ def __getattr__(name: str) -> object:
         return EmulatedTransport
     raise AttributeError(name)
 
+_log = logging.getLogger(__name__)
+
 
 
 def connect(
@@ -171,10 +182,11 @@ def connect(
     *,
     data_dir: str | Path | None = None,
     operator: str | None = None,
-    capture: str | Path | None = None,
+    capture: str | Path | TextIO | None = None,
     tethered: bool = False,
     watchdog_timeout_ms: int = DEFAULT_WATCHDOG_MS,
     profile_paths: Sequence[str | Path] = (),
+    baud: int | None = None,
     transport_options: dict[str, object] | None = None,
     transport: Transport | None = None,
     policy: Policy | None = None,
@@ -190,14 +202,17 @@ def connect(
     committed program keeps running when this session ends, as a trial stimulator does on the belt,
     and only tentative amplitude changes revert. ``transport``: an unopened or already used
     transport to talk over instead of one made from ``url`` (e.g. the same ``emu://`` device again).
+    ``baud``: the line's speed (a serial port is set to it; reply timeouts follow it); a capture may
+    be a file name or an open text stream (``-``: standard output).
     """
     admission = admit(role, operator=operator, policy=policy, data_dir=data_dir, port=url, profile=profile,
                       profile_paths=profile_paths)  # fmt: skip
     role = admission.role
     audit = AuditLog.in_dir(data_dir, operator=admission.operator, role=role.value)
     if transport is None:
-        transport = transport_for_url(url, **(transport_options or {}))
+        transport = transport_for_url(url, **speed_options(url, baud), **(transport_options or {}))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
+    _log.info("connecting to %s as %s (operator %s)", url, role.value, admission.operator)
     device: Device | None = None
     claim: PortClaim | None = None
     try:
@@ -212,6 +227,7 @@ def connect(
                 audit.record("error", "connect", {"port": url, "error": str(err)})
             raise
         link.open()
+        _log.info("opened %s (%s)", url, f"{transport.baud} baud" if transport.baud else "line speed not known")
         ident = link.request(m.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION))
         assert isinstance(ident, m.Identify)
         chosen = _match_profile(ident, profile, profile_paths)
@@ -219,6 +235,8 @@ def connect(
         audit.device_serial = ident.serial_number
         identity = Identity.from_message(ident, chosen.name)
         audit.record("reply", "IDENTIFY", identity.as_dict())
+        _log.info("connected to %s: %s serial %s, firmware %s, protocol %d, profile %s", url, chosen.name,
+                  identity.serial, identity.firmware, identity.protocol_version, chosen.name)  # fmt: skip
         device = Device(link, identity, chosen, Guard(chosen, role=role), audit, tethered=tethered,
                         watchdog_timeout_ms=watchdog_timeout_ms, claim=claim)  # fmt: skip
         claim = None  # the device releases it when it closes
@@ -254,7 +272,8 @@ def stop_now(
     operator: str | None = None,
     role: Role | str = Role.TECHNICIAN,
     transport: Transport | None = None,
-    capture: str | Path | None = None,
+    capture: str | Path | TextIO | None = None,
+    baud: int | None = None,
 ) -> StopReport:
     """Stop all output on the device at ``url`` first, and only then do anything else.
 
@@ -275,20 +294,24 @@ def stop_now(
         except PortBusy as busy:
             report, passed_by = _stop_through_holder(url, busy, data_dir=data_dir, operator=operator, role=role)
             if report is not None:
+                _log.info("STOP on %s: confirmed after %.1f ms, %s", url, report.confirmed_after_ms, report.path)
                 return report
-            transport = transport_for_url(url, **take_over_options(url))
+            transport = transport_for_url(url, **take_over_options(url), **speed_options(url, baud))
     try:
         try:
-            return _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
-                                 passed_by=passed_by)  # fmt: skip
+            report = _stop_on_port(url, transport, data_dir=data_dir, operator=operator, role=role, capture=capture,
+                                   passed_by=passed_by, baud=baud)  # fmt: skip
         except PortBusy as busy:
             if not ours or passed_by:
                 raise
             # Held exclusively by a program or user whose session this user cannot ask (another
             # user's scsctl, a terminal program): STOP goes out beside it all the same.
-            beside = transport_for_url(url, **take_over_options(url))
-            return _stop_on_port(url, beside, data_dir=data_dir, operator=operator, role=role, capture=capture,
-                                 passed_by=f"the port was held where this user cannot ask ({busy})")  # fmt: skip
+            beside = transport_for_url(url, **take_over_options(url), **speed_options(url, baud))
+            why = f"the port was held where this user cannot ask ({busy})"
+            report = _stop_on_port(url, beside, data_dir=data_dir, operator=operator, role=role, capture=capture,
+                                   passed_by=why, baud=baud)  # fmt: skip
+        _log.info("STOP on %s: confirmed after %.1f ms, %s", url, report.confirmed_after_ms, report.path)
+        return report
     finally:
         if claim is not None:
             claim.release()
@@ -303,6 +326,8 @@ def _stop_through_holder(
         return None, "the holder could not be identified"
     me = {"pid": os.getpid(), "operator": operator or default_operator(), "command": command_line()}
     answer = ask_to_stop(holder.control, me)
+    # Nothing is logged here: the STOP from this process would wait for it. The path it took,
+    # passing the holder by included, is logged once the device has confirmed.
     if answer is None:
         return None, f"{holder.describe()} did not answer within {ACCEPT_TIMEOUT_S * 1000:.0f} ms"
     if not answer.confirmed:
@@ -318,10 +343,10 @@ def _stop_through_holder(
 
 def _stop_on_port(
     url: str, transport: Transport | None, *, data_dir: str | Path | None, operator: str | None, role: Role,
-    capture: str | Path | None, passed_by: str,
+    capture: str | Path | TextIO | None, passed_by: str, baud: int | None,
 ) -> StopReport:  # fmt: skip
     if transport is None:
-        transport = transport_for_url(url)
+        transport = transport_for_url(url, **speed_options(url, baud))
     link = Link(transport, capture=WireCapture(capture, port=url) if capture else None)
     sent_at = time.monotonic()
     serial = ""

@@ -250,6 +250,15 @@ class Device:
             tuple(events),
         )
 
+    def counters(self) -> m.Counters | None:
+        """The device's receiver and NAK counts since its power-on (GET_COUNTERS), or None for a
+        device that does not advertise them (the command is optional): a read, not audited."""
+        if "counters" not in self.identity.capabilities:
+            return None
+        reply = self._link.request(m.GetCounters())
+        assert isinstance(reply, m.Counters)
+        return reply
+
     @property
     def impedance(self) -> ImpedanceRecord | None:
         return self._known.impedance
@@ -444,7 +453,7 @@ class Device:
                 reply = self._link.request(message)
                 self._armed = True
                 return reply
-            if isinstance(message, m.GetStatus | m.ReadProgram | m.GetUsage):
+            if isinstance(message, m.GetStatus | m.ReadProgram | m.GetUsage | m.GetCounters):
                 return self._link.request(message)  # reads are not audit records
             return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ..audit import default_operator
 from ..errors import PortNotFound
-from ..transports import Transport, transport_for_url
+from ..transports import Transport, speed_options, transport_for_url
 from .ownership import PortClaim, claim_port, port_keys
 
 DEFAULT_WATCHDOG_MS = 1000
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .device import Device
 
 __all__ = ["EMULATOR_URL", "ConnectTarget"]
+
+_log = logging.getLogger(__name__)
 
 EMULATOR_URL = "emu://"
 """The built-in emulator, used when no port is given (and no $SCSCTL_PORT is set)."""
@@ -41,13 +44,16 @@ class ConnectTarget:
     role: str = "technician"
     data_dir: str | Path | None = None
     operator: str | None = None
-    capture: str | Path | None = None
+    capture: str | Path | TextIO | None = None
     tethered: bool = False
     watchdog_timeout_ms: int = DEFAULT_WATCHDOG_MS
     profile_paths: Sequence[str | Path] = ()
+    baud: int | None = None
+    """The line's speed, bits per second (None: the transport's default); reply timeouts follow it."""
     transport: Transport | None = field(default=None, repr=False)
     policy: Policy | None = field(default=None, repr=False)
     """Who may have which role (None: the site policy, as for every front end but tests and rigs)."""
+    _opens: int = field(default=0, init=False, repr=False, compare=False)
 
     @property
     def is_emulator(self) -> bool:
@@ -68,7 +74,10 @@ class ConnectTarget:
         from . import connect
 
         if self.transport is None and self.is_emulator:
-            self.transport = transport_for_url(self.url)
+            self.transport = transport_for_url(self.url, **speed_options(self.url, self.baud))
+        self._opens += 1
+        if self._opens > 1:
+            _log.info("connecting to %s again (connection %d of this session)", self.url, self._opens)
         return connect(
             self.url,
             self.profile,
@@ -79,6 +88,7 @@ class ConnectTarget:
             tethered=self.tethered,
             watchdog_timeout_ms=self.watchdog_timeout_ms,
             profile_paths=self.profile_paths,
+            baud=self.baud,
             transport=self.transport,
             policy=self.policy,
         )
@@ -97,7 +107,8 @@ class ConnectTarget:
                 f"{self.url}: the built-in emulator was never started, so it is not stimulating; nothing was sent",
                 port=self.url,
             )
-        stop_now(self.url, data_dir=self.data_dir, operator=self.operator, role=self.role, transport=self.transport)
+        stop_now(self.url, data_dir=self.data_dir, operator=self.operator, role=self.role, transport=self.transport,
+                 baud=self.baud)  # fmt: skip
 
     def port_claim(self) -> PortClaim:
         """Claim this target's port for this process (``release`` it when done); PortBusy names the holder."""

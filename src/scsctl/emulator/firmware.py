@@ -143,6 +143,15 @@ class FrameDecoder(Protocol):
     @property
     def buffered(self) -> int: ...
 
+    @property
+    def frames(self) -> int: ...
+
+    @property
+    def invalid_frames(self) -> int: ...
+
+    @property
+    def discarded_bytes(self) -> int: ...
+
     def feed(self, data: bytes) -> list[Frame | InvalidFrame]: ...
 
     def flush(self) -> list[Frame | InvalidFrame]: ...
@@ -196,7 +205,7 @@ class Firmware:
     ) -> None:
         self.model = model
         self.codec = codec
-        self._encode = codec.encode
+        self._codec_encode = codec.encode
         self.seed = seed
         self.storage = storage if storage is not None else Storage()
         self.battery = battery if battery is not None else Battery()
@@ -242,6 +251,7 @@ class Firmware:
             MessageType.SET_AMPLITUDE: self._on_set_amplitude,
             MessageType.MEASURE_IMPEDANCE: self._on_measure_impedance,
             MessageType.GET_USAGE: self._on_get_usage,
+            MessageType.GET_COUNTERS: self._on_get_counters,
         }
         self._power_on(now_s)
 
@@ -321,6 +331,19 @@ class Firmware:
         return self._fault_flags
 
     @property
+    def counters(self) -> m.Counters:
+        """What the receiver saw and what was sent since power-on: the GET_COUNTERS answer (P 7.16)."""
+        d = self._decoder
+        return m.Counters(
+            frames_received=min(d.frames, _U32),
+            invalid_frames=min(d.invalid_frames, _U32),
+            discarded_bytes=min(d.discarded_bytes, _U32),
+            frames_sent=min(self._frames_sent, _U32),
+            naks_sent=min(self._naks_sent, _U32),
+            bad_crc_naks=min(self._bad_crc_naks, _U32),
+        )
+
+    @property
     def clock_s(self) -> float:
         """The device clock: the latest time the firmware was driven to."""
         return self._clock_s
@@ -331,6 +354,7 @@ class Firmware:
         self._timers.forget()
         self._power_on_s = t
         self._decoder = self.codec.decoder()
+        self._frames_sent = self._naks_sent = self._bad_crc_naks = 0  # RAM: counted from power-on (P 7.16)
         self._rx_at_s = t
         self._history = bytearray()
         self._history_base = 0
@@ -729,19 +753,25 @@ class Firmware:
     def _prepare(self, item: Frame | InvalidFrame) -> Frame | bytes:
         """A valid command frame, or the bytes answering anything else (P 8.3)."""
         if isinstance(item, Frame):
-            if is_command(item.message.TYPE):
+            if self._implements(item.message.TYPE):
                 return item
             return self._nak_bytes(item.seq, item.message.TYPE, Refusal(NakReason.UNKNOWN_COMMAND))
         reason = item.nak_reason
         if reason is None or item.seq is None or item.msg_type is None:
             return b""  # the header could not be trusted: say nothing
-        if not is_command(item.msg_type) and reason != NakReason.BAD_CRC:
+        if not self._implements(item.msg_type) and reason != NakReason.BAD_CRC:
             return self._nak_bytes(item.seq, item.msg_type, Refusal(NakReason.UNKNOWN_COMMAND))
         if reason == NakReason.OUT_OF_RANGE:
             index = self._bad_polarity_index(item) if item.param == Param.CONTACT_POLARITY else NO_INDEX
             limit = self.model.contact_count if item.param == Param.CONTACT_COUNT else 0
             return self._nak_bytes(item.seq, item.msg_type, out_of_range(item.param, limit, index))
         return self._nak_bytes(item.seq, item.msg_type, Refusal(reason))
+
+    def _implements(self, msg_type: int) -> bool:
+        """A command this model answers; the optional GET_COUNTERS only with its capability (P 7.16)."""
+        if msg_type == MessageType.GET_COUNTERS:
+            return self.model.counters
+        return is_command(msg_type)
 
     def _bad_polarity_index(self, item: InvalidFrame) -> int:
         """Which contact of a SET_PROGRAM the decoder refused holds an undefined polarity (P 8.3:
@@ -806,7 +836,14 @@ class Firmware:
 
     def _nak_bytes(self, seq: int, command: int, refusal: Refusal) -> bytes:
         nak = m.Nak(command, refusal.reason, refusal.param, refusal.index, refusal.limit)
+        self._naks_sent += 1
+        if refusal.reason == NakReason.BAD_CRC:
+            self._bad_crc_naks += 1
         return self._encode(nak, seq)
+
+    def _encode(self, message: m.Message, seq: int) -> bytes:
+        self._frames_sent += 1
+        return self._codec_encode(message, seq)
 
     def _event(self, event: m.Message) -> None:
         self._events.append(event)
@@ -1064,6 +1101,9 @@ class Firmware:
             event_total=total,
             events=tuple(self.storage.log.entries(msg.first_event, count)),
         )
+
+    def _on_get_counters(self, msg: m.GetCounters) -> _Reply:
+        return self.counters
 
 
 __all__ = ["Firmware"]

@@ -97,6 +97,8 @@ class FirmwareModel:
     impedance: bool = True
     usage_log: bool = True
     tentative_amplitude: bool = True
+    counters: bool = True
+    """GET_COUNTERS is answered (the optional COUNTERS capability); False: UNKNOWN_COMMAND, as an older device."""
     requires_fresh_impedance: bool = False
     """START is refused (NOT_PERMITTED) until an impedance check passed since power-on/lead fault."""
     impedance_bands: ImpedanceBands = field(default_factory=ImpedanceBands)
@@ -142,6 +144,7 @@ class FirmwareModel:
             (self.impedance, Capability.IMPEDANCE),
             (self.usage_log, Capability.USAGE_LOG),
             (self.tentative_amplitude, Capability.TENTATIVE_AMPLITUDE),
+            (self.counters, Capability.COUNTERS),
         ):
             if flag:
                 caps |= cap

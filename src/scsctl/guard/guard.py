@@ -45,6 +45,7 @@ from collections.abc import Collection
 
 from firmware_protocol.constants import NO_SLOT, AmplitudeFlags, HeartbeatFlags
 from firmware_protocol.messages import (
+    GetCounters,
     GetStatus,
     GetUsage,
     Heartbeat,
@@ -91,7 +92,7 @@ def _heartbeat_text(command: Heartbeat) -> str:
     stop = "stop on loss" if command.flags & HeartbeatFlags.STOP_ON_LOSS else "no stop on loss"
     return f"timeout {command.watchdog_timeout_ms} ms, {stop}"
 
-_PASS_THROUGH = (Stop, GetStatus, Hello, ReadProgram, MeasureImpedance, GetUsage)
+_PASS_THROUGH = (Stop, GetStatus, Hello, ReadProgram, MeasureImpedance, GetUsage, GetCounters)
 """Commands that do not command stimulation (STOP only ever lowers it): approved unchanged."""
 
 

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from .capture import WireCapture, capture_started, frame_packets, read_capture, write_pcap
+from .capture import (
+    STDIO,
+    CaptureFile,
+    DamagedLine,
+    WireCapture,
+    capture_started,
+    frame_packets,
+    load_capture,
+    read_capture,
+    write_pcap,
+)
 from .session import Link, LinkStateChange, LinkStats, LinkStatus
 
 __all__ = [
+    "STDIO",
+    "CaptureFile",
+    "DamagedLine",
     "Link",
     "LinkStateChange",
     "LinkStats",
@@ -13,6 +26,7 @@ __all__ = [
     "WireCapture",
     "capture_started",
     "frame_packets",
+    "load_capture",
     "read_capture",
     "write_pcap",
 ]

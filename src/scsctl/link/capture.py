@@ -16,21 +16,29 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import re
 import struct
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO, Literal, TextIO
 
 from firmware_protocol import Decoder, Frame, InvalidFrame, InvalidReason, encode
 
-from ..errors import UsageError
+from ..errors import CaptureDamaged, UsageError
 
 Direction = Literal["tx", "rx"]
 FORMAT_VERSION = 1
+
+
+STDIO = "-"
+"""The file name that means standard input (reading) or standard output (writing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +51,23 @@ class CaptureRecord:
 class WireCapture:
     """Appends records to a capture file; safe to call from the reader and writer threads."""
 
-    def __init__(self, path: str | Path, *, port: str = "") -> None:
-        self.path = Path(path)
-        try:
-            self._file: TextIO = self.path.open("w", encoding="ascii")
-        except OSError as err:
-            raise UsageError(f"cannot write capture file {self.path}: {err.strerror}") from err
+    def __init__(self, path: str | Path | TextIO, *, port: str = "") -> None:
+        """``path``: a file to create, or an open text stream to write to and leave open (standard
+        output for ``--capture -``; the name ``-`` is standard output too)."""
+        if isinstance(path, str) and path == STDIO:
+            path = sys.stdout
+        if not isinstance(path, str | Path):
+            self.path = Path(getattr(path, "name", STDIO))
+            self._file: TextIO = path
+            self._owned = False
+        else:
+            self.path = Path(path)
+            self._owned = True
+            try:
+                self._file = self.path.open("w", encoding="ascii")
+            except OSError as err:
+                raise UsageError(f"cannot write capture file {self.path}: {err.strerror}") from err
+        self._closed = False
         self._lock = threading.Lock()
         self.error: OSError | None = None
         """Set when writing failed: the capture stopped there (the link goes on without it)."""
@@ -67,57 +86,208 @@ class WireCapture:
 
     def _write_line(self, line: str) -> None:
         with self._lock:
-            if self._file.closed:
+            if self._closed or self._file.closed:
                 return
             try:
                 self._file.write(line + "\n")
                 self._file.flush()
-            except OSError as err:
-                # A full disk must not stop the device being controlled (or stopped): the capture ends.
-                self.error = err
-                with contextlib.suppress(OSError):
-                    self._file.close()
+            except (OSError, ValueError) as err:
+                # A full disk (or a reader that went away) must not stop the device being controlled
+                # (or stopped): the capture ends.
+                self.error = err if isinstance(err, OSError) else OSError(str(err))
+                self._close()
 
     def close(self) -> None:
-        with self._lock, contextlib.suppress(OSError):
-            self._file.close()
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError, ValueError):
+            if self._owned:
+                self._file.close()
+            else:
+                self._file.flush()
+
+
+class CaptureProblem(StrEnum):
+    """Why a line of a capture file is not a record: each has a name, for people and for JSON."""
+
+    CUT_SHORT = "cut_short"
+    """The file ends inside this line: the writer was stopped mid-line (a crash, kill -9, a full disk)."""
+    NOT_JSON = "not_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_FIELD = "missing_field"
+    BAD_DIRECTION = "bad_direction"
+    BAD_TIME = "bad_time"
+    BAD_HEX = "bad_hex"
+    NOT_ASCII = "not_ascii"
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedLine:
+    """A line of a capture file that is not a record: where it is, and why."""
+
+    line: int
+    """From 1; line 1 is the header."""
+    offset: int
+    """The file byte its first character is at."""
+    problem: CaptureProblem
+    reason: str
+    kept: CaptureRecord | None = None
+    """What a line cut short still holds: its time, direction and the whole bytes before the cut."""
+
+    def __str__(self) -> str:
+        return f"line {self.line} (file byte {self.offset}): {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFile:
+    """A capture as read: its header, and its lines in file order (records, and lines that are not)."""
+
+    name: str
+    started: datetime | None
+    port: str
+    lines: tuple[CaptureRecord | DamagedLine, ...]
+
+    @property
+    def records(self) -> list[CaptureRecord]:
+        """Every record, with what a line cut short still holds."""
+        out: list[CaptureRecord] = []
+        for item in self.lines:
+            if isinstance(item, CaptureRecord):
+                out.append(item)
+            elif item.kept is not None:
+                out.append(item.kept)
+        return out
+
+    @property
+    def damaged(self) -> list[DamagedLine]:
+        return [item for item in self.lines if isinstance(item, DamagedLine)]
+
+    @property
+    def cut_at_end_only(self) -> bool:
+        """The only damage is a last line cut short (what a writer stopped mid-line leaves)."""
+        damaged = self.damaged
+        return len(damaged) == 1 and damaged[0].problem is CaptureProblem.CUT_SHORT
+
+
+# A record line as WireCapture writes it, for what a cut one still holds.
+_CUT_RECORD = re.compile(rb'\{"t": ([0-9]+(?:\.[0-9]+)?), "dir": "(tx|rx)", "hex": "([0-9a-f]*)')
+
+
+def load_capture(path: str | Path, *, stdin: BinaryIO | None = None) -> CaptureFile:
+    """Read a whole capture file (``-``: ``stdin``, else standard input), keeping going past damage.
+
+    A file that cannot be read, is empty, or does not start with a capture header raises
+    UsageError; a later line that is not a record becomes a ``DamagedLine`` naming its problem.
+    """
+    name = str(path)
+    try:
+        if name == STDIO:
+            raw = (stdin or sys.stdin.buffer).read()
+            name = "standard input"
+        else:
+            raw = Path(path).read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read capture file {name}: {err.strerror or err}") from err
+    if not raw.strip():
+        raise UsageError(f"{name} is empty: not a scsctl capture file")
+    lines: list[CaptureRecord | DamagedLine] = []
+    offset = 0
+    header: dict[str, object] | None = None
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        start, offset = offset, offset + len(line) + 1
+        last = offset > len(raw)  # no newline after it: the end of the file
+        if not line.strip():
+            continue
+        if header is None:
+            header = _header(name, line)
+            continue
+        lines.append(_record(line, number, start, cut=last))
+    assert header is not None  # raw holds a non-blank line
+    started_text = header.get("started_utc")
+    try:
+        started = datetime.fromisoformat(started_text) if isinstance(started_text, str) else None
+    except ValueError:
+        started = None
+    port = header.get("port")
+    return CaptureFile(name, started, port if isinstance(port, str) else "", tuple(lines))
+
+
+def _header(name: str, line: bytes) -> dict[str, object]:
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        obj = None
+    if not isinstance(obj, dict) or obj.get("scsctl_capture") != FORMAT_VERSION:
+        raise UsageError(
+            f"{name}, line 1: not a scsctl capture file (its first line is not a capture header "
+            f'{{"scsctl_capture": {FORMAT_VERSION}, ...}}: is this a file written by --capture?)'
+        )
+    return obj
+
+
+def _record(line: bytes, number: int, offset: int, *, cut: bool) -> CaptureRecord | DamagedLine:
+    def damaged(problem: CaptureProblem, reason: str) -> DamagedLine:
+        return DamagedLine(number, offset, problem, reason)
+
+    try:
+        obj = json.loads(line.decode("ascii"))
+    except UnicodeDecodeError:
+        return damaged(CaptureProblem.NOT_ASCII, "holds bytes that are not ASCII: not a record")
+    except ValueError:
+        if cut:
+            return _cut_line(line, number, offset)
+        return damaged(CaptureProblem.NOT_JSON, "not a JSON line: a record was damaged or something else was written")
+    if not isinstance(obj, dict):
+        return damaged(CaptureProblem.NOT_AN_OBJECT, f"a JSON {type(obj).__name__}, not a record object")
+    for field in ("t", "dir", "hex"):
+        if field not in obj:
+            return damaged(CaptureProblem.MISSING_FIELD, f'the record has no "{field}" field')
+    direction, t, hex_text = obj["dir"], obj["t"], obj["hex"]
+    if direction not in ("tx", "rx"):
+        return damaged(CaptureProblem.BAD_DIRECTION, f'"dir" is {json.dumps(direction)}, not "tx" or "rx"')
+    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+        return damaged(CaptureProblem.BAD_TIME, f'"t" is {json.dumps(t)}, not a number of seconds (0 or more)')
+    if not isinstance(hex_text, str) or len(hex_text) % 2 or not _HEX.fullmatch(hex_text):
+        return damaged(CaptureProblem.BAD_HEX, '"hex" is not an even number of hexadecimal digits')
+    return CaptureRecord(float(t), direction, bytes.fromhex(hex_text))
+
+
+_HEX = re.compile(r"[0-9a-fA-F]*")
+
+
+def _cut_line(line: bytes, number: int, offset: int) -> DamagedLine:
+    found = _CUT_RECORD.match(line)
+    why = "cut short: the file ends inside this line (the capture was interrupted while writing)"
+    if found is None:
+        return DamagedLine(number, offset, CaptureProblem.CUT_SHORT, why)
+    digits = found.group(3)
+    data = bytes.fromhex(digits[: len(digits) // 2 * 2].decode("ascii"))
+    kept = CaptureRecord(float(found.group(1)), "tx" if found.group(2) == b"tx" else "rx", data)
+    return DamagedLine(
+        number, offset, CaptureProblem.CUT_SHORT,
+        f"{why}; its first {len(data)} byte(s) of {kept.direction} data are kept", kept,
+    )  # fmt: skip
 
 
 def read_capture(path: str | Path) -> Iterator[CaptureRecord]:
-    """Records of a capture file; a damaged line raises UsageError naming the file and line."""
-    p = Path(path)
-    try:
-        lines = p.read_text(encoding="ascii").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read capture file {p}: {err}") from err
-    if not lines:
-        raise UsageError(f"{p} is empty: not a scsctl capture file")
-    for number, line in enumerate(lines, start=1):
-        try:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                raise ValueError("not a JSON line (is this a file written by --capture?)") from None
-            if number == 1:
-                if obj.get("scsctl_capture") != FORMAT_VERSION:
-                    raise ValueError("not a scsctl capture file (no header line)")
-                continue
-            direction = obj["dir"]
-            if direction not in ("tx", "rx"):
-                raise ValueError(f"dir must be tx or rx, not {direction!r}")
-            yield CaptureRecord(float(obj["t"]), direction, bytes.fromhex(obj["hex"]))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise UsageError(f"{p}, line {number}: {err}") from err
+    """The records of a capture file, all of them or none: a line that is not a record raises
+    ``CaptureDamaged`` naming the file, the line, its byte offset and the problem."""
+    capture = load_capture(path)
+    for item in capture.lines:
+        if isinstance(item, DamagedLine):
+            raise CaptureDamaged(f"{capture.name}, {item}", line=item.line, offset=item.offset,
+                                 problem=item.problem.value)  # fmt: skip
+        yield item
 
 
 def capture_started(path: str | Path) -> datetime | None:
     """When the capture began (its header line), or None if the header does not say."""
-    p = Path(path)
     try:
-        with p.open(encoding="ascii") as f:
-            header = json.loads(f.readline())
-        return datetime.fromisoformat(header["started_utc"])
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return load_capture(path).started
+    except UsageError:
         return None
 
 

@@ -9,14 +9,22 @@ Invariants:
 - a request is retried (same seq) only when it is idempotent or the device said BAD_CRC
   (the device did not act on it); a non-idempotent request that timed out raises ReplyTimeout
   and the caller confirms by reading the state back;
-- STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost;
-- event subscribers are called from the reader thread and must return quickly.
+- STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost
+  (each lengthened by the line time of the frames involved on a slow line);
+- event subscribers are called from the reader thread and must return quickly;
+- each reply wait is ``reply_timeout_s`` plus the time the frames take on the line at the
+  transport's speed (``timing``), so every command works from 2400 baud up.
+
+Logging (``logging.getLogger(__name__)``, configured by the application, never here): retries,
+timeouts, stray replies, a lost link and a reopened port at INFO/WARNING, invalid frames at DEBUG.
+The STOP path logs only once the device has confirmed or the deadline has passed.
 
 The link knows frames and sessions, not limits: the guard runs before anything reaches it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -48,7 +56,11 @@ from ..errors import (
     UsageError,
 )
 from ..transports import Transport
+from ..units import format_limit
 from .capture import WireCapture
+from .timing import reply_line_time_s, stop_line_time_s
+
+_log = logging.getLogger(__name__)
 
 READ_CHUNK = 4096
 QUIET_FLUSH_S = 0.05
@@ -75,6 +87,30 @@ class LinkStats:
     @property
     def invalid_frames(self) -> int:
         return self.decoder.invalid_frames
+
+    @property
+    def frames_received(self) -> int:
+        return self.decoder.frames
+
+    @property
+    def discarded_bytes(self) -> int:
+        """Bytes from the device the decoder skipped as noise (outside any frame)."""
+        return self.decoder.discarded_bytes
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        """The counts of this link (this session), for JSON: names end in their unit where they have one."""
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "timeouts": self.timeouts,
+            "frames_received": self.frames_received,
+            "invalid_frames": self.invalid_frames,
+            "discarded_bytes": self.discarded_bytes,
+            "stray_replies": self.stray_replies,
+            "events": self.events,
+            "heartbeats_missed": self.heartbeats_missed,
+            "last_rtt_ms": None if self.last_rtt_s is None else round(self.last_rtt_s * 1000, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +145,7 @@ def nak_text(nak: m.Nak) -> str:
         if nak.index != 0xFF:
             text += f", contact {nak.index + 1}"
         if nak.limit:
-            text += f", device limit {nak.limit}"
+            text += f", device limit {format_limit(nak.param.name, nak.limit)}"
         text += ")"
     return text
 
@@ -207,13 +243,18 @@ class Link:
         """Send a command and return the device's positive reply; a NAK raises DeviceRefused."""
         command = message.TYPE
         attempts = 1 + (self.retries if retries is None else retries)
-        timeout = self.reply_timeout_s if timeout_s is None else timeout_s
         seq, pending = self._register(command)
+        base = self.reply_timeout_s if timeout_s is None else timeout_s
         try:
             try:
                 frame = encode(message, seq)
             except LocalProtocolError as err:
                 raise UsageError(f"{command.name} cannot be sent: {err} (nothing was sent)") from err
+            baud = self.transport.baud
+            on_line = reply_line_time_s(len(frame), command, baud)
+            timeout = base + on_line
+            _log.debug("%s (seq %d): waiting %.0f ms for the reply (%.0f ms on the line at %s)", command.name, seq,
+                       timeout * 1000, on_line * 1000, f"{baud} baud" if baud else "an unknown speed")  # fmt: skip
             self.stats.requests += 1
             attempt = 0
             while True:
@@ -233,6 +274,8 @@ class Link:
                         pending.done.clear()
                         pending.reply = None
                         self.stats.retries += 1
+                        _log.info("%s (seq %d) reached the device damaged (NAK BAD_CRC): sending it again "
+                                  "(attempt %d of %d)", command.name, seq, attempt + 1, attempts)  # fmt: skip
                         continue
                     try:
                         check_reply(message, reply)
@@ -243,12 +286,17 @@ class Link:
                     return reply
                 self._ensure_up()
                 self.stats.timeouts += 1
+                wait = f"{timeout * 1000:.0f} ms" + (
+                    f" ({base * 1000:.0f} ms + {on_line * 1000:.0f} ms on the line at {baud} baud)" if on_line else ""
+                )
                 if not idempotent or attempt >= attempts:
+                    _log.info("no reply to %s (seq %d) after %d attempt(s) of %s", command.name, seq, attempt, wait)
                     raise ReplyTimeout(
-                        f"no reply to {command.name} from {self.transport.url} after {attempt} attempt(s) "
-                        f"of {timeout * 1000:.0f} ms"
+                        f"no reply to {command.name} from {self.transport.url} after {attempt} attempt(s) of {wait}"
                     )
                 self.stats.retries += 1
+                _log.info("no reply to %s (seq %d) within %s: sending it again (attempt %d of %d)",
+                          command.name, seq, wait, attempt + 1, attempts)  # fmt: skip
         finally:
             with self._state_lock:
                 self._pending.pop(seq, None)
@@ -263,28 +311,42 @@ class Link:
         """
         seq, pending = self._register(MessageType.STOP)
         frame = encode(m.Stop(), seq)
-        deadline = time.monotonic() + self.stop_deadline_s
+        # On a slow line a STOP and its STOP_ACK take a while, and may queue behind a long frame.
+        resend_extra_s, deadline_extra_s = stop_line_time_s(self.transport.baud)
+        resend_s = self.stop_resend_s + resend_extra_s
+        started = time.monotonic()
+        deadline = started + self.stop_deadline_s + deadline_extra_s
         last_error = ""
+        sends = 0
+        reopened = False
+        # Nothing is logged until the device has confirmed (or the deadline passed): no log line
+        # stands between a STOP and the wire.
         try:
             while True:
                 if self.status is LinkStatus.CLOSED:
                     raise LinkError(f"link to {self.transport.url} is closed: STOP was not sent")
                 try:
                     if self.status is LinkStatus.LOST:
-                        self._revive()
+                        reopened = self._revive() or reopened
                     self._write(frame)
+                    sends += 1
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
-                if pending.done.wait(self.stop_resend_s):
+                if pending.done.wait(resend_s):
                     if isinstance(pending.reply, m.StopAck):
+                        _log.info("STOP confirmed by %s after %.1f ms (%d send(s)%s)", self.transport.url,
+                                  (time.monotonic() - started) * 1000, sends,
+                                  ", the port reopened after a link loss first" if reopened else "")  # fmt: skip
                         return
                     # a NAK (BAD_CRC) or a wake-up because the link was declared lost: send again
                     pending.done.clear()
                     pending.reply = None
                 if time.monotonic() >= deadline:
+                    _log.warning("STOP was not confirmed by %s after %d send(s)%s", self.transport.url, sends,
+                                 last_error)  # fmt: skip
                     raise LinkLost(
                         f"STOP was not confirmed by {self.transport.url} within "
-                        f"{self.stop_deadline_s * 1000:.0f} ms{last_error}: check the device and disconnect the leads"
+                        f"{(deadline - started) * 1000:.0f} ms{last_error}: check the device and disconnect the leads"
                     )
         finally:
             with self._state_lock:
@@ -366,18 +428,23 @@ class Link:
                     return seq, pending
         raise LinkError("256 requests are outstanding: the device is not answering")
 
-    def _revive(self) -> None:
-        """On a lost link, for STOP: reopen the port if it closed, and have a reader on it again."""
+    def _revive(self) -> bool:
+        """On a lost link, for STOP: reopen the port if it closed, and have a reader on it again.
+
+        Returns whether the port was opened again (logged by ``stop`` once the STOP is through)."""
+        reopened = False
         with self._revive_lock:
             if self.status is not LinkStatus.LOST:
-                return
+                return False
             if not self.transport.is_open:
                 self.transport.open()  # raises while the port is still away
+                reopened = True
             if self._reader is None or not self._reader.is_alive():
                 self._reader = threading.Thread(
                     target=self._read_loop, name=f"scsctl-reader {self.transport.url}", daemon=True
                 )
                 self._reader.start()
+        return reopened
 
     def _ensure_up(self) -> None:
         if self.status is LinkStatus.LOST:
@@ -412,6 +479,7 @@ class Link:
     def _dispatch(self, items: list[Frame | InvalidFrame]) -> None:
         for item in items:
             if not isinstance(item, Frame):
+                _log.debug("invalid frame from the device: %s at byte %d", item.reason.value, item.offset)
                 continue
             message = item.message
             if is_event(message.TYPE):
@@ -422,6 +490,8 @@ class Link:
                 pending = self._pending.get(item.seq)
             if pending is None or not self._answers(pending.command, message):
                 self.stats.stray_replies += 1
+                _log.info("stray reply %s (seq %d): no request with that seq awaits it (a late reply to a "
+                          "request that timed out?)", message.TYPE.name, item.seq)  # fmt: skip
                 continue
             pending.reply = message
             pending.done.set()
@@ -448,6 +518,7 @@ class Link:
             self.status = LinkStatus.LOST
             self._lost_reason = reason
             pending = list(self._pending.values())
+        _log.warning("link to %s lost: %s", self.transport.url, reason)
         self._notify(LinkStateChange(LinkStatus.LOST, reason))
         for p in pending:
             p.done.set()  # wake waiters: they see the link is lost

@@ -34,7 +34,7 @@ def load_record(path: str | Path) -> dict[str, Any]:
     """The record in ``path``; ``UsageError`` says why a file is not one."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(sys.stdin.read() if str(path) == "-" else p.read_text(encoding="utf-8"))
     except OSError as err:
         raise UsageError(f"cannot read the test record {p}: {err.strerror or err}") from None
     except UnicodeDecodeError:
@@ -156,7 +156,9 @@ def render_traceability(record: dict[str, Any], *, measurements: bool = True) ->
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("record", metavar="FILE", help="a record written by pytest --scs-record FILE")
+    parser.add_argument(
+        "record", metavar="FILE", help="a record written by pytest --scs-record FILE (- for standard input)"
+    )
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument("--no-measurements", action="store_true", help="leave the measurements out")
 

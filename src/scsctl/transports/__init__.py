@@ -38,6 +38,7 @@ __all__ = [
     "backend_for_url",
     "list_ports",
     "open_transport",
+    "speed_options",
     "take_over_options",
     "transport_for_url",
 ]
@@ -71,6 +72,19 @@ def backend_for_url(url: str) -> str:
 def take_over_options(url: str) -> dict[str, Any]:
     """Options that open ``url`` beside a holder that does not answer (for STOP only): not exclusively."""
     return {"exclusive": False} if backend_for_url(url) == _SERIAL else {}
+
+
+def speed_options(url: str, baud: int | None) -> dict[str, Any]:
+    """The option that sets the line speed ``baud`` for ``url``'s backend ({} for None, and for USB,
+    which has no line speed)."""
+    if baud is None:
+        return {}
+    backend = backend_for_url(url)
+    if backend == _SERIAL:
+        return {"baudrate": baud}
+    if backend == BACKENDS["emu"]:
+        return {"baud": baud}
+    return {}
 
 
 def transport_for_url(url: str, **options: Any) -> Transport:

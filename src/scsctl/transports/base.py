@@ -69,6 +69,12 @@ class Transport(ABC):
     @abstractmethod
     def is_open(self) -> bool: ...
 
+    @property
+    def baud(self) -> int | None:
+        """The line's speed in bits per second when this transport knows it (a UART, a simulated
+        line), else None (TCP, USB): reply timeouts add the time frames take on the line."""
+        return None
+
     def cancel_read(self) -> None:  # noqa: B027 - optional: a no-op where a read cannot be cut short
         """Make a ``read`` blocked in another thread return ``b""`` now (closing the link uses it).
 

@@ -216,6 +216,11 @@ class EmulatedTransport(Transport):
     def is_open(self) -> bool:
         return self._port.is_open
 
+    @property
+    def baud(self) -> int | None:
+        """The simulated line's speed (``baud=`` in the URL), None for an instant line."""
+        return self.emulator.baud
+
     def _check_emulator(self) -> None:
         err = self.emulator.error
         if err is not None:

@@ -125,7 +125,7 @@ def _os_errno(err: BaseException) -> int | None:
 class SerialTransport(Transport):
     """One pyserial port. ``options`` go to ``serial.serial_for_url`` (``baudrate``, ``rtscts``...)."""
 
-    def __init__(self, url: str, *, baudrate: int = DEFAULT_BAUD, write_timeout_s: float = 2.0,
+    def __init__(self, url: str, *, baudrate: int | None = None, write_timeout_s: float = 2.0,
                  exclusive: bool | None = None, **options: Any) -> None:  # fmt: skip
         """``exclusive``: lock the port against other openers (default: yes for a device path on POSIX).
 
@@ -138,7 +138,11 @@ class SerialTransport(Transport):
         # socket anyway: no timeout there.
         rfc2217 = url.lower().startswith("rfc2217://")
         self._pyserial_url = _with_ign_set_control(url) if rfc2217 else url
-        self._options = dict(options, baudrate=baudrate, write_timeout=None if rfc2217 else write_timeout_s)
+        write_timeout = None if rfc2217 else write_timeout_s
+        self._options = dict(options, baudrate=baudrate or DEFAULT_BAUD, write_timeout=write_timeout)
+        # The line's speed as far as it is known: the one given, else the port's own for a UART (a
+        # device path, or a serial server's port set through RFC 2217); a raw socket's is not known.
+        self._baud = baudrate or (DEFAULT_BAUD if self._direct or rfc2217 else None)
         if exclusive is None:
             exclusive = self._direct
         if exclusive:
@@ -226,6 +230,8 @@ class SerialTransport(Transport):
             self._read_parting_words()
         loss = self._lost(err)
         self._drop()
+        # After the failed write or read, never between a STOP and its write: nothing to hold back.
+        _log.info("%s", loss)
         return loss
 
     def _read_parting_words(self) -> None:
@@ -362,6 +368,10 @@ class SerialTransport(Transport):
     @property
     def is_open(self) -> bool:
         return self._serial is not None and bool(self._serial.is_open)
+
+    @property
+    def baud(self) -> int | None:
+        return self._baud
 
     def _require_open(self) -> Any:
         port = self._serial

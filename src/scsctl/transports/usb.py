@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import math
 import re
 import threading
@@ -22,6 +23,8 @@ from typing import Any
 
 from ..errors import PortLost, PortNotFound, TransportError, UsageError
 from .base import Transport
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["UsbAddress", "UsbTransport", "parse_usb_url"]
 
@@ -224,8 +227,10 @@ class UsbTransport(Transport):
     def _failure(self, err: BaseException, what: str) -> TransportError:
         if _is_gone(err):
             self.close()
+            _log.info("%s: USB device %s vanished during %s (%s)", self.url, self.address, what, err)
             return PortLost(f"{self.url}: USB device {self.address} vanished during {what} ({err}); open it "
                             "again when it is back", port=self.url)  # fmt: skip
+        _log.info("%s: USB %s failed: %s", self.url, what, err)
         return TransportError(f"{self.url}: USB {what} failed: {err}", port=self.url)
 
     @property

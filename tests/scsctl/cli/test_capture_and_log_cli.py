@@ -24,7 +24,7 @@ def test_capture_decode_names_frames_and_points_at_damage(tmp_path: Path, capsys
         f'{{"t": 0.001, "dir": "tx", "hex": "{good.hex()}"}}\n'
         f'{{"t": 0.002, "dir": "tx", "hex": "{bytes(bad).hex()}"}}\n'
     )
-    assert main(["capture", "decode", str(path)]) == 0
+    assert main(["capture", "decode", str(path)]) == 9  # EXIT_CODES: part of the capture did not decode
     out = capsys.readouterr().out
     assert "-> seq   3  GET_STATUS" in out
     assert f"!! bad_crc at tx byte offset {len(good)}" in out
@@ -62,7 +62,11 @@ def test_replay_sends_no_stimulation_the_guard_refuses(tmp_path: Path, capsys: p
         '{"scsctl_capture": 1, "started_utc": "2026-11-21T10:00:00+00:00", "port": "test"}\n'
         f'{{"t": 0.001, "dir": "tx", "hex": "{encode(too_much, 5).hex()}"}}\n'
     )
+    # Without a recorded IDENTIFY the replay cannot tell which device it came from: refused unless asked.
     assert main(["capture", "replay", str(path), "--port", "emu://", "--data-dir", str(tmp_path)]) == 7
+    assert "holds no IDENTIFY" in capsys.readouterr().err
+    argv = ["capture", "replay", str(path), "--port", "emu://", "--data-dir", str(tmp_path), "--allow-other-model"]
+    assert main(argv) == 7
     out = capsys.readouterr().out
     assert "seq 5 SET_PROGRAM: not sent, refused by the guard" in out
     assert main(["log", "show", "--data-dir", str(tmp_path)]) == 0

@@ -54,7 +54,7 @@ def test_nak_becomes_a_refusal_naming_reason_parameter_contact_and_limit() -> No
     with Link(ScriptedDevice(refuse), **FAST) as link, pytest.raises(DeviceRefused) as err:
         link.request(m.SetAmplitude(20000))
     assert str(err.value) == (
-        "device refused SET_AMPLITUDE: out of range (contact current, contact 3, device limit 12700)"
+        "device refused SET_AMPLITUDE: out of range (contact current, contact 3, device limit 12.7 mA)"
     )
     assert (err.value.reason, err.value.param, err.value.index) == (NakReason.OUT_OF_RANGE, Param.CONTACT_CURRENT, 2)
 

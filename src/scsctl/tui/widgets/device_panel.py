@@ -11,6 +11,7 @@ from firmware_protocol import messages as m
 from firmware_protocol.constants import FaultFlags, State, StatusFlags
 
 from ...controller import LinkStatus
+from ...diagnostics import link_text
 from ...units import format_mv
 from ..wording import state_words
 from . import scs, show
@@ -88,6 +89,7 @@ class DevicePanel(Static):
             )
         )
         rows.append(("Watchdog", "tethered: stops on link loss" if app.target.tethered else "untethered"))
+        rows.append(("Line", link_text(stats) if app.show_times else "--"))
         text = Text()
         for i, (label, value) in enumerate(rows):
             if i:
