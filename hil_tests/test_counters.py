@@ -22,7 +22,7 @@ def _counters(raw: RawSender) -> m.Counters:
     return reply
 
 
-@pytest.mark.requirement("PRO-007")
+@pytest.mark.scs_requirement("PRO-007")
 def test_the_counters_capability_tells_the_truth(scs_raw: RawSender) -> None:
     advertised = Capability.COUNTERS in _identify(scs_raw).capabilities
     reply = scs_raw.request(m.GetCounters())
@@ -33,7 +33,7 @@ def test_the_counters_capability_tells_the_truth(scs_raw: RawSender) -> None:
         assert (reply.reason, reply.command) == (NakReason.UNKNOWN_COMMAND, MessageType.GET_COUNTERS)
 
 
-@pytest.mark.requirement("PRO-007")
+@pytest.mark.scs_requirement("PRO-007")
 def test_line_noise_and_a_damaged_frame_show_in_the_counters(scs_raw: RawSender) -> None:
     if Capability.COUNTERS not in _identify(scs_raw).capabilities:
         pytest.skip("the device does not advertise the COUNTERS capability (GET_COUNTERS is optional)")
