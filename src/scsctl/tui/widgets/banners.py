@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from ..wording import Explanation
@@ -58,7 +59,14 @@ class MessageBar(Static):
             text.append("\n" + note.text)
         if note.limit:
             text.append("\n" + note.limit, style="bold")
+        if note.about == "stop":
+            later = " (a newer message waits)" if scs(self).held_note is not None else ""
+            text.append(f"\nk or a click here: OK, read{later}", style="dim")
         show(self, text)
+
+    async def on_click(self, event: events.Click) -> None:
+        event.stop()
+        await self.run_action("app.acknowledge")
 
     def _show_busy(self, busy: tuple[str, ...]) -> None:
         self.border_subtitle = ("working: " + ", ".join(busy)) if busy else ""
