@@ -17,10 +17,10 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
 
@@ -45,6 +45,8 @@ from .messages import CommandFailed, DeviceEventArrived, StatusFailed, StatusRea
 from .wording import Explanation, explain
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from ..controller import Device, PortListing
 
 __all__ = ["STOP_KEY", "ScsApp"]
@@ -90,12 +92,16 @@ class ScsApp(App[None]):
 
     CSS_PATH = "scsctl.tcss"
     TITLE = "scsctl"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_DISPLAY = "ctrl+p"
     BINDINGS: ClassVar[list[BindingType]] = [
         # show=False: the footer of every screen shows F2 STOP in a place of its own (StopFooter).
         Binding(STOP_KEY, "stop", "STOP", key_display="F2", priority=True, show=False),
-        Binding("ctrl+q", "quit_app", "Quit", priority=True),
         Binding("k", "acknowledge", "OK: clear the STOP message"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", key_display="F1", show=False, priority=True),
+        Binding("ctrl+p", "command_palette", "Find an action by name", show=False),
+        Binding("ctrl+q", "quit_app", "Quit", priority=True, show=False),
     ]
 
     status: var[m.Status | None] = var(None, always_update=True)
@@ -164,6 +170,35 @@ class ScsApp(App[None]):
         from .screens.connect import ConnectScreen
 
         self.push_screen(ConnectScreen(self.target, auto_connect=True))
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): STOP first, then every action of this screen and the app."""
+        yield SystemCommand("STOP all stimulation (F2)", "sends STOP at once", self.action_stop)
+        actions: list[tuple[str, str, Any]] = []
+        for node in (screen, self):
+            for binding in node._bindings.key_to_bindings.values():
+                for b in binding:
+                    if b.description and b.action not in ("stop", "command_palette"):
+                        actions.append((b.description, b.key, (node, b.action)))
+        seen: set[str] = set()
+        for description, key, (node, action) in actions:
+            if action in seen:
+                continue
+            seen.add(action)
+            allowed = node.check_action(action.split("(")[0], ())
+            if allowed is False:
+                continue
+            yield SystemCommand(
+                f"{description} ({self.get_key_display(Binding(key, ''))})",
+                "",
+                lambda node=node, action=action: self.call_later(node.run_action, action),
+            )
 
     def open_screen(self, screen: Any) -> None:
         """Show ``screen`` on top of the present one (dialogs, the connect screen, a trial screen)."""

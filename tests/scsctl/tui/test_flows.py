@@ -334,6 +334,7 @@ async def test_link_loss_is_shown_and_a_reconnect_finds_the_device_again(
         assert "LINK LOST" in text_of(app, "#banner")
         assert "LOST" in text_of(app, "#device")
         assert app.note is not None and app.note.severity == "error"
+        assert "r Reconnect" in text_of(app, ".keys")
         await pilot.press("r")
         await until(
             pilot, lambda: app.device is not None and app.device is not first and app.connected.is_set(), "reconnected"
@@ -341,6 +342,8 @@ async def test_link_loss_is_shown_and_a_reconnect_finds_the_device_again(
         await connected(pilot)
         assert not app.link_lost
         assert "LINK LOST" not in text_of(app, "#banner")
+        assert "r Reconnect" not in text_of(app, ".keys")
+        assert app.note is None or "LINK LOST" not in app.note.title  # the message went with the state
         assert main_screen(app).draft == draft  # the unsaved edits survived the reconnect
 
 

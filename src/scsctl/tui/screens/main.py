@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import OUTPUT_STATES
+from firmware_protocol.constants import OUTPUT_STATES, StatusFlags
 
 from ...controller import DeviceContext
 from ...parsing import amplitude_ua, format_electrodes
@@ -51,24 +51,30 @@ __all__ = ["MainScreen"]
 
 NARROW_BELOW = 150
 """Terminal width (columns) below which the program tab is one scrolling column."""
+COMPACT_BELOW = (120, 40)
+"""Terminal width or height below which the screen is compact: no header, the device panel in tab 4,
+buttons one line high; STOP, the stimulation panel and the message bar stay on screen."""
 
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "start", "Start..."),
+        # The footer shows what matters now (check_action): r while the link is lost, Start while
+        # stopped, Amplitude while a program runs, Commit while its amplitude is tentative.
+        Binding("r", "reconnect", "Reconnect"),
+        Binding("g", "start", "Start"),
+        Binding("a", "go('live')", "Amplitude"),
         Binding("c", "commit", "Commit"),
         Binding("s", "save", "Save"),
+        Binding("e", "go('leads')", "Electrodes"),
+        Binding("v", "go('params')", "Settings"),
         Binding("m", "measure", "Impedance"),
-        Binding("a", "go('live')", "Amplitude"),
-        Binding("e", "go('leads')", "Electrodes", show=False),
-        Binding("v", "go('params')", "Settings", show=False),
         Binding("n", "new_draft", "New draft", show=False),
-        Binding("1", "tab('tab-program')", "Program", show=False),
-        Binding("2", "tab('tab-impedance')", "Impedance", show=False),
-        Binding("3", "tab('tab-events')", "Events", show=False),
-        Binding("r", "reconnect", "Reconnect", show=False),
-        Binding("p", "ports", "Ports"),
+        Binding("1", "tab('tab-program')", "Program tab", show=False),
+        Binding("2", "tab('tab-impedance')", "Impedance tab", show=False),
+        Binding("3", "tab('tab-events')", "Events tab", show=False),
+        Binding("4", "tab('tab-device')", "Device tab", show=False),
         Binding("t", "trial", "Trial"),
+        Binding("p", "ports", "Ports"),
     ]
 
     draft: var[m.Program] = var(m.Program(0, 0, 0, 0, ()), always_update=True)
@@ -107,8 +113,24 @@ class MainScreen(Screen[None]):
                 yield ImpedancePanel(device.profile, id="impedance")
             with TabPane("Events and audit trail (3)", id="tab-events"):
                 yield AuditView(id="audit")
+            with TabPane("Device (4)", id="tab-device"), VerticalScroll(id="device-tab"):
+                yield DevicePanel(device, id="device-full")
         yield MessageBar(id="messages")
         yield StopFooter()
+
+    def in_footer(self, action: str) -> bool:
+        """Whether the footer shows the key of ``action`` now (every key still works, and says why
+        when it cannot do anything: the footer keeps to what matters in the present state)."""
+        app = scs(self)
+        if action == "reconnect":
+            return bool(app.link_lost)
+        if action == "start":
+            return not app.stimulating
+        if action == "commit":
+            return app.status is not None and bool(app.status.status_flags & StatusFlags.TENTATIVE)
+        if action == "go('live')":
+            return app.stimulating
+        return True
 
     def on_mount(self) -> None:
         app = scs(self)
@@ -116,12 +138,16 @@ class MainScreen(Screen[None]):
         self.sub_title = app.sub_title
         for name in ("programs", "status", "impedance"):
             self.watch(app, name, lambda _v: self._check(), init=False)
+        for name in ("status", "link_lost"):
+            self.watch(app, name, lambda _v: self.refresh_bindings(), init=False)
         self._show_draft(self.draft)
         self.query_one(LeadView).focus()
 
     def on_resize(self) -> None:
         # Below 150 columns the program tab's two columns are stacked and scroll (see scsctl.tcss).
-        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
+        width, height = self.size
+        self.set_class(width < NARROW_BELOW, "-narrow")
+        self.set_class(width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1], "-compact")
 
     # --- the draft ---------------------------------------------------------------------------------
 
@@ -294,13 +320,21 @@ class MainScreen(Screen[None]):
             self.query_one(LiveAmplitude).focus()
             return
         self.query_one(TabbedContent).active = "tab-program"
-        self.query_one(LeadView if which == "leads" else ParamList).focus()
+        panel = self.query_one(LeadView if which == "leads" else ParamList)
+        panel.focus(scroll_visible=False)
+        # At once, not animated: on a short terminal the panel is scrolled to its top edge.
+        self.call_after_refresh(panel.scroll_visible, animate=False, top=True)
 
     def action_tab(self, tab: str) -> None:
         # Focus moves into the tab shown; otherwise focus left behind in a hidden tab would go to the
         # next focusable widget, and the tabs follow focus back.
         self.query_one(TabbedContent).active = tab
-        target = {"tab-program": "#leads", "tab-impedance": "#impedance-table", "tab-events": "#audit"}[tab]
+        target = {
+            "tab-program": "#leads",
+            "tab-impedance": "#impedance-table",
+            "tab-events": "#audit",
+            "tab-device": "#device-tab",
+        }[tab]
         self.query_one(target).focus()
 
     def action_reconnect(self) -> None:

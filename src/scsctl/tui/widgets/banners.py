@@ -30,7 +30,7 @@ class Banner(Static):
             show(
                 self,
                 Text(
-                    " EMULATOR - not a real device: the built-in emulator (emu://); nothing here reaches a patient ",
+                    f" EMULATOR - not a real device ({app.target.url}): nothing here reaches a patient ",
                     style="bold",
                 ),
             )
@@ -51,7 +51,7 @@ class MessageBar(Static):
         if note is None:
             show(
                 self,
-                Text("Ready. Tab moves between panels; the keys of the focused panel are in the footer.", style="dim"),
+                Text("Ready. ? lists every key, ctrl+p finds an action; Tab moves between panels.", style="dim"),
             )
             return
         text = Text(note.title, style="bold")

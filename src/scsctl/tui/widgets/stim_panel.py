@@ -209,7 +209,7 @@ class StimPanel(Vertical):
         elif status.status_flags & StatusFlags.TENTATIVE:
             committed = format_ua(running.amplitude_ua) if running is not None else "the program's amplitude"
             text.append(
-                f"\nTENTATIVE: {format_ua(status.setpoint_ua)} reverts to {committed} when the session ends "
+                f"\nTENTATIVE: {format_ua(status.setpoint_ua)} reverts to {committed} at the session's end "
                 "unless committed (c)",
                 style="bold black on yellow",
             )
@@ -227,8 +227,9 @@ class StimPanel(Vertical):
         text.append(" ▶ ", style="bold")
         limits = self.device.guard.tier.for_waveform(running.waveform)
         tier_max = limits.amplitude_ua.max if limits is not None else self.device.profile.hardware.amplitude_ua.max
-        text.append_text(range_bar(shown, 0, tier_max, 18, mark=running.patient_max_ua))
-        text.append(f" patient max ┃{format_ua(running.patient_max_ua)}, tier max {format_ua(tier_max)}", style="dim")
+        bar = 18 if self.size.width >= 100 else 8  # the line fits in 80 columns
+        text.append_text(range_bar(shown, 0, tier_max, bar, mark=running.patient_max_ua))
+        text.append(f" patient max ┃{format_ua(running.patient_max_ua)}, tier {format_ua(tier_max)}", style="dim")
         inc = self.device.profile.increment_at(shown)
         text.append(
             f"\n{'':{ARROWS_AT}}↑/↓ {format_ua(inc.fine_ua)}  PgUp/PgDn {format_ua(inc.coarse_ua)}  Enter type a value",
