@@ -155,6 +155,7 @@ class ScsApp(App[None]):
         """Numbers every status read, by the watch or in a controller call (which one is newer)."""
         self._freshness = StatusFreshness()
         self._exit_after_stop = False
+        self._after_stop: Callable[[], None] | None = None
         self.last_stop: StopResult | None = None
         """The last STOP's result, with when it was asked for and when the device confirmed it."""
         self.held_note: Explanation | None = None
@@ -204,9 +205,7 @@ class ScsApp(App[None]):
         """Show ``screen`` on top of the present one (dialogs, the connect screen, a trial screen)."""
         self.push_screen(screen)
 
-    def show_note(
-        self, title: str, text: str = "", severity: str = "info", limit: str = "", about: str = ""
-    ) -> None:
+    def show_note(self, title: str, text: str = "", severity: str = "info", limit: str = "", about: str = "") -> None:
         self.note = Explanation(title, text, severity, limit, about)
 
     # --- the message bar's priorities --------------------------------------------------------------
@@ -253,9 +252,14 @@ class ScsApp(App[None]):
             return status is not None and not status.fault_flags and status.state != State.FAULT
         if note.about == "refusal":
             old = self._note_state
-            return status is not None and old is not None and (status.state, status.active_slot) != (
-                old.state,
-                old.active_slot,
+            return (
+                status is not None
+                and old is not None
+                and (status.state, status.active_slot)
+                != (
+                    old.state,
+                    old.active_slot,
+                )
             )
         return False
 
@@ -590,9 +594,16 @@ class ScsApp(App[None]):
         self.audit_version += 1
         if self.device_watch is not None:
             self.device_watch.poke()
+        then, self._after_stop = self._after_stop, None
+        if then is not None and result.confirmed:
+            then()
         if self._exit_after_stop and result.confirmed:
             self.exit()
         self._exit_after_stop = False
+
+    def after_confirmed_stop(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once the next STOP is confirmed (not at all if it is not)."""
+        self._after_stop = then
 
     # --- leaving -----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from ...errors import ScsError
 from ..widgets.footer import StopFooter
 from ..widgets.stop_button import StopButton
 
-__all__ = ["AcknowledgeDialog", "Dialog", "QuitDialog", "ValueDialog"]
+__all__ = ["AcknowledgeDialog", "ConfirmDialog", "Dialog", "QuitDialog", "ValueDialog"]
 
 R = TypeVar("R")
 
@@ -68,6 +68,32 @@ class AcknowledgeDialog(Dialog[bool]):
     def buttons(self) -> ComposeResult:
         yield Button("Acknowledge and go on", id="yes", variant="warning")
         yield Button("Cancel (Esc)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id in ("yes", "no"):
+            self.dismiss(event.button.id == "yes")
+
+
+class ConfirmDialog(Dialog[bool]):
+    """Ask before doing something that changes what the device holds; shows what changes."""
+
+    def __init__(self, title: str, lines: list[str], yes: str, *, warning: str = "") -> None:
+        super().__init__(title)
+        self.lines = lines
+        self.yes = yes
+        self.warning = warning
+
+    def body(self) -> ComposeResult:
+        if self.warning:
+            yield Static(self.warning, classes="dialog-body -warning")
+        yield Static("\n".join(self.lines), id="confirm-lines", classes="dialog-body")
+
+    def buttons(self) -> ComposeResult:
+        yield Button(self.yes, id="yes", variant="warning")
+        yield Button("Cancel (Esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id in ("yes", "no"):

@@ -27,8 +27,8 @@ from firmware_protocol.constants import OUTPUT_STATES, StatusFlags
 from ...controller import DeviceContext
 from ...parsing import amplitude_ua, format_electrodes
 from ...units import format_ua
-from ..draft import DraftVerdict, check_draft, new_program
-from ..params import EXAMPLES, PARAM_LABELS, parse_param, with_value
+from ..draft import DraftVerdict, check_draft, new_program, program_changes, ramp_fix
+from ..params import EXAMPLES, PARAM_LABELS, format_param, parse_param, with_value
 from ..widgets import scs, show
 from ..widgets.audit_view import AuditView
 from ..widgets.banners import Banner, MessageBar
@@ -41,7 +41,7 @@ from ..widgets.param_list import ParamList
 from ..widgets.programs_table import ProgramsTable
 from ..widgets.pulse_preview import PulsePreview
 from ..widgets.stim_panel import LiveAmplitude, StimPanel
-from .dialogs import ValueDialog
+from .dialogs import ConfirmDialog, ValueDialog
 from .start_dialog import StartDialog
 
 if TYPE_CHECKING:
@@ -239,6 +239,32 @@ class MainScreen(Screen[None]):
 
     def on_programs_table_select_slot(self, message: ProgramsTable.SelectSlot) -> None:
         slot = message.slot
+        app = scs(self)
+        status = app.status
+        if app.stimulating and status is not None and status.active_slot != slot:
+            running = status.active_slot
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    app.after_confirmed_stop(lambda: self._select(slot))
+                    app.action_stop()
+
+            app.push_screen(
+                ConfirmDialog(
+                    f"Slot {running} is running",
+                    [
+                        f"The device selects another program only while stopped. Stop slot {running}, "
+                        f"then select slot {slot}?",
+                        "Start it afterwards with g (you confirm first).",
+                    ],
+                    f"Stop, then select slot {slot}",
+                ),
+                answered,
+            )
+            return
+        self._select(slot)
+
+    def _select(self, slot: int) -> None:
         scs(self).call_device(
             f"select slot {slot}",
             lambda device, _ack: device.select(slot),
@@ -251,7 +277,38 @@ class MainScreen(Screen[None]):
     # --- device actions ----------------------------------------------------------------------------
 
     def action_save(self) -> None:
+        """Write the draft; over a slot that holds another program, ask first and show what changes."""
+        app = scs(self)
         program = self.draft
+        stored = app.programs.get(program.slot)
+        if stored is None or stored == program:
+            self._save(program)
+            return
+        changes = program_changes(stored, program)
+        warning = ""
+        if program.amplitude_ua < stored.amplitude_ua:
+            warning = (
+                f"The slot holds {format_ua(stored.amplitude_ua)} (committed); this draft would write "
+                f"{format_ua(program.amplitude_ua)}."
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._save(program)
+            else:
+                app.show_note(f"Slot {program.slot} not written", "it still holds what it held", "info")
+
+        app.push_screen(
+            ConfirmDialog(
+                f"Overwrite slot {program.slot}?",
+                ["What changes (slot now -> draft):", *changes],
+                f"Overwrite slot {program.slot}",
+                warning=warning,
+            ),
+            answered,
+        )
+
+    def _save(self, program: m.Program, *, then_start: bool = False) -> None:
         slot = program.slot
 
         def save(device: Device, acknowledge: frozenset[str]) -> tuple[Outcome, m.Program]:
@@ -262,18 +319,24 @@ class MainScreen(Screen[None]):
             outcome, readback = result
             app = scs(self)
             app.programs = {**app.programs, slot: readback}
+            if self.draft.slot == slot and self.draft != readback and self.draft == program:
+                self.draft = readback
             summary = (
                 f"{format_electrodes(readback.contacts)}, {format_ua(readback.amplitude_ua)}, "
                 f"{readback.pulse_width_us} us, patient max {format_ua(readback.patient_max_ua)}"
             )
             app.show_note(f"Slot {slot} written and read back: {summary}", "; ".join(outcome.notices), "info")
             self._check()
+            if then_start:
+                self.action_start()
 
         scs(self).call_device(f"save slot {slot}", save, saved)
 
     def action_start(self) -> None:
         stim = self.query_one(StimPanel)
         blocker = stim.start_blocker()
+        if blocker is not None and self._offer_ramp_fix():
+            return
         if blocker is not None:
             scs(self).show_note("Cannot start now", blocker, "warning")
             return
@@ -281,19 +344,73 @@ class MainScreen(Screen[None]):
         stored = scs(self).programs[slot]
         self.app.push_screen(StartDialog(slot, stored, draft_differs=stored != self.draft))
 
+    def _offer_ramp_fix(self) -> bool:
+        """If the stored program cannot start only because its ramp-up is too short for its amplitude
+        (after a commit raised it), offer to write the ramp-up the guard asks for. True if offered."""
+        app = scs(self)
+        stored = app.programs.get(self.draft.slot)
+        if stored is None or app.stimulating or app.link_lost:
+            return False
+        context = DeviceContext.from_status(app.status, app.programs, impedance=app.impedance, now_s=time.monotonic())
+        needed_ms = ramp_fix(self.device.guard, stored, context)
+        if needed_ms is None:
+            return False
+        fixed = dataclasses.replace(stored, ramp_up_ms=needed_ms)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                app.show_note(f"Slot {stored.slot} not changed", "it cannot start as it is", "warning")
+                return
+            self._save(fixed, then_start=True)
+
+        app.push_screen(
+            ConfirmDialog(
+                f"Slot {stored.slot} cannot start at {format_ua(stored.amplitude_ua)} as it is",
+                [
+                    f"Its ramp-up of {format_param('ramp_up_ms', stored.ramp_up_ms)} is too short to start at "
+                    f"{format_ua(stored.amplitude_ua)}.",
+                    f"Write ramp-up {format_param('ramp_up_ms', needed_ms)} to slot {stored.slot} "
+                    "(read back), then confirm the start?",
+                    *program_changes(stored, fixed),
+                ],
+                f"Write ramp-up {format_param('ramp_up_ms', needed_ms)}",
+            ),
+            answered,
+        )
+        return True
+
     def action_commit(self) -> None:
         app = scs(self)
         if not app.stimulating:
             app.show_note("Nothing to commit", "stimulation is off", "warning")
             return
+        before = app.programs.get(app.status.active_slot) if app.status is not None else None
+        draft_was_stored = before is not None and self.draft == before
 
         def committed(outcome: Outcome) -> None:
             # The call's status is drawn already, unless a newer one was (app.call_device).
-            if outcome.status is not None:
+            status = outcome.status
+            if status is not None:
+                text = "it is now part of the stored program"
+                program = app.programs.get(status.active_slot)
+                if program is not None:
+                    program = dataclasses.replace(program, amplitude_ua=status.setpoint_ua)
+                    if draft_was_stored and self.draft.slot == program.slot:
+                        self.draft = program  # the draft follows: s must not write the old amplitude back
+                    context = DeviceContext.from_status(
+                        app.status, app.programs, impedance=app.impedance, now_s=time.monotonic()
+                    )
+                    needed_ms = ramp_fix(self.device.guard, program, context)
+                    if needed_ms is not None:
+                        text = (
+                            f"but slot {program.slot} cannot START again at {format_ua(program.amplitude_ua)} with "
+                            f"its ramp-up of {format_param('ramp_up_ms', program.ramp_up_ms)}: after STOP, g offers "
+                            f"to write ramp-up {format_param('ramp_up_ms', needed_ms)}"
+                        )
                 app.show_note(
-                    f"Committed {format_ua(outcome.status.setpoint_ua)} to slot {outcome.status.active_slot}",
-                    "it is now part of the stored program",
-                    "info",
+                    f"Committed {format_ua(status.setpoint_ua)} to slot {status.active_slot}",
+                    text,
+                    "warning" if text.startswith("but") else "info",
                 )
             app.refresh_programs()
 
