@@ -651,6 +651,9 @@ def _after_loss(tethered: bool) -> str:
 
 def _sub_title(target: ConnectTarget, device: Device) -> str:
     ident = device.identity
-    where = "EMULATOR - not a real device" if target.is_emulator else target.url
+    emulator = target.is_emulator or ident.is_emulator
+    where = target.url
+    if emulator:
+        where = "EMULATOR - not a real device" + ("" if target.is_emulator else f" on {target.url}")
     guard = device.guard
     return f"{where} | {ident.profile} {ident.serial} | {guard.role.value}: {guard.tier.name.value} limits"

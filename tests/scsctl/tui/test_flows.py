@@ -46,7 +46,7 @@ async def test_opens_on_the_emulator_says_so_and_shows_the_sessions_audit_trail(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        assert "EMULATOR - not a real device" in text_of(app, "#banner")
+        assert "EMULATOR EMU5101-00000000 - not a real device" in text_of(app, "#banner")
         assert "EMULATOR - not a real device" in app.sub_title
         device_text = text_of(app, "#device")
         assert "tonic-burst-16" in device_text
@@ -333,6 +333,8 @@ async def test_link_loss_is_shown_and_a_reconnect_finds_the_device_again(
         await until(pilot, lambda: app.link_lost, "the link loss is shown")
         assert "LINK LOST" in text_of(app, "#banner")
         assert "LOST" in text_of(app, "#device")
+        assert "Heartbeat ok" not in " ".join(text_of(app, "#device").split())
+        assert "no answer (link lost)" in text_of(app, "#device")
         assert app.note is not None and app.note.severity == "error"
         assert "r Reconnect" in text_of(app, ".keys")
         await pilot.press("r")

@@ -136,3 +136,22 @@ async def test_in_fault_start_is_disabled_with_the_reason_and_the_way_out(
         await pilot.press("g")
         assert not isinstance(app.screen, StartDialog)
         assert app.note is not None and "Cannot start now" in app.note.title
+
+
+async def test_a_bare_number_in_a_field_labelled_with_a_unit_is_taken_in_that_unit(
+    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path
+) -> None:
+    prepare(emu, tmp_path, bipolar(patient_max_ua=5000))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await start_and_raise(pilot, app, "1.5")
+        await until(pilot, lambda: app.status is not None and app.status.setpoint_ua == 1500, "1.5 mA is set")
+        await pilot.press("escape", "f2")
+        await until(pilot, lambda: state(app) == State.PROGRAMMED, "stopped")
+        await pilot.press("k", "v", "enter")  # the first setting, the amplitude, in mA
+        dialog = app.screen
+        assert isinstance(dialog, ValueDialog) and dialog.title_text.endswith("(mA)")
+        await pilot.press(*["backspace"] * 8, "2", "enter")
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.draft.amplitude_ua == 2000

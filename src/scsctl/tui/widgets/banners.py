@@ -20,17 +20,20 @@ class Banner(Static):
 
     def _show(self, reason: str) -> None:  # the reason is in the message bar
         app = scs(self)
+        device = app.device
+        emulator = app.target.is_emulator or (device is not None and device.identity.is_emulator)
         self.set_class(bool(reason), "-lost")
-        self.set_class(not reason and app.target.is_emulator, "-emulator")
+        self.set_class(not reason and emulator, "-emulator")
         if reason:
             show(
                 self, Text(" LINK LOST - the device does not answer - r reconnects; F2 still tries STOP ", style="bold")
             )
-        elif app.target.is_emulator:
+        elif emulator:
+            serial = f" {device.identity.serial}" if device is not None else ""
             show(
                 self,
                 Text(
-                    f" EMULATOR - not a real device ({app.target.url}): nothing here reaches a patient ",
+                    f" EMULATOR{serial} - not a real device ({app.target.url}): nothing here reaches a patient ",
                     style="bold",
                 ),
             )
