@@ -78,7 +78,7 @@ from ..link import (
     read_capture,
     write_pcap,
 )
-from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
+from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model, profile_table
 from ..transports import Transport, take_over_options, transport_for_url
 from ..trust import OsUser, Policy, recorded_role, system_policy
 from .admission import admit
@@ -143,6 +143,7 @@ __all__ = [
     "emulator_targets",
     "frame_packets",
     "list_ports",
+    "profile_table",
     "program_limits",
     "read_capture",
     "setting_refusal",

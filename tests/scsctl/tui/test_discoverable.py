@@ -84,3 +84,14 @@ async def test_at_80_by_24_stop_the_message_bar_and_the_program_editor_are_on_sc
         assert params.region.height > 0 and 0 <= params.region.y < 24  # scrolled into view
         await pilot.press("4")
         assert "Battery" in text_of(app, "#device-full")
+
+
+async def test_l_shows_every_limit_of_the_profile_with_units(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot)
+        await pilot.press("l")
+        shown = text_of(app, "#profile-text")
+        assert "tonic-burst-16" in shown and "patient maximum default" in shown
+        assert " mA" in shown
+        assert "technician: clinical limits" in str(app.screen.title_text)  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.screen import Screen
 
-__all__ = ["HelpScreen", "key_rows"]
+__all__ = ["HelpScreen", "ProfileScreen", "key_rows"]
 
 PANEL_NAMES: dict[str, str] = {
     "LeadView": "Electrodes panel (e)",
@@ -103,6 +103,28 @@ class HelpScreen(Dialog[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-keys").focus()  # the arrows and PgUp/PgDn scroll the list
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "close":
+            self.dismiss(None)
+
+
+class ProfileScreen(Dialog[None]):
+    """Every limit of the connected device's profile, with units, and the tier in force (read only)."""
+
+    def __init__(self, table: str, tier: str, role: str) -> None:
+        super().__init__(f"Profile limits ({role}: {tier} limits in force; Esc closes)")
+        self.table = table
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll(id="help-keys"):
+            yield Static(Text(self.table), id="profile-text")
+
+    def buttons(self) -> ComposeResult:
+        yield Button("Close (Esc)", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-keys").focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "close":

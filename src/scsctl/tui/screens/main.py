@@ -24,7 +24,7 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 from firmware_protocol import messages as m
 from firmware_protocol.constants import OUTPUT_STATES, StatusFlags
 
-from ...controller import DeviceContext
+from ...controller import DeviceContext, profile_table
 from ...parsing import amplitude_ua, format_electrodes
 from ...units import format_ua
 from ..draft import DraftVerdict, check_draft, new_program, program_changes, ramp_fix
@@ -75,6 +75,7 @@ class MainScreen(Screen[None]):
         Binding("4", "tab('tab-device')", "Device tab", show=False),
         Binding("t", "trial", "Trial"),
         Binding("p", "ports", "Ports"),
+        Binding("l", "profile", "Profile limits", show=False),
     ]
 
     draft: var[m.Program] = var(m.Program(0, 0, 0, 0, ()), always_update=True)
@@ -453,6 +454,15 @@ class MainScreen(Screen[None]):
             "tab-device": "#device-tab",
         }[tab]
         self.query_one(target).focus()
+
+    def action_profile(self) -> None:
+        """Every limit of the device's profile with units (read only; the guard enforces them)."""
+        from .help import ProfileScreen
+
+        guard = self.device.guard
+        scs(self).push_screen(
+            ProfileScreen(profile_table(self.device.profile), guard.tier.name.value, guard.role.value)
+        )
 
     def action_reconnect(self) -> None:
         scs(self).reconnect()
