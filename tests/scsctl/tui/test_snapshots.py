@@ -165,12 +165,3 @@ def test_device_tab(size: tuple[int, int], snap_compare: Snap, make_app: Callabl
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
-
-@SIZES
-def test_profile_limits(size: tuple[int, int], snap_compare: Snap, make_app: Callable[..., ScsApp]) -> None:
-    async def run_before(pilot: Pilot[None]) -> None:
-        await connected(pilot)
-        await pilot.press("l")
-        await settle(pilot)
-
-    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
