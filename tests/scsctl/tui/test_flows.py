@@ -46,7 +46,7 @@ async def test_opens_on_the_emulator_says_so_and_shows_the_sessions_audit_trail(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        assert "EMULATOR EMU5101-00000000 - not a real device" in text_of(app, "#banner")
+        assert "EMULATOR EMU5101-00000000 (emu://) - not a real device" in text_of(app, "#banner")
         assert "EMULATOR - not a real device" in app.sub_title
         device_text = text_of(app, "#device")
         assert "tonic-burst-16" in device_text

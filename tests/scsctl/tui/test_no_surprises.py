@@ -67,6 +67,7 @@ async def test_a_commit_that_leaves_the_slot_unable_to_start_says_so_and_g_offer
         await until(pilot, lambda: app.programs[0].ramp_up_ms > 2000, "the longer ramp-up is read back")
         assert app.programs[0].amplitude_ua == 3500
         await until(pilot, lambda: isinstance(app.screen, StartDialog), "the start asks as usual")
+        assert not app.screen.query(".-warning")  # no "draft not saved" warning: the draft took the fix too
         await pilot.press("enter")
         await until(pilot, lambda: state(app) in (State.RAMPING_UP, State.STIMULATING), "it starts again")
         await pilot.press("f2")

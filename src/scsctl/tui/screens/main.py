@@ -362,6 +362,8 @@ class MainScreen(Screen[None]):
             if not yes:
                 app.show_note(f"Slot {stored.slot} not changed", "it cannot start as it is", "warning")
                 return
+            if self.draft == stored:
+                self.draft = fixed  # the draft on screen was the stored program: it takes the fix too
             self._save(fixed, then_start=True)
 
         app.push_screen(

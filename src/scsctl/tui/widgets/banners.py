@@ -33,7 +33,7 @@ class Banner(Static):
             show(
                 self,
                 Text(
-                    f" EMULATOR{serial} - not a real device ({app.target.url}): nothing here reaches a patient ",
+                    f" EMULATOR{serial} ({app.target.url}) - not a real device, no patient connected ",
                     style="bold",
                 ),
             )
