@@ -83,7 +83,7 @@ from ..transports import Transport, take_over_options, transport_for_url
 from ..trust import OsUser, Policy, recorded_role, system_policy
 from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
-from .device import Device, Identity, LinkView, Outcome
+from .device import EMULATOR_SERIAL_PREFIX, Device, Identity, LinkView, Outcome
 from .discovery import EmulatorTarget, PortInfo, PortListing, emulator_targets, list_ports
 from .events import Event
 from .mailbox import Latest, ReadOrder
@@ -98,6 +98,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WATCHDOG_MS",
+    "EMULATOR_SERIAL_PREFIX",
     "EMULATOR_URL",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
