@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-PACKAGES = {"gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net"}
+PACKAGES = {"gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net", "chromium": "chromium"}
 
 
 def on_ci() -> bool:

@@ -58,6 +58,15 @@ tr.last-days td:first-child { box-shadow: inset 4px 0 0 #e8b400; }
 .flag { color: var(--muted); font-size: 11px; }
 .small { color: var(--muted); font-size: 11px; }
 footer { margin-top: 16px; color: var(--muted); font-size: 11px; border-top: 1px solid var(--rule); padding-top: 4px; }
+body { overflow-wrap: anywhere; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+@media (max-width: 600px) {
+  /* A phone: the cards wrap two to a row, wide tables scroll inside their box, never the page. */
+  body { margin: 12px auto; padding: 0 10px; }
+  .figures { flex-wrap: wrap; }
+  .figures div { flex: 1 1 40%; min-width: 0; }
+  table { display: block; max-width: 100%; overflow-x: auto; }
+}
 @page { size: A4; margin: 12mm 12mm 14mm; }
 @media print {
   body { margin: 0; max-width: none; padding: 0; font-size: 10.5px; }
