@@ -220,3 +220,11 @@ def test_coverage_and_usage_come_from_the_device(run: Run, pty_port: str) -> Non
     code, _, err = device("trial", "coverage", "HW-1", "--slot", "3", "--regions", "none")
     assert code == 2
     assert re.search(r"slot 3 of EMU5101-\d{8} holds no program", err)
+
+
+def test_trial_actions_are_in_the_audit_log(run: Run) -> None:
+    new_week(run)
+    code, out, err = run("log", "show")
+    assert code == 0, err
+    assert "TRIAL_NEW" in out and "STUDY-7" in out
+    assert out.count("TRIAL_DIARY") == 6
