@@ -12,7 +12,10 @@ import shutil
 
 import pytest
 
-PACKAGES = {"gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net", "zsh": "zsh"}
+PACKAGES = {
+    "gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net", "zsh": "zsh",
+    "chromium": "chromium",
+}  # fmt: skip
 
 
 def on_ci() -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import secrets
 import signal
 import sys
 import threading
@@ -82,9 +83,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--seed",
         type=whole_number("--seed"),
-        default=0,
+        default=None,
         metavar="N",
-        help="seed for faults and device variation; emulator i uses N+i (default 0)",
+        help="seed for faults, device variation and the serial number (EMU<model>-<seed>); emulator i uses "
+        "N+i (default: a new one each time, so two emulators never share a serial and their trials never mix)",
     )
     parser.add_argument(
         "--codec",
@@ -152,8 +154,9 @@ def run(args: argparse.Namespace) -> int:
         for model in dict.fromkeys(models):  # a contact must exist on every model served
             _firmware_fault(spec, chosen[model])
     tcp = _tcp_address(args.tcp) if args.tcp else None
+    seed = args.seed if args.seed is not None else secrets.randbelow(10**8 - 100)
     runners = [
-        make_emulator(model, seed=args.seed + i, baud=args.baud, faults=line_faults, codec=args.codec)
+        make_emulator(model, seed=seed + i, baud=args.baud, faults=line_faults, codec=args.codec)
         for i, model in enumerate(models)
     ]
     for model, runner in zip(models, runners, strict=True):
@@ -179,11 +182,16 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot serve the emulator: {err}") from err
         for url in urls:
             _announce(url)
-        for model, runner, url in zip(models, runners, urls, strict=True):
+        for i, (model, runner, url) in enumerate(zip(models, runners, urls, strict=True)):
             faults = ", ".join([*(str(f) for f in runner.faults), *firmware_specs]) or "none"
             baud = f"{runner.baud} baud" if runner.baud else "instant line"
             codec = "" if args.codec == "python" else f"; {args.codec} codec"
-            print(f"scsctl emulator: {model} on {url} ({baud}; faults: {faults}{codec})", file=sys.stderr, flush=True)
+            serial = getattr(runner.firmware, "serial_number", "")
+            print(
+                f"scsctl emulator: {model} {serial} on {url} ({baud}; faults: {faults}{codec}; seed {seed + i})",
+                file=sys.stderr,
+                flush=True,
+            )
         if args.baud:
             print(f"scsctl emulator: a {args.baud} baud line: give scsctl --baud {args.baud} (or SCSCTL_BAUD="
                   f"{args.baud}) so that its reply timeouts follow it", file=sys.stderr, flush=True)  # fmt: skip

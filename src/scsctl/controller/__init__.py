@@ -83,12 +83,12 @@ from ..link import (
     read_capture,
     write_pcap,
 )
-from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model
+from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model, profile_table
 from ..transports import Transport, speed_options, take_over_options, transport_for_url
 from ..trust import OsUser, Policy, recorded_role, system_policy
 from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
-from .device import Device, Identity, LinkView, Outcome
+from .device import EMULATOR_SERIAL_PREFIX, Device, Identity, LinkView, Outcome
 from .discovery import EmulatorTarget, PortInfo, PortListing, emulator_targets, list_ports
 from .events import Event
 from .mailbox import Latest, ReadOrder
@@ -103,6 +103,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_WATCHDOG_MS",
+    "EMULATOR_SERIAL_PREFIX",
     "EMULATOR_URL",
     "STDIO",
     "WARNING_CHARGE_DENSITY",
@@ -152,6 +153,7 @@ __all__ = [
     "frame_packets",
     "list_ports",
     "load_capture",
+    "profile_table",
     "program_limits",
     "read_capture",
     "setting_refusal",

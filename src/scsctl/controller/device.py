@@ -42,6 +42,9 @@ from .control import StopAnswer
 from .events import Event, EventPump
 from .ownership import PortClaim
 
+EMULATOR_SERIAL_PREFIX = "EMU"
+"""The serial-number prefix by which an emulator says what it is (see ``scsctl.emulator.Firmware``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -56,6 +59,12 @@ class Identity:
     contacts: int
     program_slots: int
     capabilities: tuple[str, ...]
+
+    @property
+    def is_emulator(self) -> bool:
+        """The device says it is an emulator: its serial number starts with ``EMU`` (every scsctl
+        emulator's does, whether in this process, on a pseudo-terminal or over TCP)."""
+        return self.serial.startswith(EMULATOR_SERIAL_PREFIX)
 
     @classmethod
     def from_message(cls, ident: m.Identify, profile: str) -> Identity:

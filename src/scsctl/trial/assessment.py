@@ -68,6 +68,12 @@ class Assessment:
     analgesics_increased: tuple[date, ...]
     """Days among ``last_entries`` with more analgesics than before the trial."""
     analgesics_unknown: tuple[date, ...]
+    final_date: date | None = None
+    """The trial's last day while the diary has not reached it (the verdict is interim), else None."""
+
+    @property
+    def interim(self) -> bool:
+        return self.final_date is not None and self.verdict != "not yet"
 
     @property
     def success(self) -> bool | None:
@@ -113,6 +119,9 @@ class Assessment:
         if self.analgesics_increased:
             days = ", ".join(d.isoformat() for d in self.analgesics_increased)
             text += f", but analgesics were increased on {days}"
+        if self.interim:
+            last = self.last_entries[-1].entry_date
+            text = f"INTERIM (diary up to {last}; the trial runs to {self.final_date}): {text}"
         return text
 
     @property
@@ -130,6 +139,7 @@ class Assessment:
     def as_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
+            "interim": self.interim,
             "success": self.success,
             "statement": self.statement,
             "rule": self.rule,
@@ -179,4 +189,5 @@ def assess(trial: Trial, entries: list[DiaryEntry]) -> Assessment:
         verdict=verdict,
         analgesics_increased=increased,
         analgesics_unknown=unknown,
+        final_date=trial.planned_end_date if ordered[-1].entry_date < trial.planned_end_date else None,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from .. import __version__
+from ..controller import EMULATOR_SERIAL_PREFIX
 from .chart import pain_chart_svg
 from .models import DiaryEntry, program_summary
 from .regions import format_regions
@@ -40,6 +41,7 @@ h2 { font-size: 15px; margin: 18px 0 6px; border-bottom: 1px solid var(--rule); 
 .verdict.not-met .word { color: var(--bad); }
 .verdict.not-yet .word { color: var(--wait); }
 .verdict p { margin: 4px 0; }
+.emulated { border: 3px dashed var(--bad); padding: 6px 10px; font-weight: 700; color: var(--bad); }
 .rule, .arith { color: #333; font-size: .92em; }
 .figures { display: flex; gap: 10px; margin: 8px 0 4px; }
 .figures div { flex: 1; border: 1px solid var(--rule); padding: 5px 8px; }
@@ -56,6 +58,15 @@ tr.last-days td:first-child { box-shadow: inset 4px 0 0 #e8b400; }
 .flag { color: var(--muted); font-size: 11px; }
 .small { color: var(--muted); font-size: 11px; }
 footer { margin-top: 16px; color: var(--muted); font-size: 11px; border-top: 1px solid var(--rule); padding-top: 4px; }
+body { overflow-wrap: anywhere; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+@media (max-width: 600px) {
+  /* A phone: the cards wrap two to a row, wide tables scroll inside their box, never the page. */
+  body { margin: 12px auto; padding: 0 10px; }
+  .figures { flex-wrap: wrap; }
+  .figures div { flex: 1 1 40%; min-width: 0; }
+  table { display: block; max-width: 100%; overflow-x: auto; }
+}
 @page { size: A4; margin: 12mm 12mm 14mm; }
 @media print {
   body { margin: 0; max-width: none; padding: 0; font-size: 10.5px; }
@@ -77,6 +88,9 @@ def render_html(report: TrialReport) -> str:
     t, a = report.trial, report.assessment
     css_class = {"success": "success", "not met": "not-met", "not yet": "not-yet"}[a.verdict]
     word = {"success": "Success", "not met": "Goal not met", "not yet": "Not yet decided"}[a.verdict]
+    if a.interim:
+        word = f"Interim: {word.lower()} so far (final on {a.final_date})"
+    emulated = t.device_serial.startswith(EMULATOR_SERIAL_PREFIX)
     last_dates = {e.entry_date for e in a.last_entries}
     parts: list[str] = [
         "<!DOCTYPE html>",
@@ -85,6 +99,12 @@ def render_html(report: TrialReport) -> str:
         f"<title>SCS trial report {_e(t.trial_id)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>SCS trial report: {_e(t.trial_id)}</h1>",
+        (
+            '<p class="emulated">EMULATOR: the data come from scsctl\'s emulator, not a real device '
+            "(no patient was stimulated).</p>"
+            if emulated
+            else ""
+        ),
         f'<p class="sub">Device {_e(t.device_serial)} ({_e(t.profile)}) &middot; trial {t.start_date} to '
         f"{t.planned_end_date} (planned) &middot; pain area: "
         f"{_e(format_regions(t.pain_regions)) if t.pain_regions else 'not recorded'}</p>",

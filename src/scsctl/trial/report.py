@@ -16,6 +16,7 @@ from firmware_protocol.constants import NO_INDEX, FaultCode, ImpedanceStatus
 
 from .. import __version__
 from ..audit import AuditLog
+from ..controller import EMULATOR_SERIAL_PREFIX
 from ..units import format_ua
 from .assessment import Assessment, assess
 from .dates import local_day_bounds_utc
@@ -197,6 +198,11 @@ def render_markdown(report: TrialReport) -> str:
         f"Device {t.device_serial} ({t.profile}); trial from {t.start_date} to {t.planned_end_date} (planned); "
         f"report generated {report.generated_text} by scsctl {__version__}.",
         "",
+        *(
+            ["**EMULATOR: the data come from scsctl's emulator, not a real device (no patient was stimulated).**", ""]
+            if t.device_serial.startswith(EMULATOR_SERIAL_PREFIX)
+            else []
+        ),
         "## Verdict",
         "",
         f"**{a.statement}**",

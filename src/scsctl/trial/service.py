@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..audit import AuditLog
 from ..errors import UsageError
 from .capture import capture_program, read_usage, selected_slot
 from .models import (
@@ -98,7 +99,27 @@ def read_trial_device(device: Device) -> TrialDevice:
     return TrialDevice(device.identity.serial, device.identity.profile, read_usage(device))
 
 
+def _audit(store: TrialStore, serial: str, name: str, detail: dict[str, Any]) -> None:
+    """A trial action in the audit log (``scsctl log show`` lists it with the device's commands), in
+    the same database, after the trial record itself was stored."""
+    log = AuditLog(store.path, operator=store.operator)
+    try:
+        log.device_serial = serial
+        log.record("action", name, detail)
+    finally:
+        log.close()
+
+
 def create_trial(store: TrialStore, device: TrialDevice, plan: TrialPlan) -> Trial:
+    trial = _create_trial(store, device, plan)
+    _audit(store, trial.device_serial, "TRIAL_NEW", {
+        "trial": trial.trial_id, "baseline_nrs": trial.baseline_nrs, "start": trial.start_date.isoformat(),
+        "planned_end": trial.planned_end_date.isoformat(),
+    })  # fmt: skip
+    return trial
+
+
+def _create_trial(store: TrialStore, device: TrialDevice, plan: TrialPlan) -> Trial:
     return store.new_trial(
         device_serial=device.serial,
         profile=device.profile,
@@ -156,10 +177,15 @@ def record_coverage(
     notes: str = "",
     left_active: bool = False,
 ) -> ProgramTest:
-    return store.record_program(
+    test = store.record_program(
         trial.trial_id, reading.capture, regions=regions, comfort=comfort, notes=notes, left_active=left_active,
         usage=reading.usage,
     )  # fmt: skip
+    _audit(store, trial.device_serial, "TRIAL_COVERAGE", {
+        "trial": trial.trial_id, "slot": reading.capture.program.slot, "regions": list(test.regions),
+        "comfort": comfort, "left_active": left_active,
+    })  # fmt: skip
+    return test
 
 
 # --- diary ----------------------------------------------------------------------------------------------
@@ -192,9 +218,11 @@ def add_diary(
 ) -> DiaryEntry:
     """A new day: hours as the patient reports them, else from the device's counter (``usage``)."""
     check_diary_day(store, trial, day)
-    return store.add_diary(
+    entry = store.add_diary(
         trial.trial_id, day, nrs, stimulation_s=stimulation_s, usage=usage, analgesics=analgesics, notes=notes
     )
+    _audit(store, trial.device_serial, "TRIAL_DIARY", {"trial": trial.trial_id, "day": day.isoformat(), "nrs": nrs})
+    return entry
 
 
 def edit_diary(

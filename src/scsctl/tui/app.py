@@ -17,15 +17,15 @@ import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import OUTPUT_STATES
+from firmware_protocol.constants import OUTPUT_STATES, State
 
 from ..controller import (
     ConnectTarget,
@@ -45,6 +45,8 @@ from .messages import CommandFailed, DeviceEventArrived, StatusFailed, StatusRea
 from .wording import Explanation, explain
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from ..controller import Device, PortListing
 
 __all__ = ["STOP_KEY", "ScsApp"]
@@ -90,11 +92,16 @@ class ScsApp(App[None]):
 
     CSS_PATH = "scsctl.tcss"
     TITLE = "scsctl"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_DISPLAY = "ctrl+p"
     BINDINGS: ClassVar[list[BindingType]] = [
         # show=False: the footer of every screen shows F2 STOP in a place of its own (StopFooter).
         Binding(STOP_KEY, "stop", "STOP", key_display="F2", priority=True, show=False),
-        Binding("ctrl+q", "quit_app", "Quit", priority=True),
+        Binding("k", "acknowledge", "OK: clear the STOP message"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", key_display="F1", show=False, priority=True),
+        Binding("ctrl+p", "command_palette", "Find an action by name", show=False),
+        Binding("ctrl+q", "quit_app", "Quit", priority=True, show=False),
     ]
 
     status: var[m.Status | None] = var(None, always_update=True)
@@ -107,7 +114,11 @@ class ScsApp(App[None]):
     audit_version: var[int] = var(0)
     """Bumped whenever the audit trail of this session grew (the events view reloads)."""
     note: var[Explanation | None] = var(None, always_update=True)
-    """What the message bar shows: the last refusal, STOP result, fault or done action."""
+    """What the message bar shows: the last refusal, STOP result, fault or done action.
+
+    Priority: a STOP message (``about == "stop"``) stays until acknowledged (``k`` or a click on the
+    message bar); what comes meanwhile is held (``held_note``, the newest) and shown after. A message
+    about a state (the link lost, a fault, a refusal) is cleared when that state is gone."""
     busy: var[tuple[str, ...]] = var(())
     """Labels of the controller calls running now."""
 
@@ -144,8 +155,15 @@ class ScsApp(App[None]):
         """Numbers every status read, by the watch or in a controller call (which one is newer)."""
         self._freshness = StatusFreshness()
         self._exit_after_stop = False
+        self._after_stop: Callable[[], None] | None = None
         self.last_stop: StopResult | None = None
         """The last STOP's result, with when it was asked for and when the device confirmed it."""
+        self.held_note: Explanation | None = None
+        """The newest message that came while a STOP message waited to be acknowledged."""
+        self._note_serial = 0
+        """Counts messages shown (a call that showed none leaves an older refusal stale)."""
+        self._note_state: m.Status | None = None
+        """The status drawn when the message shown came (a refusal is stale once the state moved on)."""
 
     # --- screens -----------------------------------------------------------------------------------
 
@@ -154,12 +172,103 @@ class ScsApp(App[None]):
 
         self.push_screen(ConnectScreen(self.target, auto_connect=True))
 
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p): STOP first, then every action of this screen and the app."""
+        yield SystemCommand("STOP all stimulation (F2)", "sends STOP at once", self.action_stop)
+        actions: list[tuple[str, str, Any]] = []
+        for node in (screen, self):
+            for binding in node._bindings.key_to_bindings.values():
+                for b in binding:
+                    if b.description and b.action not in ("stop", "command_palette"):
+                        actions.append((b.description, b.key, (node, b.action)))
+        seen: set[str] = set()
+        for description, key, (node, action) in actions:
+            if action in seen:
+                continue
+            seen.add(action)
+            allowed = node.check_action(action.split("(")[0], ())
+            if allowed is False:
+                continue
+            yield SystemCommand(
+                f"{description} ({self.get_key_display(Binding(key, ''))})",
+                "",
+                lambda node=node, action=action: self.call_later(node.run_action, action),
+            )
+
     def open_screen(self, screen: Any) -> None:
         """Show ``screen`` on top of the present one (dialogs, the connect screen, a trial screen)."""
         self.push_screen(screen)
 
-    def show_note(self, title: str, text: str = "", severity: str = "info", limit: str = "") -> None:
-        self.note = Explanation(title, text, severity, limit)
+    def show_note(self, title: str, text: str = "", severity: str = "info", limit: str = "", about: str = "") -> None:
+        self.note = Explanation(title, text, severity, limit, about)
+
+    # --- the message bar's priorities --------------------------------------------------------------
+
+    @property
+    def stop_message_pending(self) -> bool:
+        """A STOP message is shown and not yet acknowledged."""
+        note: Explanation | None = getattr(self, "_reactive_note", None)  # the value now, without side effects
+        return note is not None and note.about == "stop"
+
+    def validate_note(self, note: Explanation | None) -> Explanation | None:
+        if self.stop_message_pending and (note is None or note.about != "stop"):
+            if note is not None:
+                self.held_note = note
+            return self.note  # the STOP message stays until acknowledged
+        if note is not None and note.about == "stop":
+            self.held_note = None
+        self._note_serial += 1
+        self._note_state = self.status
+        return note
+
+    def watch_note(self, _note: Explanation | None) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "acknowledge":
+            return self.stop_message_pending
+        return True
+
+    def action_acknowledge(self) -> None:
+        """The STOP message was read: show what came meanwhile (if it still holds), else nothing."""
+        if not self.stop_message_pending:
+            return
+        held, self.held_note = self.held_note, None
+        self.set_reactive(ScsApp.note, None)
+        self.note = held if held is not None and not self._stale(held) else None
+
+    def _stale(self, note: Explanation) -> bool:
+        """Whether the state ``note`` describes is gone."""
+        status = self.status
+        if note.about == "link":
+            return not self.link_lost
+        if note.about == "fault":
+            return status is not None and not status.fault_flags and status.state != State.FAULT
+        if note.about == "refusal":
+            old = self._note_state
+            return (
+                status is not None
+                and old is not None
+                and (status.state, status.active_slot)
+                != (
+                    old.state,
+                    old.active_slot,
+                )
+            )
+        return False
+
+    def _clear_stale_note(self) -> None:
+        note = self.note
+        if self.held_note is not None and self._stale(self.held_note):
+            self.held_note = None
+        if note is not None and note.about != "stop" and self._stale(note):
+            self.note = None
 
     # --- connecting --------------------------------------------------------------------------------
 
@@ -266,6 +375,7 @@ class ScsApp(App[None]):
             self.show_note(f"{label}: no device is connected", "connect first (p)", "error")
             return
         stops_before = self.stop_line.requests
+        notes_before = self._note_serial
         if not background:
             self.busy = (*self.busy, label)
 
@@ -289,6 +399,8 @@ class ScsApp(App[None]):
                 if isinstance(result, Outcome) and result.status is not None:
                     reading = StatusReading(result.status, begun, self.status_order.next())
                     self._from_thread(self._offer_call_status, reading, stops_before)
+                if not background:
+                    self._from_thread(self._succeeded, notes_before)
                 if on_done is not None:
                     self._from_thread(on_done, result)
             finally:
@@ -333,6 +445,11 @@ class ScsApp(App[None]):
 
     def _explain(self, err: BaseException, label: str) -> None:
         self.note = explain(err, label)
+
+    def _succeeded(self, notes_before: int) -> None:
+        """A refusal shown before this call (and nothing since) is stale: the user has moved on."""
+        if self.note is not None and self.note.about == "refusal" and self._note_serial == notes_before:
+            self.note = None
 
     def _not_busy(self, label: str) -> None:
         busy = list(self.busy)
@@ -409,6 +526,7 @@ class ScsApp(App[None]):
         """Draw ``reading`` unless the status drawn was surely read after it (``StatusFreshness``)."""
         if self._freshness.take(reading) and not _same_status(reading.status, self.status):
             self.status = reading.status
+            self._clear_stale_note()
 
     def on_status_failed(self, message: StatusFailed) -> None:
         if not self.link_lost:
@@ -424,9 +542,11 @@ class ScsApp(App[None]):
                     "LINK LOST: the device does not answer",
                     f"{self.link_lost}. " + _after_loss(self.target.tethered) + " Press r to reconnect.",
                     "error",
+                    about="link",
                 )
             elif event.status is LinkStatus.UP:
                 self.link_lost = ""
+                self._clear_stale_note()
             return
         if isinstance(event, m.EventFault):
             contact = f" on contact {event.contact + 1}" if event.contact != 0xFF else ""
@@ -434,6 +554,7 @@ class ScsApp(App[None]):
                 f"Device fault: {event.fault.name.lower().replace('_', ' ')}{contact}",
                 "the device reports it in its status; see Events",
                 "error",
+                about="fault",
             )
         elif isinstance(event, m.EventImpedanceWarning):
             self.show_note(
@@ -449,7 +570,15 @@ class ScsApp(App[None]):
         """Hand STOP to its own thread at once; the result comes back as ``StopFinished``."""
         self.stop_line.request()
         time.sleep(0)  # let the STOP thread take the interpreter now, before this thread goes on to redraw
-        self.show_note("STOP sent", "waiting for the device to confirm all outputs are off", "stop")
+        self.show_note("STOP sent", "waiting for the device to confirm all outputs are off", "stop", about="stop")
+        self._close_dialogs()
+
+    def _close_dialogs(self) -> None:
+        """STOP closes every dialog (a value typed before it must not be sent after it)."""
+        from textual.screen import ModalScreen
+
+        while len(self.screen_stack) > 1 and isinstance(self.screen, ModalScreen):
+            self.pop_screen()
 
     def on_stop_finished(self, message: StopFinished) -> None:
         result = message.result
@@ -457,17 +586,24 @@ class ScsApp(App[None]):
         asked = f"asked from another terminal by {result.asked_by()}" if result.requested_by else ""
         if result.confirmed and result.unrecorded:
             self.show_note("STOPPED: the device confirmed all outputs are off", f"{asked} {result.unrecorded}".strip(),
-                           "stop")  # fmt: skip
+                           "stop", about="stop")  # fmt: skip
         elif result.confirmed:
-            self.show_note("STOPPED: the device confirmed all outputs are off", asked, "stop")
+            self.show_note("STOPPED: the device confirmed all outputs are off", asked, "stop", about="stop")
         else:
-            self.show_note("STOP NOT CONFIRMED", f"{result.error}", "error")
+            self.show_note("STOP NOT CONFIRMED", f"{result.error}", "error", about="stop")
         self.audit_version += 1
         if self.device_watch is not None:
             self.device_watch.poke()
+        then, self._after_stop = self._after_stop, None
+        if then is not None and result.confirmed:
+            then()
         if self._exit_after_stop and result.confirmed:
             self.exit()
         self._exit_after_stop = False
+
+    def after_confirmed_stop(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once the next STOP is confirmed (not at all if it is not)."""
+        self._after_stop = then
 
     # --- leaving -----------------------------------------------------------------------------------
 
@@ -515,6 +651,9 @@ def _after_loss(tethered: bool) -> str:
 
 def _sub_title(target: ConnectTarget, device: Device) -> str:
     ident = device.identity
-    where = "EMULATOR - not a real device" if target.is_emulator else target.url
+    emulator = target.is_emulator or ident.is_emulator
+    where = target.url
+    if emulator:
+        where = "EMULATOR - not a real device" + ("" if target.is_emulator else f" on {target.url}")
     guard = device.guard
     return f"{where} | {ident.profile} {ident.serial} | {guard.role.value}: {guard.tier.name.value} limits"

@@ -186,12 +186,33 @@ def check_draft(guard: Guard, program: Program, context: DeviceContext) -> Draft
 
 def check_start(guard: Guard, slot: int, context: DeviceContext) -> str | None:
     """Why START of ``slot`` would be refused now, or None (warnings are asked for at START)."""
+    refusal = start_refusal(guard, slot, context)
+    return str(refusal) if refusal is not None else None
+
+
+def start_refusal(guard: Guard, slot: int, context: DeviceContext) -> SafetyRefusal | None:
+    """The guard's refusal of START of ``slot`` now (with its parameter and limit), or None."""
     try:
         guard.check(Start(slot), context, acknowledge=_ALL_WARNINGS)
     except AcknowledgementRequired:
         return None
     except SafetyRefusal as err:
-        return str(err)
+        return err
+    return None
+
+
+def ramp_fix(guard: Guard, program: Program, context: DeviceContext) -> int | None:
+    """The ramp-up (ms) the guard asks for before ``program`` (stored, not running) may start, if its
+    ramp-up is what stands in the way; None if it may start or something else stands in the way."""
+    stopped = dataclasses.replace(
+        context,
+        stimulating=False,
+        running_slot=None,
+        programs={**context.programs, program.slot: program},
+    )
+    refusal = start_refusal(guard, program.slot, stopped)
+    if refusal is not None and refusal.parameter == "ramp_up_ms" and isinstance(refusal.limit, int):
+        return refusal.limit
     return None
 
 
@@ -199,3 +220,25 @@ def tier_waveforms(profile: DeviceProfile, tier: Tier) -> tuple[Waveform, ...]:
     """The waveforms both the model and the tier offer, in the profile's order."""
     offered = {w.waveform for w in tier.waveforms}
     return tuple(w for w in profile.waveforms if w in offered)
+
+
+def program_changes(old: Program, new: Program) -> list[str]:
+    """Each setting that differs, as ``name: old -> new`` in the units people read."""
+    from ..parsing import format_electrodes
+    from .params import PARAM_LABELS, format_param
+
+    lines: list[str] = []
+    if old.contacts != new.contacts:
+        lines.append(f"  electrodes: {format_electrodes(old.contacts)} -> {format_electrodes(new.contacts)}")
+    for field in dataclasses.fields(Program):
+        key = field.name
+        if key in ("slot", "contacts"):
+            continue
+        before, after = getattr(old, key), getattr(new, key)
+        if before != after:
+            label = PARAM_LABELS.get(key, key.replace("_", " "))
+            try:
+                lines.append(f"  {label}: {format_param(key, int(before))} -> {format_param(key, int(after))}")
+            except KeyError:
+                lines.append(f"  {label}: {before} -> {after}")
+    return lines or ["  (nothing: the slot holds this program already)"]

@@ -29,6 +29,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Header, Input, Label, Select, Static
 
+from firmware_protocol.constants import OUTPUT_STATES, StatusFlags
+
 from ..errors import ScsError, UsageError
 from ..trial import (
     COMFORT_LABELS,
@@ -60,11 +62,13 @@ from ..trial import (
     read_trial_usage,
     record_coverage,
 )
+from ..units import format_ua
 from .screens.dialogs import Dialog
 from .widgets import scs, show
 from .widgets.banners import MessageBar
 from .widgets.footer import StopFooter
 from .widgets.stop_button import StopButton
+from .wording import state_words
 
 if TYPE_CHECKING:
     from ..controller import Device
@@ -72,6 +76,10 @@ if TYPE_CHECKING:
 __all__ = ["NewTrialDialog", "TrialScreen", "pain_chart"]
 
 T = TypeVar("T")
+
+
+RECORD_POLL_S = 2.0
+"""How often the open trial is read again (entries made in another process show within this)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,7 @@ class TrialScreen(Screen[None]):
     TrialScreen #trial-top { height: auto; padding: 0 1; }
     TrialScreen #trial-pick { width: 40; }
     TrialScreen #trial-summary { width: 1fr; height: auto; padding: 0 1; }
+    TrialScreen #trial-live { height: 1; padding: 0 1; }
     TrialScreen #trial-body { height: 1fr; }
     TrialScreen #trial-forms { width: 62; height: 1fr; border: round $primary; padding: 0 1; }
     TrialScreen #trial-view { width: 1fr; height: 1fr; }
@@ -230,6 +239,8 @@ class TrialScreen(Screen[None]):
         self.writing: str | None = None
         """What is being stored now (one write at a time), None when nothing is."""
         self._view_requests = 0  # only the newest read of the trial is shown
+        self._shown_view: TrialView | None = None
+        self._polling = False
 
     # --- layout --------------------------------------------------------------------------------------
 
@@ -239,6 +250,7 @@ class TrialScreen(Screen[None]):
             yield Select[str]((), prompt="Choose a trial", id="trial-pick")
             yield Button("New trial (ctrl+n)", id="trial-new")
             yield Static(id="trial-summary")
+        yield Static(id="trial-live")
         with Horizontal(id="trial-body"):
             with VerticalScroll(id="trial-forms"):
                 yield Label("Coverage (settings read back from the device)", classes="trial-heading")
@@ -295,6 +307,9 @@ class TrialScreen(Screen[None]):
             "day", "date", "NRS", "stimulation", "analgesics", "notes", "revision"
         )
         self.watch(app, "programs", self._show_slots, init=True)
+        self.watch(app, "status", self._show_live, init=True)
+        self.watch(app, "link_lost", lambda _r: self._show_live(app.status), init=False)
+        self.set_interval(RECORD_POLL_S, self._poll_record)
         show(self.query_one("#trial-summary", Static), Text("Reading the trial records...", style="dim"))
         if self.store is not None:
             self._load_trials()
@@ -402,6 +417,49 @@ class TrialScreen(Screen[None]):
             lambda err: scs(self).show_note("Trial records cannot be read", str(err), "error"),
         )
 
+    def _show_live(self, status: Any) -> None:
+        """The stimulation now, as on the main screen (adjusting while recording coverage)."""
+        app = scs(self)
+        if status is None:
+            text = Text("stimulation: reading the device...", style="dim")
+        elif app.link_lost:
+            text = Text(f"LINK LOST - last known: {state_words(status.state)}", style="bold red")
+        elif status.state in OUTPUT_STATES:
+            text = Text(f"{state_words(status.state).upper()}  slot {status.active_slot}  ", style="bold green")
+            text.append(f"delivered {format_ua(status.amplitude_ua)}, set-point {format_ua(status.setpoint_ua)}")
+            if status.status_flags & StatusFlags.TENTATIVE:
+                text.append("  TENTATIVE (commit on the main screen: Esc, c)", style="bold black on yellow")
+        else:
+            text = Text(f"stimulation off: {state_words(status.state)}", style="bold")
+        show(self.query_one("#trial-live", Static), text)
+
+    def _poll_record(self) -> None:
+        """Read the open trial again, quietly, so entries made elsewhere (``scsctl trial diary`` in
+        another terminal) show here; redrawn only if it changed, never while this screen writes."""
+        store, trial = self.store, self.trial
+        if store is None or trial is None or self.writing is not None or self._polling:
+            return
+        self._polling = True
+        request = self._view_requests
+
+        def work() -> None:
+            try:
+                view: TrialView | None = TrialView.read(store, trial.trial_id)
+            except ScsError:
+                view = None  # shown when the user next acts; a poll does not speak up
+            with contextlib.suppress(RuntimeError):
+                self.app.call_from_thread(self._polled, view, request)
+
+        self.run_worker(work, thread=True, group="trial-poll", exit_on_error=False)
+
+    def _polled(self, view: TrialView | None, request: int) -> None:
+        self._polling = False
+        if view is None or request != self._view_requests or not self.is_attached:
+            return
+        if view != self._shown_view:
+            self.trial = view.trial
+            self._show_view(view)
+
     def _open(self, trial_id: str) -> None:
         self._read_view(trial_id, "Trial not opened")
 
@@ -430,6 +488,7 @@ class TrialScreen(Screen[None]):
         )
 
     def _show_view(self, view: TrialView | None) -> None:
+        self._shown_view = view
         summary = self.query_one("#trial-summary", Static)
         chart = self.query_one("#trial-chart", Static)
         programs = self.query_one("#trial-programs", DataTable)

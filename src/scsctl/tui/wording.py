@@ -68,12 +68,18 @@ _NAK_PARAMS: dict[Param, tuple[str, Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """``title``: one line (what happened); ``text``: why, with the limit; ``severity``: for colour."""
+    """``title``: one line (what happened); ``text``: why, with the limit; ``severity``: for colour.
+
+    ``about``: the state the message describes ("link", "fault", "refusal", "stop" or ""): the app
+    clears it once that state is gone (the link is up again, the fault cleared, the device moved on).
+    A message ``about`` "stop" (a STOP sent, confirmed or not confirmed) stays until acknowledged.
+    """
 
     title: str
     text: str
     severity: str = "error"
     limit: str = ""
+    about: str = ""
 
 
 _PARAMETER_WORDS = {
@@ -124,7 +130,7 @@ def explain(err: BaseException, what: str = "") -> Explanation:
         return Explanation(f"{doing}needs your acknowledgement", text, "warning")
     if isinstance(err, SafetyRefusal):
         return Explanation(
-            f"{doing}refused by scsctl's safety check - nothing was sent", text, "error", _limit_words(err)
+            f"{doing}refused by scsctl's safety check - nothing was sent", text, "error", _limit_words(err), "refusal"
         )
     if isinstance(err, DeviceRefused):
         reason = _NAK_REASONS.get(err.reason, err.reason.name.lower().replace("_", " "))
@@ -133,7 +139,7 @@ def explain(err: BaseException, what: str = "") -> Explanation:
             name, fmt = _NAK_PARAMS[err.param]
             limit = f"limit: {name}" + (f" {fmt(err.limit)}" if err.limit else "") + " (the device's own limit)"
         where = f" on contact {err.index + 1}" if err.index is not None else ""
-        return Explanation(f"{doing}refused by the device", f"{reason}{where}. ({text})", "error", limit)
+        return Explanation(f"{doing}refused by the device", f"{reason}{where}. ({text})", "error", limit, "refusal")
     if isinstance(err, LinkLost):
         return Explanation(f"{doing}the link to the device is lost", text, "error")
     if isinstance(err, ProtocolViolation):

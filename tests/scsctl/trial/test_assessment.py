@@ -40,7 +40,9 @@ def test_the_briefs_example_61_percent_from_a_mean_of_2_point_7() -> None:
     assert a.reduction_whole_pct == 61
     assert a.verdict == "success"
     assert a.success is True
+    assert a.interim  # the diary ends on day 6 of 7: the verdict is not final yet
     assert a.statement == (
+        "INTERIM (diary up to 2026-11-20; the trial runs to 2026-11-21): "
         "success: mean NRS of the last 3 diary days (2.7) is at least 50 % below the baseline (7): 61 % reduction"
     )
     assert a.arithmetic == (
@@ -63,8 +65,18 @@ def test_just_short_of_the_goal_is_not_met_and_the_figure_shown_agrees() -> None
     assert a.reduction_whole_pct == 47
     assert a.verdict == "not met"
     assert a.statement == (
+        "INTERIM (diary up to 2026-11-17; the trial runs to 2026-11-21): "
         "not met: mean NRS of the last 3 diary days (3.7) is less than 50 % below the baseline (7): 47 % reduction"
     )
+
+
+def test_a_verdict_is_interim_until_the_diary_reaches_the_trials_last_day() -> None:
+    early = assess(trial(7), diary(6, 2, 2))  # day 3 of 7
+    assert early.verdict == "success" and early.interim
+    assert early.statement.startswith("INTERIM (diary up to 2026-11-17; the trial runs to 2026-11-21): success")
+    final = assess(trial(7), diary(6, 5, 4, 3, 3, 2, 2))  # day 7 of 7
+    assert not final.interim and final.statement.startswith("success:")
+    assert assess(trial(7), diary(6, 2)).statement.startswith("not yet decided")  # too few days: no verdict
 
 
 def test_a_reduction_just_under_the_goal_is_rounded_down_not_up() -> None:

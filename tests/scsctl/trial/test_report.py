@@ -81,8 +81,10 @@ def report(tmp_path: Path, clock: Clock) -> TrialReport:
 
 def test_markdown_states_the_verdict_the_rule_and_the_sums(report: TrialReport) -> None:
     md = render_markdown(report)
-    assert "**success: mean NRS of the last 3 diary days (2.7) is at least 50 % below the baseline (7): " \
+    assert "**INTERIM (diary up to 2026-11-21; the trial runs to 2026-11-22): " \
+           "success: mean NRS of the last 3 diary days (2.7) is at least 50 % below the baseline (7): " \
            "61 % reduction**" in md  # fmt: skip
+    assert "**EMULATOR: the data come from scsctl's emulator, not a real device" in md  # serial EMU...
     assert "Rule: The trial succeeds when the mean pain score (NRS 0-10) of the last 3 diary days is at least " \
            "50 % below the baseline, and analgesics were not increased on any of those days." in md  # fmt: skip
     assert "Arithmetic: 2026-11-19 NRS 3, 2026-11-20 NRS 3, 2026-11-21 NRS 2; mean = 8 / 3 = 2.67; " \
@@ -146,6 +148,8 @@ def test_html_is_self_contained_with_the_chart_and_the_verdict(report: TrialRepo
     assert page.startswith("<!DOCTYPE html>")
     assert "success: mean NRS of the last 3 diary days (2.7) is at least 50 % below the baseline (7): 61 % reduction" \
         in page  # fmt: skip
+    assert "Interim: success so far (final on 2026-11-22)" in page  # not "Success" before the last day
+    assert 'class="emulated">EMULATOR: the data come from scsctl' in page
     svg = page[page.index("<svg") : page.index("</svg>")]
     assert "baseline 7" in svg
     assert "goal 3.5 (-50 %)" in svg

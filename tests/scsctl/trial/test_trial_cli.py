@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -193,7 +194,7 @@ def test_coverage_and_usage_come_from_the_device(run: Run, pty_port: str) -> Non
         assert code == 0, err
     code, out, err = device("trial", "new", "--baseline", "8", "--pain-area", "low-back", "--id", "HW-1")
     assert code == 0, err
-    assert "EMU5101-00000000 (tonic-burst-16)" in out
+    assert re.search(r"EMU5101-\d{8} \(tonic-burst-16\)", out)  # each emulator run has its own serial
     assert device("start", "--slot", "0")[0] == 0
     assert device("amplitude", "0.5mA", "--commit")[0] == 0  # one step: no ramp to wait for
     code, out, err = device("trial", "coverage", "HW-1", "--slot", "0", "--regions", "low-back-left", "--comfort", "4")
@@ -218,4 +219,12 @@ def test_coverage_and_usage_come_from_the_device(run: Run, pty_port: str) -> Non
     assert json.loads(out)["stimulation_source"] == "patient"
     code, _, err = device("trial", "coverage", "HW-1", "--slot", "3", "--regions", "none")
     assert code == 2
-    assert "slot 3 of EMU5101-00000000 holds no program" in err
+    assert re.search(r"slot 3 of EMU5101-\d{8} holds no program", err)
+
+
+def test_trial_actions_are_in_the_audit_log(run: Run) -> None:
+    new_week(run)
+    code, out, err = run("log", "show")
+    assert code == 0, err
+    assert "TRIAL_NEW" in out and "STUDY-7" in out
+    assert out.count("TRIAL_DIARY") == 6

@@ -301,3 +301,26 @@ def test_a_second_entry_for_a_day_names_the_box_to_tick_as_it_is_labelled(tmp_pa
     finally:
         store.close()
         emu.close()
+
+
+def test_the_trial_screen_shows_entries_made_elsewhere_and_the_live_stimulation_state(tmp_path: Path) -> None:
+    emu = EmulatedTransport("emu://", seed=0)
+    store, trial_id = store_with_a_trial(tmp_path)
+    elsewhere = TrialStore(tmp_path / DB_NAME, operator="tech-b", now=Clock(), timeout_s=GUARD_S)  # another process
+    app = trial_app(tmp_path, emu)
+
+    async def flow() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen = await trial_screen(pilot, store)
+            assert "stimulation off" in shown(screen.query_one("#trial-live", Static))
+            elsewhere.add_diary(trial_id, day(2), 4, notes="from the CLI")
+            await until(pilot, lambda: "from the CLI" in str(screen._shown_view), "the entry shows without a key press")
+            diary = screen.query_one("#trial-diary")
+            assert diary.row_count == 1  # type: ignore[attr-defined]
+
+    try:
+        asyncio.run(flow())
+    finally:
+        elsewhere.close()
+        store.close()
+        emu.close()

@@ -46,7 +46,7 @@ async def test_opens_on_the_emulator_says_so_and_shows_the_sessions_audit_trail(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        assert "EMULATOR - not a real device" in text_of(app, "#banner")
+        assert "EMULATOR EMU5101-00000000 (emu://) - not a real device" in text_of(app, "#banner")
         assert "EMULATOR - not a real device" in app.sub_title
         device_text = text_of(app, "#device")
         assert "tonic-burst-16" in device_text
@@ -253,18 +253,18 @@ async def test_start_shows_the_ramp_and_stop_works_from_inside_the_dialog(
         await until(pilot, lambda: "Ramping up" in text_of(app, "#ramp-progress"), "the ramp is shown")
         await pilot.press("f2")  # STOP, inside the dialog
         await until(pilot, lambda: state(app) == State.PROGRAMMED, "the device has stopped")
-        assert app.screen is dialog  # STOP did not need the dialog closed
+        assert isinstance(app.screen, MainScreen)  # STOP closed the dialog
         with emu.emulator.locked() as fw:
             assert fw.monitor.amplitude_at(fw.monitor.segments[-1].start_s) == 0  # type: ignore[attr-defined]
         assert app.note is not None and app.note.title.startswith("STOPPED")
         assert commands_sent(tmp_path)[-1] == "STOP"
         # And from a text field, where every other key is typed into the field:
-        await pilot.press("escape", "v", "enter")
+        await pilot.press("k", "v", "enter")
         assert isinstance(app.screen, ValueDialog)
         assert isinstance(app.focused, Input)
         await pilot.press("f2")
         await until(pilot, lambda: commands_sent(tmp_path).count("STOP") == 2, "the second STOP went out")
-        assert isinstance(app.screen, ValueDialog)
+        assert isinstance(app.screen, MainScreen)  # the half-typed value is gone with its dialog
 
 
 async def test_a_refused_live_change_names_the_limit_is_not_half_applied_and_quitting_asks_first(
@@ -333,7 +333,10 @@ async def test_link_loss_is_shown_and_a_reconnect_finds_the_device_again(
         await until(pilot, lambda: app.link_lost, "the link loss is shown")
         assert "LINK LOST" in text_of(app, "#banner")
         assert "LOST" in text_of(app, "#device")
+        assert "Heartbeat ok" not in " ".join(text_of(app, "#device").split())
+        assert "no answer (link lost)" in text_of(app, "#device")
         assert app.note is not None and app.note.severity == "error"
+        assert "r Reconnect" in text_of(app, ".keys")
         await pilot.press("r")
         await until(
             pilot, lambda: app.device is not None and app.device is not first and app.connected.is_set(), "reconnected"
@@ -341,6 +344,8 @@ async def test_link_loss_is_shown_and_a_reconnect_finds_the_device_again(
         await connected(pilot)
         assert not app.link_lost
         assert "LINK LOST" not in text_of(app, "#banner")
+        assert "r Reconnect" not in text_of(app, ".keys")
+        assert app.note is None or "LINK LOST" not in app.note.title  # the message went with the state
         assert main_screen(app).draft == draft  # the unsaved edits survived the reconnect
 
 

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from ...controller import ConnectTarget, PortListing, emulator_targets, list_ports
 from ..widgets import scs
+from ..widgets.banners import MessageBar
 from ..widgets.footer import StopFooter
 from ..widgets.stop_button import StopButton
 from ..wording import explain
@@ -61,7 +62,11 @@ class ConnectScreen(Screen[None]):
                 id="connect-role",
             )
             yield StopButton()
+        yield MessageBar(id="messages")  # STOP results and the device's messages show here too
         yield StopFooter()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 40, "-compact")  # no header: the ports list and STOP fit
 
     def on_mount(self) -> None:
         self.title = "scsctl"

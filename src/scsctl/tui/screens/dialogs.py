@@ -6,6 +6,7 @@ priority binding). Esc closes a dialog without doing anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
@@ -19,7 +20,7 @@ from ...errors import ScsError
 from ..widgets.footer import StopFooter
 from ..widgets.stop_button import StopButton
 
-__all__ = ["AcknowledgeDialog", "Dialog", "QuitDialog", "ValueDialog"]
+__all__ = ["AcknowledgeDialog", "ConfirmDialog", "Dialog", "QuitDialog", "ValueDialog"]
 
 R = TypeVar("R")
 
@@ -74,19 +75,62 @@ class AcknowledgeDialog(Dialog[bool]):
             self.dismiss(event.button.id == "yes")
 
 
+class ConfirmDialog(Dialog[bool]):
+    """Ask before doing something that changes what the device holds; shows what changes."""
+
+    def __init__(self, title: str, lines: list[str], yes: str, *, warning: str = "") -> None:
+        super().__init__(title)
+        self.lines = lines
+        self.yes = yes
+        self.warning = warning
+
+    def body(self) -> ComposeResult:
+        if self.warning:
+            yield Static(self.warning, classes="dialog-body -warning")
+        yield Static("\n".join(self.lines), id="confirm-lines", classes="dialog-body")
+
+    def buttons(self) -> ComposeResult:
+        yield Button(self.yes, id="yes", variant="warning")
+        yield Button("Cancel (Esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id in ("yes", "no"):
+            self.dismiss(event.button.id == "yes")
+
+
+def unit_of(shown: str) -> str:
+    """The unit a value is shown in (``3.5mA`` -> ``mA``; ``5`` -> no unit)."""
+    match = re.fullmatch(r"\s*[0-9.]+\s*([A-Za-z%]+)\s*", shown)
+    return match.group(1) if match else ""
+
+
+def with_unit(text: str, unit: str) -> str:
+    """``text`` with ``unit`` added when it is a bare number (the field is labelled with the unit)."""
+    bare = text.strip()
+    return bare + unit if unit and re.fullmatch(r"[0-9]+(\.[0-9]+)?|\.[0-9]+", bare) else text
+
+
 class ValueDialog(Dialog[int]):
-    """Type a value as people write it (``3.5mA``); ``parse`` raises ``ScsError`` naming what is wrong."""
+    """Type a value as people write it (``3.5mA``, or ``3.5`` in a field labelled mA); ``parse`` raises
+    ``ScsError`` naming what is wrong."""
 
     def __init__(self, title: str, parse: Callable[[str], int], example: str, current: str = "") -> None:
-        super().__init__(title)
+        self.unit = unit_of(current) or unit_of(example)
+        super().__init__(f"{title} ({self.unit})" if self.unit else title)
         self.parse = parse
         self.example = example
         self.current = current
 
     def body(self) -> ComposeResult:
         yield Input(value=self.current, placeholder=f"for example {self.example}", id="value")
+        unit = f" or a bare number in {self.unit}" if self.unit else ""
         yield Static(
-            f"Units as written: {self.example}. Values are never rounded.", id="value-error", classes="dialog-body"
+            f"Units as written: {self.example}{unit}. Values are never rounded.",
+            id="value-error",
+            classes="dialog-body",
         )
 
     def buttons(self) -> ComposeResult:
@@ -99,7 +143,7 @@ class ValueDialog(Dialog[int]):
     def _submit(self) -> None:
         text = self.query_one("#value", Input).value
         try:
-            value = self.parse(text)
+            value = self.parse(with_unit(text, self.unit))
         except ScsError as err:
             error = self.query_one("#value-error", Static)
             error.update(str(err))

@@ -22,13 +22,13 @@ from textual.screen import Screen
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import OUTPUT_STATES
+from firmware_protocol.constants import OUTPUT_STATES, StatusFlags
 
-from ...controller import DeviceContext
+from ...controller import DeviceContext, profile_table
 from ...parsing import amplitude_ua, format_electrodes
 from ...units import format_ua
-from ..draft import DraftVerdict, check_draft, new_program
-from ..params import EXAMPLES, PARAM_LABELS, parse_param, with_value
+from ..draft import DraftVerdict, check_draft, new_program, program_changes, ramp_fix
+from ..params import EXAMPLES, PARAM_LABELS, format_param, parse_param, with_value
 from ..widgets import scs, show
 from ..widgets.audit_view import AuditView
 from ..widgets.banners import Banner, MessageBar
@@ -41,7 +41,7 @@ from ..widgets.param_list import ParamList
 from ..widgets.programs_table import ProgramsTable
 from ..widgets.pulse_preview import PulsePreview
 from ..widgets.stim_panel import LiveAmplitude, StimPanel
-from .dialogs import ValueDialog
+from .dialogs import ConfirmDialog, ValueDialog
 from .start_dialog import StartDialog
 
 if TYPE_CHECKING:
@@ -51,24 +51,31 @@ __all__ = ["MainScreen"]
 
 NARROW_BELOW = 150
 """Terminal width (columns) below which the program tab is one scrolling column."""
+COMPACT_BELOW = (120, 40)
+"""Terminal width or height below which the screen is compact: no header, the device panel in tab 4,
+buttons one line high; STOP, the stimulation panel and the message bar stay on screen."""
 
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "start", "Start..."),
+        # The footer shows what matters now (check_action): r while the link is lost, Start while
+        # stopped, Amplitude while a program runs, Commit while its amplitude is tentative.
+        Binding("r", "reconnect", "Reconnect"),
+        Binding("g", "start", "Start"),
+        Binding("a", "go('live')", "Amplitude"),
         Binding("c", "commit", "Commit"),
         Binding("s", "save", "Save"),
+        Binding("e", "go('leads')", "Electrodes"),
+        Binding("v", "go('params')", "Settings"),
         Binding("m", "measure", "Impedance"),
-        Binding("a", "go('live')", "Amplitude"),
-        Binding("e", "go('leads')", "Electrodes", show=False),
-        Binding("v", "go('params')", "Settings", show=False),
         Binding("n", "new_draft", "New draft", show=False),
-        Binding("1", "tab('tab-program')", "Program", show=False),
-        Binding("2", "tab('tab-impedance')", "Impedance", show=False),
-        Binding("3", "tab('tab-events')", "Events", show=False),
-        Binding("r", "reconnect", "Reconnect", show=False),
-        Binding("p", "ports", "Ports"),
+        Binding("1", "tab('tab-program')", "Program tab", show=False),
+        Binding("2", "tab('tab-impedance')", "Impedance tab", show=False),
+        Binding("3", "tab('tab-events')", "Events tab", show=False),
+        Binding("4", "tab('tab-device')", "Device tab", show=False),
         Binding("t", "trial", "Trial"),
+        Binding("p", "ports", "Ports"),
+        Binding("l", "profile", "Profile limits", show=False),
     ]
 
     draft: var[m.Program] = var(m.Program(0, 0, 0, 0, ()), always_update=True)
@@ -107,8 +114,24 @@ class MainScreen(Screen[None]):
                 yield ImpedancePanel(device.profile, id="impedance")
             with TabPane("Events and audit trail (3)", id="tab-events"):
                 yield AuditView(id="audit")
+            with TabPane("Device (4)", id="tab-device"), VerticalScroll(id="device-tab"):
+                yield DevicePanel(device, id="device-full")
         yield MessageBar(id="messages")
         yield StopFooter()
+
+    def in_footer(self, action: str) -> bool:
+        """Whether the footer shows the key of ``action`` now (every key still works, and says why
+        when it cannot do anything: the footer keeps to what matters in the present state)."""
+        app = scs(self)
+        if action == "reconnect":
+            return bool(app.link_lost)
+        if action == "start":
+            return not app.stimulating
+        if action == "commit":
+            return app.status is not None and bool(app.status.status_flags & StatusFlags.TENTATIVE)
+        if action == "go('live')":
+            return app.stimulating
+        return True
 
     def on_mount(self) -> None:
         app = scs(self)
@@ -116,12 +139,16 @@ class MainScreen(Screen[None]):
         self.sub_title = app.sub_title
         for name in ("programs", "status", "impedance"):
             self.watch(app, name, lambda _v: self._check(), init=False)
+        for name in ("status", "link_lost"):
+            self.watch(app, name, lambda _v: self.refresh_bindings(), init=False)
         self._show_draft(self.draft)
         self.query_one(LeadView).focus()
 
     def on_resize(self) -> None:
         # Below 150 columns the program tab's two columns are stacked and scroll (see scsctl.tcss).
-        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
+        width, height = self.size
+        self.set_class(width < NARROW_BELOW, "-narrow")
+        self.set_class(width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1], "-compact")
 
     # --- the draft ---------------------------------------------------------------------------------
 
@@ -213,6 +240,32 @@ class MainScreen(Screen[None]):
 
     def on_programs_table_select_slot(self, message: ProgramsTable.SelectSlot) -> None:
         slot = message.slot
+        app = scs(self)
+        status = app.status
+        if app.stimulating and status is not None and status.active_slot != slot:
+            running = status.active_slot
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    app.after_confirmed_stop(lambda: self._select(slot))
+                    app.action_stop()
+
+            app.push_screen(
+                ConfirmDialog(
+                    f"Slot {running} is running",
+                    [
+                        f"The device selects another program only while stopped. Stop slot {running}, "
+                        f"then select slot {slot}?",
+                        "Start it afterwards with g (you confirm first).",
+                    ],
+                    f"Stop, then select slot {slot}",
+                ),
+                answered,
+            )
+            return
+        self._select(slot)
+
+    def _select(self, slot: int) -> None:
         scs(self).call_device(
             f"select slot {slot}",
             lambda device, _ack: device.select(slot),
@@ -225,7 +278,38 @@ class MainScreen(Screen[None]):
     # --- device actions ----------------------------------------------------------------------------
 
     def action_save(self) -> None:
+        """Write the draft; over a slot that holds another program, ask first and show what changes."""
+        app = scs(self)
         program = self.draft
+        stored = app.programs.get(program.slot)
+        if stored is None or stored == program:
+            self._save(program)
+            return
+        changes = program_changes(stored, program)
+        warning = ""
+        if program.amplitude_ua < stored.amplitude_ua:
+            warning = (
+                f"The slot holds {format_ua(stored.amplitude_ua)} (committed); this draft would write "
+                f"{format_ua(program.amplitude_ua)}."
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._save(program)
+            else:
+                app.show_note(f"Slot {program.slot} not written", "it still holds what it held", "info")
+
+        app.push_screen(
+            ConfirmDialog(
+                f"Overwrite slot {program.slot}?",
+                ["What changes (slot now -> draft):", *changes],
+                f"Overwrite slot {program.slot}",
+                warning=warning,
+            ),
+            answered,
+        )
+
+    def _save(self, program: m.Program, *, then_start: bool = False) -> None:
         slot = program.slot
 
         def save(device: Device, acknowledge: frozenset[str]) -> tuple[Outcome, m.Program]:
@@ -236,18 +320,24 @@ class MainScreen(Screen[None]):
             outcome, readback = result
             app = scs(self)
             app.programs = {**app.programs, slot: readback}
+            if self.draft.slot == slot and self.draft != readback and self.draft == program:
+                self.draft = readback
             summary = (
                 f"{format_electrodes(readback.contacts)}, {format_ua(readback.amplitude_ua)}, "
                 f"{readback.pulse_width_us} us, patient max {format_ua(readback.patient_max_ua)}"
             )
             app.show_note(f"Slot {slot} written and read back: {summary}", "; ".join(outcome.notices), "info")
             self._check()
+            if then_start:
+                self.action_start()
 
         scs(self).call_device(f"save slot {slot}", save, saved)
 
     def action_start(self) -> None:
         stim = self.query_one(StimPanel)
         blocker = stim.start_blocker()
+        if blocker is not None and self._offer_ramp_fix():
+            return
         if blocker is not None:
             scs(self).show_note("Cannot start now", blocker, "warning")
             return
@@ -255,19 +345,75 @@ class MainScreen(Screen[None]):
         stored = scs(self).programs[slot]
         self.app.push_screen(StartDialog(slot, stored, draft_differs=stored != self.draft))
 
+    def _offer_ramp_fix(self) -> bool:
+        """If the stored program cannot start only because its ramp-up is too short for its amplitude
+        (after a commit raised it), offer to write the ramp-up the guard asks for. True if offered."""
+        app = scs(self)
+        stored = app.programs.get(self.draft.slot)
+        if stored is None or app.stimulating or app.link_lost:
+            return False
+        context = DeviceContext.from_status(app.status, app.programs, impedance=app.impedance, now_s=time.monotonic())
+        needed_ms = ramp_fix(self.device.guard, stored, context)
+        if needed_ms is None:
+            return False
+        fixed = dataclasses.replace(stored, ramp_up_ms=needed_ms)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                app.show_note(f"Slot {stored.slot} not changed", "it cannot start as it is", "warning")
+                return
+            if self.draft == stored:
+                self.draft = fixed  # the draft on screen was the stored program: it takes the fix too
+            self._save(fixed, then_start=True)
+
+        app.push_screen(
+            ConfirmDialog(
+                f"Slot {stored.slot} cannot start at {format_ua(stored.amplitude_ua)} as it is",
+                [
+                    f"Its ramp-up of {format_param('ramp_up_ms', stored.ramp_up_ms)} is too short to start at "
+                    f"{format_ua(stored.amplitude_ua)}.",
+                    f"Write ramp-up {format_param('ramp_up_ms', needed_ms)} to slot {stored.slot} "
+                    "(read back), then confirm the start?",
+                    *program_changes(stored, fixed),
+                ],
+                f"Write ramp-up {format_param('ramp_up_ms', needed_ms)}",
+            ),
+            answered,
+        )
+        return True
+
     def action_commit(self) -> None:
         app = scs(self)
         if not app.stimulating:
             app.show_note("Nothing to commit", "stimulation is off", "warning")
             return
+        before = app.programs.get(app.status.active_slot) if app.status is not None else None
+        draft_was_stored = before is not None and self.draft == before
 
         def committed(outcome: Outcome) -> None:
             # The call's status is drawn already, unless a newer one was (app.call_device).
-            if outcome.status is not None:
+            status = outcome.status
+            if status is not None:
+                text = "it is now part of the stored program"
+                program = app.programs.get(status.active_slot)
+                if program is not None:
+                    program = dataclasses.replace(program, amplitude_ua=status.setpoint_ua)
+                    if draft_was_stored and self.draft.slot == program.slot:
+                        self.draft = program  # the draft follows: s must not write the old amplitude back
+                    context = DeviceContext.from_status(
+                        app.status, app.programs, impedance=app.impedance, now_s=time.monotonic()
+                    )
+                    needed_ms = ramp_fix(self.device.guard, program, context)
+                    if needed_ms is not None:
+                        text = (
+                            f"but slot {program.slot} cannot START again at {format_ua(program.amplitude_ua)} with "
+                            f"its ramp-up of {format_param('ramp_up_ms', program.ramp_up_ms)}: after STOP, g offers "
+                            f"to write ramp-up {format_param('ramp_up_ms', needed_ms)}"
+                        )
                 app.show_note(
-                    f"Committed {format_ua(outcome.status.setpoint_ua)} to slot {outcome.status.active_slot}",
-                    "it is now part of the stored program",
-                    "info",
+                    f"Committed {format_ua(status.setpoint_ua)} to slot {status.active_slot}",
+                    text,
+                    "warning" if text.startswith("but") else "info",
                 )
             app.refresh_programs()
 
@@ -294,14 +440,31 @@ class MainScreen(Screen[None]):
             self.query_one(LiveAmplitude).focus()
             return
         self.query_one(TabbedContent).active = "tab-program"
-        self.query_one(LeadView if which == "leads" else ParamList).focus()
+        panel = self.query_one(LeadView if which == "leads" else ParamList)
+        panel.focus(scroll_visible=False)
+        # At once, not animated: on a short terminal the panel is scrolled to its top edge.
+        self.call_after_refresh(panel.scroll_visible, animate=False, top=True)
 
     def action_tab(self, tab: str) -> None:
         # Focus moves into the tab shown; otherwise focus left behind in a hidden tab would go to the
         # next focusable widget, and the tabs follow focus back.
         self.query_one(TabbedContent).active = tab
-        target = {"tab-program": "#leads", "tab-impedance": "#impedance-table", "tab-events": "#audit"}[tab]
+        target = {
+            "tab-program": "#leads",
+            "tab-impedance": "#impedance-table",
+            "tab-events": "#audit",
+            "tab-device": "#device-tab",
+        }[tab]
         self.query_one(target).focus()
+
+    def action_profile(self) -> None:
+        """Every limit of the device's profile with units (read only; the guard enforces them)."""
+        from .help import ProfileScreen
+
+        guard = self.device.guard
+        scs(self).push_screen(
+            ProfileScreen(profile_table(self.device.profile), guard.tier.name.value, guard.role.value)
+        )
 
     def action_reconnect(self) -> None:
         scs(self).reconnect()

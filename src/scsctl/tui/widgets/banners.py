@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from ..wording import Explanation
@@ -19,17 +20,20 @@ class Banner(Static):
 
     def _show(self, reason: str) -> None:  # the reason is in the message bar
         app = scs(self)
+        device = app.device
+        emulator = app.target.is_emulator or (device is not None and device.identity.is_emulator)
         self.set_class(bool(reason), "-lost")
-        self.set_class(not reason and app.target.is_emulator, "-emulator")
+        self.set_class(not reason and emulator, "-emulator")
         if reason:
             show(
                 self, Text(" LINK LOST - the device does not answer - r reconnects; F2 still tries STOP ", style="bold")
             )
-        elif app.target.is_emulator:
+        elif emulator:
+            serial = f" {device.identity.serial}" if device is not None else ""
             show(
                 self,
                 Text(
-                    " EMULATOR - not a real device: the built-in emulator (emu://); nothing here reaches a patient ",
+                    f" EMULATOR{serial} ({app.target.url}) - not a real device, no patient connected ",
                     style="bold",
                 ),
             )
@@ -50,7 +54,7 @@ class MessageBar(Static):
         if note is None:
             show(
                 self,
-                Text("Ready. Tab moves between panels; the keys of the focused panel are in the footer.", style="dim"),
+                Text("Ready. ? lists every key, ctrl+p finds an action; Tab moves between panels.", style="dim"),
             )
             return
         text = Text(note.title, style="bold")
@@ -58,7 +62,14 @@ class MessageBar(Static):
             text.append("\n" + note.text)
         if note.limit:
             text.append("\n" + note.limit, style="bold")
+        if note.about == "stop":
+            later = " (a newer message waits)" if scs(self).held_note is not None else ""
+            text.append(f"\nk or a click here: OK, read{later}", style="dim")
         show(self, text)
+
+    async def on_click(self, event: events.Click) -> None:
+        event.stop()
+        await self.run_action("app.acknowledge")
 
     def _show_busy(self, busy: tuple[str, ...]) -> None:
         self.border_subtitle = ("working: " + ", ".join(busy)) if busy else ""

@@ -71,7 +71,13 @@ class DevicePanel(Static):
                         style=_STATE_STYLE.get(status.state, ""),
                     ),
                 ),
-                ("Faults", Text(", ".join(faults) or "none", style="bold red" if faults else "")),
+                (
+                    "Faults",
+                    Text(
+                        ("last known: " if app.link_lost else "") + (", ".join(faults) or "none"),
+                        style="bold red" if faults else "",
+                    ),
+                ),
                 ("Impedance", fresh),
             ]
         if app.link_lost or dev.link.status is not LinkStatus.UP:
@@ -82,12 +88,13 @@ class DevicePanel(Static):
                 ("Link", f"up, round trip {'--' if not app.show_times or rtt is None else f'{rtt * 1000:.1f} ms'}")
             )
         missed = stats.heartbeats_missed if app.show_times else 0
-        rows.append(
-            (
-                "Heartbeat",
-                Text("ok" if not missed else f"{missed} missed in this session", style="" if not missed else "yellow"),
+        if app.link_lost:  # the panels agree with the banner: no answer, so no heartbeat either
+            heartbeat = Text("no answer (link lost)", style="bold red")
+        else:
+            heartbeat = Text(
+                "ok" if not missed else f"{missed} missed in this session", style="" if not missed else "yellow"
             )
-        )
+        rows.append(("Heartbeat", heartbeat))
         rows.append(("Watchdog", "tethered: stops on link loss" if app.target.tethered else "untethered"))
         rows.append(("Line", link_text(stats) if app.show_times else "--"))
         text = Text()

@@ -39,11 +39,21 @@ class KeysLine(Static):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
+        # The app's keys (the STOP message's OK, help) first, then the screen's, then the focused
+        # panel's: a narrow terminal cuts the end of the line, where the panel shows its keys itself.
         text = Text()
         seen: set[str] = set()
-        for active in screen.active_bindings.values():
+        in_footer = getattr(screen, "in_footer", None)
+        shown = [
+            a
+            for a in screen.active_bindings.values()
+            if a.binding.show and (in_footer is None or a.node is not screen or in_footer(a.binding.action))
+        ]
+        rank = {id(self.app): 0, id(screen): 1}
+        shown.sort(key=lambda a: rank.get(id(a.node), 2))
+        for active in shown:
             binding = active.binding
-            if not binding.show or binding.action in seen:
+            if binding.action in seen:
                 continue
             seen.add(binding.action)
             text.append(f" {self.app.get_key_display(binding)} ", style="bold" if active.enabled else "dim")

@@ -22,11 +22,11 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from firmware_protocol import messages as m
-from firmware_protocol.constants import OUTPUT_STATES, State, StatusFlags
+from firmware_protocol.constants import OUTPUT_STATES, FaultFlags, State, StatusFlags
 
 from ...controller import DeviceContext
 from ...units import format_ua
-from ..draft import check_start
+from ..draft import start_refusal
 from ..wording import state_words
 from . import scs, show
 from .bars import range_bar
@@ -36,7 +36,21 @@ from .stop_button import StopButton
 if TYPE_CHECKING:
     from ...controller import Device, Outcome
 
-__all__ = ["LiveAmplitude", "StimPanel"]
+__all__ = ["LiveAmplitude", "StimPanel", "fault_way_out"]
+
+
+def fault_way_out(faults: FaultFlags) -> str:
+    """Why START cannot be pressed in FAULT, and the way out (PROTOCOL.md: FaultCode, cleared by)."""
+    if faults & FaultFlags.END_OF_SERVICE:
+        return "FAULT: the device is at its end of service and cannot stimulate again"
+    if faults & FaultFlags.HARDWARE:
+        return "FAULT: hardware fault: switch the device off and on again (power cycle)"
+    if faults & (FaultFlags.LEAD_OPEN | FaultFlags.LEAD_SHORT):
+        return "FAULT: a lead is open or shorted: check the connection, then measure impedance (m) to clear it"
+    if faults & FaultFlags.OVER_COMPLIANCE:
+        return "FAULT: over compliance: STOP (F2) clears it; then lower the amplitude or check the leads"
+    return "FAULT (output off): STOP (F2) clears a fault whose cause has gone"
+
 
 ARROWS_AT = 17
 
@@ -133,12 +147,19 @@ class StimPanel(Vertical):
             return "reading the device..."
         if status.state in OUTPUT_STATES:
             return "stimulation is on: F2 stops it"
+        if status.state == State.FAULT:
+            return fault_way_out(status.fault_flags)
         slot = self.draft_slot
         if slot not in app.programs:
             return f"slot {slot} holds no program: save the draft first (s)"
         context = DeviceContext.from_status(status, app.programs, impedance=app.impedance, now_s=time.monotonic())
-        reason = check_start(self.device.guard, slot, context)
-        if reason and "impedance" in reason:
+        refusal = start_refusal(self.device.guard, slot, context)
+        if refusal is None:
+            return None
+        reason = str(refusal)
+        if refusal.parameter == "ramp_up_ms":
+            return f"slot {slot}'s ramp-up is too short for its amplitude: g offers to lengthen it"
+        if "impedance" in reason:
             reason = "measure impedance first (m): " + reason
         return reason
 
@@ -160,7 +181,9 @@ class StimPanel(Vertical):
         )
         blocker = self.start_blocker()
         start = self.query_one("#start", Button)
-        start.disabled = blocker is not None
+        start.display = running is None  # while a program runs there is nothing to start: F2 stops it
+        fixable = blocker is not None and "g offers" in blocker
+        start.disabled = blocker is not None and not fixable
         start.label = f"Start slot {self.draft_slot}... (g)"
         tentative = status is not None and bool(status.status_flags & StatusFlags.TENTATIVE)
         self.query_one("#commit", Button).disabled = not tentative
@@ -209,7 +232,7 @@ class StimPanel(Vertical):
         elif status.status_flags & StatusFlags.TENTATIVE:
             committed = format_ua(running.amplitude_ua) if running is not None else "the program's amplitude"
             text.append(
-                f"\nTENTATIVE: {format_ua(status.setpoint_ua)} reverts to {committed} when the session ends "
+                f"\nTENTATIVE: {format_ua(status.setpoint_ua)} reverts to {committed} at the session's end "
                 "unless committed (c)",
                 style="bold black on yellow",
             )
@@ -227,8 +250,9 @@ class StimPanel(Vertical):
         text.append(" ▶ ", style="bold")
         limits = self.device.guard.tier.for_waveform(running.waveform)
         tier_max = limits.amplitude_ua.max if limits is not None else self.device.profile.hardware.amplitude_ua.max
-        text.append_text(range_bar(shown, 0, tier_max, 18, mark=running.patient_max_ua))
-        text.append(f" patient max ┃{format_ua(running.patient_max_ua)}, tier max {format_ua(tier_max)}", style="dim")
+        bar = 18 if self.size.width >= 100 else 8  # the line fits in 80 columns
+        text.append_text(range_bar(shown, 0, tier_max, bar, mark=running.patient_max_ua))
+        text.append(f" patient max ┃{format_ua(running.patient_max_ua)}, tier {format_ua(tier_max)}", style="dim")
         inc = self.device.profile.increment_at(shown)
         text.append(
             f"\n{'':{ARROWS_AT}}↑/↓ {format_ua(inc.fine_ua)}  PgUp/PgDn {format_ua(inc.coarse_ua)}  Enter type a value",
