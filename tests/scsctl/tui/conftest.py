@@ -14,6 +14,8 @@ from textual.pilot import Pilot
 
 import scsctl
 from firmware_protocol import messages as m
+from firmware_protocol.constants import State
+from scsctl.audit import AuditLog
 from scsctl.controller.target import ConnectTarget
 from scsctl.parsing import electrodes
 from scsctl.transports.emulated import EmulatedTransport
@@ -115,3 +117,21 @@ def text_of(app: ScsApp, selector: str) -> str:
     console = Console(width=400, record=True, color_system=None, file=open(os.devnull, "w"))  # noqa: SIM115
     console.print(renderable)
     return console.export_text()
+
+
+def state(app: ScsApp) -> State | None:
+    """The device's state as the app last drew it."""
+    return app.status.state if app.status is not None else None
+
+
+def commands_sent(data_dir: Path) -> list[str]:
+    """Every command the audit log says went to the device, in order."""
+    return [r.name for r in AuditLog.in_dir(data_dir).query() if r.kind == "command"]
+
+
+async def start_from_the_tui(pilot: Pilot[None]) -> None:
+    """Start the selected slot as a technician does (g, then Enter in the dialog) and wait for output."""
+    app = pilot.app
+    assert isinstance(app, ScsApp)
+    await pilot.press("g", "enter")
+    await until(pilot, lambda: state(app) == State.STIMULATING, "stimulation is on")

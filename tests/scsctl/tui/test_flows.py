@@ -21,7 +21,7 @@ from scsctl.tui.widgets.audit_view import AuditView
 from scsctl.tui.widgets.lead_view import LeadView
 from scsctl.tui.widgets.param_list import LEFT_ARROW_AT, RIGHT_ARROW_AT, ParamList
 
-from .conftest import SIZE, bipolar, connected, prepare, text_of, until
+from .conftest import SIZE, bipolar, commands_sent, connected, prepare, start_from_the_tui, state, text_of, until
 
 MakeApp = Callable[..., ScsApp]
 
@@ -31,12 +31,6 @@ def main_screen(app: ScsApp) -> MainScreen:
     return app.screen
 
 
-def commands_sent(data_dir: Path) -> list[str]:
-    return [r.name for r in AuditLog.in_dir(data_dir).query() if r.kind == "command"]
-
-
-def state(app: ScsApp) -> State | None:
-    return app.status.state if app.status is not None else None
 
 
 # --- connecting ------------------------------------------------------------------------------------
@@ -274,8 +268,7 @@ async def test_a_refused_live_change_names_the_limit_is_not_half_applied_and_qui
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        await pilot.press("g", "enter")
-        await until(pilot, lambda: state(app) == State.STIMULATING, "stimulation is on")
+        await start_from_the_tui(pilot)
         await pilot.press("escape", "a", "up", "up")
         await until(pilot, lambda: app.status is not None and app.status.setpoint_ua == 200, "0.2 mA is set")
         await pilot.press("up")

@@ -6,24 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from firmware_protocol.constants import State
-from scsctl.audit import AuditLog
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.tui.app import ScsApp
 from scsctl.tui.screens.dialogs import ValueDialog
 from scsctl.tui.screens.main import MainScreen
 from scsctl.tui.screens.start_dialog import StartDialog
 
-from .conftest import SIZE, bipolar, connected, prepare, text_of, until
+from .conftest import SIZE, bipolar, commands_sent, connected, prepare, start_from_the_tui, state, text_of, until
 
 MakeApp = Callable[..., ScsApp]
 
 
-def state(app: ScsApp) -> State | None:
-    return app.status.state if app.status is not None else None
-
-
-def commands_sent(data_dir: Path) -> list[str]:
-    return [r.name for r in AuditLog.in_dir(data_dir).query() if r.kind == "command"]
 
 
 async def test_stopped_during_a_ramp_stays_until_acknowledged_and_the_start_dialog_closes(
@@ -56,8 +49,7 @@ async def test_stop_inside_the_amplitude_dialog_closes_it_and_enter_sends_nothin
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        await pilot.press("g", "enter")
-        await until(pilot, lambda: state(app) == State.STIMULATING, "stimulation is on")
+        await start_from_the_tui(pilot)
         await pilot.press("escape", "a", "enter")
         assert isinstance(app.screen, ValueDialog)
         await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace", "2", "m", "A")
@@ -77,8 +69,7 @@ async def test_a_refusal_is_cleared_once_the_device_moves_on(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        await pilot.press("g", "enter")
-        await until(pilot, lambda: state(app) == State.STIMULATING, "stimulation is on")
+        await start_from_the_tui(pilot)
         await pilot.press("escape", "a", "up", "up", "up")
         await until(pilot, lambda: app.note is not None and "refused" in app.note.title, "the refusal is shown")
         await pilot.press("down")  # a change the device takes: the refusal no longer describes anything

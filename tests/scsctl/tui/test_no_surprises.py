@@ -9,7 +9,6 @@ from pathlib import Path
 from textual.widgets import Button
 
 from firmware_protocol.constants import State
-from scsctl.audit import AuditLog
 from scsctl.emulator.faults import LeadOpen
 from scsctl.transports.emulated import EmulatedTransport
 from scsctl.tui.app import ScsApp
@@ -17,17 +16,11 @@ from scsctl.tui.screens.dialogs import ConfirmDialog, ValueDialog
 from scsctl.tui.screens.main import MainScreen
 from scsctl.tui.screens.start_dialog import StartDialog
 
-from .conftest import SIZE, bipolar, connected, prepare, text_of, until
+from .conftest import SIZE, bipolar, commands_sent, connected, prepare, start_from_the_tui, state, text_of, until
 
 MakeApp = Callable[..., ScsApp]
 
 
-def state(app: ScsApp) -> State | None:
-    return app.status.state if app.status is not None else None
-
-
-def commands_sent(data_dir: Path) -> list[str]:
-    return [r.name for r in AuditLog.in_dir(data_dir).query() if r.kind == "command"]
 
 
 async def start_and_raise(pilot, app: ScsApp, typed: str) -> None:  # type: ignore[no-untyped-def]
@@ -101,8 +94,7 @@ async def test_choosing_another_slot_while_one_runs_offers_stop_then_select(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        await pilot.press("g", "enter")
-        await until(pilot, lambda: state(app) == State.STIMULATING, "stimulation is on")
+        await start_from_the_tui(pilot)
         await pilot.press("escape")
         assert not app.screen.query_one("#start", Button).display  # no "Start slot 1" while slot 0 runs
         app.screen.query_one("#programs").focus()
@@ -123,8 +115,7 @@ async def test_in_fault_start_is_disabled_with_the_reason_and_the_way_out(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        await pilot.press("g", "enter")
-        await until(pilot, lambda: state(app) == State.STIMULATING, "stimulation is on")
+        await start_from_the_tui(pilot)
         await pilot.press("escape")
         emu.emulator.inject(LeadOpen(1))
         await until(pilot, lambda: state(app) == State.FAULT, "the device is in FAULT")
