@@ -253,8 +253,10 @@ class Link:
             baud = self.transport.baud
             on_line = reply_line_time_s(len(frame), command, baud)
             timeout = base + on_line
-            _log.debug("%s (seq %d): waiting %.0f ms for the reply (%.0f ms on the line at %s)", command.name, seq,
-                       timeout * 1000, on_line * 1000, f"{baud} baud" if baud else "an unknown speed")  # fmt: skip
+            if _log.isEnabledFor(logging.DEBUG):  # every request passes here: no formatting unless asked for
+                speed = f"{baud} baud" if baud else "an unknown speed"
+                _log.debug("%s (seq %d): waiting %.0f ms for the reply (%.0f ms on the line at %s)", command.name,
+                           seq, timeout * 1000, on_line * 1000, speed)  # fmt: skip
             self.stats.requests += 1
             attempt = 0
             while True:
