@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import sys
 import tempfile
 import threading
@@ -86,7 +87,8 @@ def runtime_dir() -> Path:
     """The user's runtime folder for scsctl (owner-only), created when missing.
 
     ``$SCSCTL_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/scsctl``, else ``scsctl-UID`` in the temporary
-    folder; one that belongs to another user, or cannot be made private, is not used.
+    folder. A missing one is made, owner-only; an existing one is used only if it is a real folder
+    of this user's that nobody else can enter, and is never changed.
     """
     env = os.environ.get(RUNTIME_ENV)
     xdg = os.environ.get("XDG_RUNTIME_DIR")
@@ -97,17 +99,21 @@ def runtime_dir() -> Path:
     problem = ""
     for folder in candidates:
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = folder.stat()
+            if not folder.exists():
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700)  # ours, made private; an existing folder is never changed
+            info = folder.lstat()
         except OSError as err:
             problem = f"{folder}: {err}"
             continue
-        if info.st_uid != os.getuid():
+        if not stat.S_ISDIR(info.st_mode):
+            problem = f"{folder} is not a folder"
+        elif info.st_uid != os.getuid():
             problem = f"{folder} belongs to another user"
-            continue
-        if info.st_mode & 0o077:
-            os.chmod(folder, 0o700)
-        return folder
+        elif info.st_mode & 0o077:
+            problem = f"{folder} is open to other users (mode {info.st_mode & 0o777:o}; make it 700)"
+        else:
+            return folder
     raise UsageError(f"no private runtime folder for port ownership ({problem}); set ${RUNTIME_ENV} to one")
 
 

@@ -169,9 +169,11 @@ class SerialTransport(Transport):
                     f"rfc2217://HOST:PORT, usb://VID:PID or emu://; {_LIST_HINT}"
                 ) from err
             raise UsageError(f"{self.url}: {err}") from err
-        except (serial.SerialException, TypeError) as err:
+        except OSError as err:  # pyserial's own errors, and a handler's file (spy://...?file=) that won't open
             if "no ports found" in str(err):  # hwgrep:// matched nothing
                 raise PortNotFound(f"{self.url}: {err}; {_LIST_HINT}", port=self.url) from err
+            raise UsageError(f"{self.url}: {err}") from err
+        except TypeError as err:
             raise UsageError(f"{self.url}: {err}") from err
         if self.url.lower().startswith("rfc2217://"):
             _quiet_rfc2217_reader_threads()

@@ -105,3 +105,9 @@ def test_a_second_client_of_ser2net_is_told_the_port_is_in_use(ser2net: dict[str
             assert said in done.stderr
             assert "Traceback" not in done.stderr  # pyserial's own threads stay quiet
         assert first.status().state in State  # the first session went on
+
+
+def test_a_spy_file_that_cannot_be_written_is_a_usage_error(pty_emulator: str, tmp_path: Path) -> None:
+    done = scsctl_cli("status", "--port", f"spy://{pty_emulator}?file={tmp_path}", data_dir=tmp_path)  # a folder
+    assert done.returncode == 2
+    assert f"spy://{pty_emulator}" in done.stderr and "Is a directory" in done.stderr

@@ -248,3 +248,14 @@ def test_stop_goes_out_beside_a_hold_this_user_cannot_ask(pty_emulator: str, tmp
     finally:
         other.close()
     assert json.loads(cli("status", "--json").stdout)["amplitude_ua"] == 0
+
+
+def test_a_runtime_folder_open_to_others_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    done = scsctl("status", "--port", "/dev/null", "--data-dir", str(tmp_path),
+                  env={**os.environ, "SCSCTL_RUNTIME_DIR": str(shared)})  # fmt: skip
+    assert done.returncode == 2
+    assert "is open to other users (mode 755; make it 700)" in done.stderr
+    assert shared.stat().st_mode & 0o777 == 0o755  # never changed behind the user's back
