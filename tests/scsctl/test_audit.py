@@ -67,8 +67,10 @@ def test_query_filters_by_device_and_time_and_keeps_order(tmp_path: Path) -> Non
     assert [r.device_serial for r in log.query(limit=2)] == ["B", "A"]
 
 
-def test_a_locked_database_is_an_error_naming_the_file(tmp_path: Path) -> None:
+def test_a_locked_database_with_no_room_for_its_pending_journal_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    # (With room for it, the record waits in the journal: tests/scsctl/test_audit_pending.py.)
     log = AuditLog.in_dir(tmp_path)
+    (tmp_path / f"{DB_NAME}.pending").write_text("a file where the journal's folder would go")
     blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -79,6 +81,7 @@ def test_a_locked_database_is_an_error_naming_the_file(tmp_path: Path) -> None:
     assert str(tmp_path / DB_NAME) in str(err.value)
     assert "locked" in str(err.value)
     assert "another program holds it locked" in str(err.value)
+    assert "pending journal cannot take the record either" in str(err.value)
 
 
 def test_a_corrupt_database_is_an_error_saying_what_to_do(tmp_path: Path) -> None:

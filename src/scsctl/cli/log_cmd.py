@@ -155,11 +155,12 @@ def _verify(args: argparse.Namespace) -> int:
             raise AuditChainBroken(f"audit log {path}: {err}", record_id=err.record_id) from err
     if args.json:
         json.dump({"path": str(path), "intact": True, "records": report.records, "last_id": report.last_id,
-                   "head_hash": report.head_hash, "upgraded_through_id": report.upgraded_through_id},
+                   "head_hash": report.head_hash, "upgraded_through_id": report.upgraded_through_id,
+                   "waiting": report.waiting},
                   sys.stdout, indent=2)  # fmt: skip
         sys.stdout.write("\n")
         return 0
-    if not report.records:
+    if not report.records and not report.waiting:
         print(f"audit log {path}: no records yet")
         return 0
     print(f"audit log {path}: {report.records} records, chain intact (records 1 to {report.last_id})")
@@ -167,6 +168,11 @@ def _verify(args: argparse.Namespace) -> int:
         print(
             f"records 1 to {report.upgraded_through_id} were written before the log had a hash chain: they were "
             "chained as they were found when scsctl upgraded the log"
+        )
+    if report.waiting:
+        print(
+            f"{report.waiting} record(s) wait in {path.name}.pending/: written while another process held the log "
+            "locked, they join the chain at the next write (`scsctl log show` lists them with id 0)"
         )
     print(f"head: {report.last_id}:{report.head_hash}")
     print("keep the head elsewhere; `scsctl log verify --anchor ID:HASH` later shows whether anything up to it was "

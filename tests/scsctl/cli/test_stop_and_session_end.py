@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,8 +41,34 @@ def status(run) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return result
 
 
-def test_stop_goes_out_when_the_audit_log_is_locked_and_says_it_is_not_recorded(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def run_here(*argv: str) -> tuple[int, str, str]:
+    done = subprocess.run([sys.executable, "-m", "scsctl.cli.main", *argv], capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_stop_goes_out_when_the_audit_log_is_locked_and_its_record_waits_in_a_journal(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
     stimulate(run)
+    blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        code, out, err = run("stop")
+    finally:
+        blocker.execute("ROLLBACK")
+    assert code == 0, err
+    assert "confirmed by the device" in out
+    assert status(run)["amplitude_ua"] == 0  # and this command's first record merged the journal
+    code, out, _ = run_here("log", "show", "--json", "--data-dir", str(tmp_path))
+    stops = [r for r in json.loads(out) if r["kind"] == "command" and r["name"] == "STOP"]
+    assert stops and stops[-1]["id"] > 0 and "pending_journal" in stops[-1]["detail"]
+
+
+def test_stop_goes_out_when_the_log_is_locked_and_no_journal_can_be_kept_and_says_it_is_not_recorded(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    stimulate(run)
+    (tmp_path / f"{DB_NAME}.pending").write_text("a file where the journal's folder would go")
     blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -49,6 +77,7 @@ def test_stop_goes_out_when_the_audit_log_is_locked_and_says_it_is_not_recorded(
         blocker.execute("ROLLBACK")
     assert code == 6
     assert "STOP was carried out and confirmed by the device, but it is NOT recorded" in err
+    assert "pending journal cannot take the record either" in err
     assert status(run)["amplitude_ua"] == 0
 
 

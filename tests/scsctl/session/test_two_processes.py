@@ -143,7 +143,8 @@ def test_a_holder_that_does_not_answer_is_passed_by_and_stop_still_goes_out(pty_
         assert h.ask("start")["state"] == "STIMULATING"
         os.kill(h.proc.pid, signal.SIGSTOP)  # frozen: it holds the port but answers nothing
         # (Frozen in the middle of an audit write, it would hold the shared log's lock too: STOP then
-        # still goes out, and exit 6 says it is not recorded. Here the asker keeps a log of its own.)
+        # still goes out and its record waits in the log's pending journal, as
+        # tests/scsctl/test_audit_pending.py shows. Here the asker keeps a log of its own.)
         asker_log = tmp_path / "asker"
         try:
             done = scsctl("stop", "--port", pty_emulator, "--data-dir", str(asker_log))

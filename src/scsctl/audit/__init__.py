@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -41,14 +42,16 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import AuditChainBroken, AuditError, UsageError
-from .text import check_name
+from ..errors import AuditChainBroken, AuditError, UsageError
+from ..text import check_name
+from . import pending
+from .pending import PendingJournal
 
 Kind = Literal["action", "command", "reply", "event", "refusal", "error"]
 KINDS: tuple[Kind, ...] = ("action", "command", "reply", "event", "refusal", "error")
@@ -124,7 +127,18 @@ def default_operator() -> str:
     return os_user_name()
 
 
-def open_database(path: Path, *, timeout_s: float = 2.0) -> sqlite3.Connection:
+_BUSY_TIMEOUT_S = 2.0
+"""How long a write waits for another process's lock before it goes to the pending journal."""
+_BUSY_RETRY_MS = 50
+"""The wait while the log is known to be locked: a stuck writer does not cost every record 2 s."""
+
+
+def _is_locked(err: sqlite3.Error) -> bool:
+    text = str(err)
+    return "locked" in text or "busy" in text
+
+
+def open_database(path: Path, *, timeout_s: float = _BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """A connection to the shared database (audit log, trial records) with the guarantees records
     need: write-ahead log and synchronous commits, so a committed row survives a killed process."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +219,20 @@ class ChainReport:
     upgraded_through_id: int
     """Records up to this id were written before the log had a chain (0: none); they were chained
     as found when the log was upgraded, so the chain vouches for them only from then on."""
+    waiting: int = 0
+    """Records in the pending journals (written while another process held the log locked) that
+    join the chain at the next write."""
+
+
+@dataclass(slots=True)
+class _PendingMerge:
+    """The pending journals one write has locked, to merge them and remove them once committed."""
+
+    stack: contextlib.ExitStack[Any] = field(default_factory=contextlib.ExitStack)
+    files: list[Path] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)
+    """Each file's line count: noted in ``meta`` with the merge, so a crash cannot merge it twice."""
+    committed: bool = False
 
 
 class AuditLog:
@@ -226,6 +254,10 @@ class AuditLog:
         """Set once the session's profile is chosen; every later record names it."""
         self.session = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
+        self._journal = PendingJournal(self.path, self.session)
+        self._busy = False
+        """The last write found the log locked: the next one waits only briefly before journaling."""
+        self._pending = _PendingMerge()
         try:
             if read_only:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
@@ -233,13 +265,15 @@ class AuditLog:
                 self._columns = self._table_columns()
                 return
             self._db = open_database(self.path)
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            self._upgrade()
+            try:
+                self._prepare()
+            except sqlite3.OperationalError as err:
+                # Locked by a writer that does not let go (frozen, or stopped in a debugger): a log
+                # that is already set up can still take records, in the pending journal until then.
+                if not _is_locked(err) or not self._ready_for_records():
+                    raise
+                self._busy = True
             self._columns = self._table_columns()
-            self._check_writable()
         except (sqlite3.Error, OSError) as err:
             raise self._error("cannot open", err) from err
 
@@ -247,6 +281,21 @@ class AuditLog:
     def in_dir(cls, data_dir: str | Path | None, **kwargs: Any) -> AuditLog:
         """The log in ``data_dir`` (``--data-dir``), or in the default data directory."""
         return cls(Path(data_dir or default_data_dir()) / DB_NAME, **kwargs)
+
+    def _prepare(self) -> None:
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._upgrade()
+        self._check_writable()
+
+    def _ready_for_records(self) -> bool:
+        """The log has this version's tables and columns (so records can wait to join it)."""
+        try:
+            return set(_COLUMNS) <= self._table_columns()
+        except sqlite3.Error:
+            return False
 
     def _table_columns(self) -> set[str]:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
@@ -291,38 +340,123 @@ class AuditLog:
         return AuditError(f"audit log {self.path}: {what} ({err}): {database_problem(err)}.")
 
     def record(self, kind: Kind, name: str, detail: Mapping[str, Any] | None = None) -> int:
-        """Write one record, chained to the one before, and return its id once it is committed to disk."""
+        """Write one record, chained to the one before, and return its id once it is committed to disk.
+
+        If another process holds the log locked past the busy timeout, the record is synced to this
+        process's pending journal instead (``scsctl.audit.pending``) and 0 is returned: it joins the
+        log, in order, at the next write that gets the lock. ``AuditError`` only when neither works.
+        """
         if kind not in KINDS:
             raise ValueError(f"unknown audit record kind {kind!r}")
         stamp = self.profile or ProfileStamp("", "", "")
         detail_text = json.dumps(dict(detail or {}), sort_keys=True, default=_json_default)
+        values = {
+            "time_utc": _now(), "session": self.session, "operator": self.operator, "os_user": self.os_user,
+            "role": self.role, "device_serial": self.device_serial, "profile": stamp.name,
+            "profile_sha256": stamp.sha256, "profile_origin": stamp.origin, "kind": kind, "name": name,
+            "detail": detail_text,
+        }  # fmt: skip
         with self._lock:
             try:
-                # IMMEDIATE takes the write lock first: no other writer can slip a record in between
-                # reading the last hash and appending the next.
-                self._db.execute("BEGIN IMMEDIATE")
+                if self._busy:  # it was locked a moment ago: do not make every record wait the full timeout
+                    self._db.execute(f"PRAGMA busy_timeout = {_BUSY_RETRY_MS}")
                 try:
-                    last = self._db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-                    record_id, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
-                    values = (
-                        record_id, _now(), self.session, self.operator, self.os_user, self.role,
-                        self.device_serial, stamp.name, stamp.sha256, stamp.origin, kind, name, detail_text,
-                    )  # fmt: skip
-                    digest = record_hash(values, prev)
-                    self._db.execute(
-                        f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                        (*values, prev, digest),
-                    )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)", (f"{record_id}:{digest}",)
-                    )
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                    raise
+                    record_id = self._write([*self._claim_pending(), values])
+                finally:
+                    self._release_pending()  # before journaling below: this process's file may be among them
+                    if self._busy:
+                        self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+                self._busy = False
+            except sqlite3.OperationalError as err:
+                if not _is_locked(err):
+                    raise self._error("cannot write", err) from err
+                try:
+                    self._journal.append(values)
+                except OSError as journal_err:
+                    raise AuditError(
+                        f"{self._error('cannot write', err)} Its pending journal cannot take the record either "
+                        f"({journal_err})."
+                    ) from journal_err
+                self._busy = True
+                return 0
             except sqlite3.Error as err:
                 raise self._error("cannot write", err) from err
+        return record_id
+
+    def _claim_pending(self) -> list[dict[str, Any]]:
+        """Lock every pending journal no one is writing to, and return its records not yet merged."""
+        merge = self._pending
+        journals = merge.stack.enter_context(pending.claimed_journals(self.path))
+        merge.files = [path for path, _ in journals]
+        merge.lines = {path.name: len(lines) for path, lines in journals}
+        if not journals:
+            return []
+        notes = dict(
+            self._db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (pending.META_PREFIX + "%",))
+        )
+        found: list[pending.PendingRecord] = []
+        for path, lines in journals:
+            found += pending.parse_lines(path, lines, int(notes.get(pending.META_PREFIX + path.name, 0)))
+        found.sort(key=lambda r: r.values.get("time_utc", ""))
+        merged_utc = _now()
+        records: list[dict[str, Any]] = []
+        for item in found:
+            values = {c: str(item.values.get(c, "")) for c in CHAINED if c != "id"}
+            values["time_utc"] = values["time_utc"] or merged_utc
+            try:
+                detail = json.loads(values["detail"] or "{}")
+            except ValueError:
+                detail = {"text": values["detail"]}
+            if not isinstance(detail, dict):
+                detail = {"value": detail}
+            detail["pending_journal"] = {"file": item.journal, "line": item.line, "merged_utc": merged_utc}
+            values["detail"] = json.dumps(detail, sort_keys=True)
+            if values["kind"] not in KINDS:
+                values["kind"] = "error"
+            records.append(values)
+        return records
+
+    def _release_pending(self) -> None:
+        merge, self._pending = self._pending, _PendingMerge()
+        try:
+            if merge.committed and merge.files:
+                for path in merge.files:
+                    pending.remove(path)
+                with contextlib.suppress(sqlite3.Error):  # a note left behind names a file that is gone
+                    self._db.executemany(
+                        "DELETE FROM meta WHERE key = ?", [(pending.META_PREFIX + p.name,) for p in merge.files]
+                    )
+        finally:
+            merge.stack.close()
+
+    def _write(self, rows: list[dict[str, Any]]) -> int:
+        """Append ``rows`` (the last is the new record) in one transaction; the last one's id."""
+        # IMMEDIATE takes the write lock first: no other writer can slip a record in between reading
+        # the last hash and appending the next.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            last = self._db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+            record_id, prev = (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
+            for row in rows:
+                record_id += 1
+                values = (record_id, *(row[c] for c in CHAINED[1:]))
+                digest = record_hash(values, prev)
+                self._db.execute(
+                    f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                    (*values, prev, digest),
+                )
+                prev = digest
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('head', ?)", (f"{record_id}:{prev}",))
+            self._db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(pending.META_PREFIX + name, str(count)) for name, count in self._pending.lines.items()],
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        self._pending.committed = True
         return record_id
 
     def _select(self) -> str:
@@ -360,9 +494,44 @@ class AuditLog:
         with self._lock:
             try:
                 rows = self._db.execute(sql, args).fetchall()
+                waiting = self._waiting()
             except sqlite3.Error as err:
                 raise self._error("cannot read", err) from err
-        return [_record(row) for row in reversed(rows)]
+        found = [_record(row) for row in reversed(rows)]
+        if since is not None:
+            after = since.astimezone(UTC).isoformat(timespec="microseconds")
+            waiting = [r for r in waiting if r.time_utc >= after]
+        waiting = [r for r in waiting if (not device or r.device_serial == device)]
+        waiting = [r for r in waiting if (not session or r.session == session)]
+        found += waiting
+        return found if limit is None else found[len(found) - limit :] if limit else []
+
+    def _waiting(self) -> list[AuditRecord]:
+        """Records in the pending journals that have not joined the log yet, as id 0 and no hash."""
+        records = pending.read_all(self.path)
+        if not records:
+            return []
+        notes = dict(
+            self._db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (pending.META_PREFIX + "%",))
+        )
+        waiting: list[AuditRecord] = []
+        for item in records:
+            if item.line <= int(notes.get(pending.META_PREFIX + item.journal, 0)):
+                continue  # merged already; the file is about to go
+            values = {c: str(item.values.get(c, "")) for c in _COLUMNS}
+            try:
+                detail = json.loads(values["detail"] or "{}")
+            except ValueError:
+                detail = {"text": values["detail"]}
+            if not isinstance(detail, dict):
+                detail = {"value": detail}
+            detail["pending_journal"] = {"file": item.journal, "line": item.line, "waiting": True}
+            values["detail"] = json.dumps(detail, sort_keys=True)
+            values["id"] = "0"
+            values["kind"] = values["kind"] if values["kind"] in KINDS else "error"
+            record = _record(tuple(values[c] for c in _COLUMNS))
+            waiting.append(dataclasses.replace(record, id=0))
+        return sorted(waiting, key=lambda r: r.time_utc)
 
     def last(self, kind: Kind, name: str, *, device: str) -> AuditRecord | None:
         """The newest record of this kind and name for a device, or None."""
@@ -472,7 +641,8 @@ class AuditLog:
                     f"({anchor_hash[:16]}...): the log was rewritten from record {anchor_id} on, or before it",
                     record_id=anchor_id,
                 )
-        return ChainReport(count, prev[0] if prev else 0, prev[1] if prev else GENESIS_HASH, upgraded)
+        waiting = len(self._waiting())
+        return ChainReport(count, prev[0] if prev else 0, prev[1] if prev else GENESIS_HASH, upgraded, waiting)
 
     def close(self) -> None:
         with self._lock:
