@@ -282,6 +282,10 @@ class MainScreen(Screen[None]):
         app = scs(self)
         program = self.draft
         stored = app.programs.get(program.slot)
+        self._check()  # whether the draft's slot runs, from the status drawn now
+        if stored is not None and self.draft_is_running:
+            self._offer_stop_then_save(program, stored)
+            return
         if stored is None or stored == program:
             self._save(program)
             return
@@ -304,6 +308,50 @@ class MainScreen(Screen[None]):
                 f"Overwrite slot {program.slot}?",
                 ["What changes (slot now -> draft):", *changes],
                 f"Overwrite slot {program.slot}",
+                warning=warning,
+            ),
+            answered,
+        )
+
+    def _offer_stop_then_save(self, program: m.Program, stored: m.Program) -> None:
+        """The draft's slot is running: the device (and the guard) take a new program for it only
+        while stopped, and what is stored there now is what runs, at its committed amplitude. Say what
+        would change, and offer STOP then the write; nothing is sent unless the user agrees."""
+        app = scs(self)
+        slot = program.slot
+        if stored == program:
+            app.show_note(f"Slot {slot} holds this draft already", "nothing to write; it keeps running", "info")
+            return
+        status = app.status
+        running_ua = status.setpoint_ua if status is not None else stored.amplitude_ua
+        now = f"{format_ua(running_ua)}" + (
+            f" (tentative; {format_ua(stored.amplitude_ua)} committed)" if running_ua != stored.amplitude_ua else ""
+        )
+        warning = ""
+        if program.amplitude_ua != stored.amplitude_ua:
+            warning = (
+                f"Slot {slot} holds {format_ua(stored.amplitude_ua)} (committed); this draft would store "
+                f"{format_ua(program.amplitude_ua)}, and its next START would ramp to that."
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                app.after_confirmed_stop(lambda: self._save(program))
+                app.action_stop()
+            else:
+                app.show_note(f"Slot {slot} not written", "it still holds what it held, and keeps running", "info")
+
+        app.push_screen(
+            ConfirmDialog(
+                f"Slot {slot} is running at {now}",
+                [
+                    f"The device takes a new program for slot {slot} only while stopped. Stop it, then write "
+                    "the draft (read back)?",
+                    "Start it again afterwards with g (you confirm first).",
+                    "What changes (slot now -> draft):",
+                    *program_changes(stored, program),
+                ],
+                f"Stop, then write slot {slot}",
                 warning=warning,
             ),
             answered,
