@@ -93,6 +93,7 @@ from .discovery import EmulatorTarget, PortInfo, PortListing, emulator_targets, 
 from .events import Event
 from .mailbox import Latest, ReadOrder
 from .ownership import Holder, PortClaim, claim_port, command_line
+from .raw import RAW_FRAME_EXAMPLES, RawExchange, payload_hex, read_raw_frame
 from .session import Session
 from .stop_line import StopLine, StopResult
 from .target import DEFAULT_WATCHDOG_MS, EMULATOR_URL, ConnectTarget
@@ -105,6 +106,7 @@ __all__ = [
     "DEFAULT_WATCHDOG_MS",
     "EMULATOR_SERIAL_PREFIX",
     "EMULATOR_URL",
+    "RAW_FRAME_EXAMPLES",
     "STDIO",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
@@ -136,6 +138,7 @@ __all__ = [
     "PortInfo",
     "PortListing",
     "ProgramLimits",
+    "RawExchange",
     "ReadOrder",
     "Role",
     "Session",
@@ -153,9 +156,11 @@ __all__ = [
     "frame_packets",
     "list_ports",
     "load_capture",
+    "payload_hex",
     "profile_table",
     "program_limits",
     "read_capture",
+    "read_raw_frame",
     "setting_refusal",
     "stop_now",
     "system_policy",
