@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, TextIO
 from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
 
-from ..audit import AuditLog, default_operator
+from ..audit import AuditLog, AuditRecord, default_operator
 from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfileProblem, ScsError
 from ..guard import (
     WARNING_CHARGE_DENSITY,
@@ -110,6 +110,7 @@ __all__ = [
     "STDIO",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
+    "AuditRecord",
     "CaptureFile",
     "ChargeLevel",
     "ConnectTarget",

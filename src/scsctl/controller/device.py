@@ -460,7 +460,7 @@ class Device:
             self._approve_as_is(message, message.TYPE.name)
             return self._deliver(message)
 
-    def send_raw(self, message: m.Message) -> RawExchange:
+    def send_raw(self, message: m.Message, *, acknowledge: frozenset[str] = frozenset()) -> RawExchange:
         """A message an engineer typed (the TUI's raw-frame console), under the rules of ``request``.
 
         For the engineer role only (a technician's call is refused, and recorded). Sent as it is or
@@ -469,6 +469,7 @@ class Device:
         ``RAW_FRAME`` before it is sent (the guard ``checked``, where the pytest plugin's raw sender
         records ``bypassed``) and ``RAW_FRAME`` with the reply after. A NAK is the reply (as the
         plugin's sender returns it), not an exception; a refusal of the guard's is raised.
+        ``acknowledge``: the guard's warnings the engineer acknowledged (``AcknowledgementRequired``).
         """
         name = message.TYPE.name
         sent = {"guard": "checked", "type": name, "payload": payload_hex(message), "fields": m.to_readable(message)}
@@ -490,7 +491,7 @@ class Device:
                 refusal = f"HELLO is sent once, when connecting ({name} was not sent)"
                 self._audit_before("refusal", "RAW_FRAME", {**sent, "message": refusal}, what="the refusal")
                 raise UsageError(refusal)
-            self._approve_as_is(message, "RAW_FRAME")
+            self._approve_as_is(message, "RAW_FRAME", acknowledge)
             first = self._audit_before("command", "RAW_FRAME", sent, what="the raw frame")
             refused = ""
             try:
@@ -512,10 +513,10 @@ class Device:
             self._audit_after("reply", "RAW_FRAME", answer, done=f"{name} was done")
             return RawExchange(message, reply, self._records_since(first), refused)
 
-    def _approve_as_is(self, message: m.Message, record_as: str) -> None:
+    def _approve_as_is(self, message: m.Message, record_as: str, acknowledge: frozenset[str] = frozenset()) -> None:
         """A stimulation command goes out only as the guard approves it unchanged (one step)."""
         if isinstance(message, m.SetProgram | m.Start | m.SetAmplitude):
-            approved = self._check(message, frozenset(), record_as=record_as)
+            approved = self._check(message, acknowledge, record_as=record_as)
             if approved.messages != (message,):
                 raise self._refuse_as_is(message, approved, record_as)
         elif isinstance(message, m.Heartbeat):

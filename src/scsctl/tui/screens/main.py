@@ -76,7 +76,11 @@ class MainScreen(Screen[None]):
         Binding("t", "trial", "Trial"),
         Binding("p", "ports", "Ports"),
         Binding("l", "profile", "Profile limits", show=False),
+        Binding("f", "raw_console", "Raw frames"),
     ]
+    ENGINEER_ONLY: ClassVar[frozenset[str]] = frozenset({"raw_console"})
+    """Actions offered (footer, help, command palette) in an engineer's session only; in another the
+    key still answers, saying which role it needs."""
 
     draft: var[m.Program] = var(m.Program(0, 0, 0, 0, ()), always_update=True)
     verdict: var[DraftVerdict] = var(DraftVerdict(), always_update=True)
@@ -123,6 +127,8 @@ class MainScreen(Screen[None]):
         """Whether the footer shows the key of ``action`` now (every key still works, and says why
         when it cannot do anything: the footer keeps to what matters in the present state)."""
         app = scs(self)
+        if not self.role_allows(action):
+            return False
         if action == "reconnect":
             return bool(app.link_lost)
         if action == "start":
@@ -132,6 +138,10 @@ class MainScreen(Screen[None]):
         if action == "go('live')":
             return app.stimulating
         return True
+
+    def role_allows(self, action: str) -> bool:
+        """Whether ``action`` is offered to this session's role (the footer, help and palette ask)."""
+        return action not in self.ENGINEER_ONLY or self.device.role == "engineer"
 
     def on_mount(self) -> None:
         app = scs(self)
@@ -513,6 +523,21 @@ class MainScreen(Screen[None]):
         scs(self).push_screen(
             ProfileScreen(profile_table(self.device.profile), guard.tier.name.value, guard.role.value)
         )
+
+    def action_raw_console(self) -> None:
+        """Type frames for the device (engineer only): guarded and audited like every command."""
+        app = scs(self)
+        if not self.role_allows("raw_console"):
+            app.show_note(
+                "Raw frames: for the engineer role only",
+                f"this session's role is {self.device.role}; nothing was sent. Raw frames need a session opened "
+                "with --role engineer by a user the site policy names.",
+                "warning",
+            )
+            return
+        from .raw_console import RawConsoleScreen
+
+        app.push_screen(RawConsoleScreen())
 
     def action_reconnect(self) -> None:
         scs(self).reconnect()
