@@ -111,7 +111,7 @@ def _message(msg_type: int, payload: bytes) -> m.Message:
     try:
         return decode_payload(msg_type, payload)
     except ValueError as err:
-        raise UsageError(f"{err} (0x{msg_type:02X} takes the payload its type defines)") from None
+        raise UsageError(str(err)) from None
 
 
 def _from_frame(data: bytes) -> m.Message:

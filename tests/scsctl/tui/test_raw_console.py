@@ -63,12 +63,16 @@ async def test_an_engineer_sends_get_status_and_sees_the_reply_decoded_and_the_a
     assert raw_records(tmp_path) == [("command", "GET_STATUS"), ("reply", "STATUS")]
 
 
-async def test_the_console_is_in_the_command_palette_for_an_engineer(make_app: MakeApp) -> None:
+async def test_the_console_is_in_the_help_and_the_command_palette_for_an_engineer(make_app: MakeApp) -> None:
     app = engineer_app(make_app)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Raw frames (f)" in titles
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Raw frames" in text_of(app, "#help-text")
+        await pilot.press("escape")
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"raw frames")
