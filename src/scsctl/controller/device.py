@@ -530,6 +530,8 @@ class Device:
             return reply
         if isinstance(message, m.GetStatus | m.ReadProgram | m.GetUsage | m.GetCounters):
             return self._link.request(message)  # reads are not audit records
+        if isinstance(message, m.MeasureImpedance):
+            return self._measure(message)
         if isinstance(message, m.Start | m.SetAmplitude):
             self._arm_watchdog(self.status())  # as start() and set_amplitude() do: tethered stays tethered
         return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
@@ -541,11 +543,17 @@ class Device:
 
     def measure_impedance(self) -> ImpedanceRecord:
         with self._lock:
-            reply = self._send(m.MeasureImpedance(), detail={}, timeout_s=1.0)
-            assert isinstance(reply, m.Impedance)
-            record = ImpedanceRecord.from_reply(reply, measured_at_s=time.monotonic())
-            self._known.impedance = record
+            self._measure(m.MeasureImpedance())
+            record = self._known.impedance
+            assert record is not None
             return record
+
+    def _measure(self, message: m.MeasureImpedance) -> m.Message:
+        """Measure, and keep the readings as the last impedance check (the guard's, before START)."""
+        reply = self._send(message, detail={}, timeout_s=1.0)
+        assert isinstance(reply, m.Impedance)
+        self._known.impedance = ImpedanceRecord.from_reply(reply, measured_at_s=time.monotonic())
+        return reply
 
     # --- session ------------------------------------------------------------------------------------
 

@@ -119,7 +119,8 @@ def test_a_stimulation_command_outside_the_limits_is_refused_by_the_guard_and_ne
 def test_a_stimulation_command_the_guard_approves_as_it_is_goes_out(engineer: scsctl.Device, tmp_path: Path) -> None:
     engineer.write_program(m.Program(0, 0, 300, 500, electrodes("1+ 2-", 16), patient_max_ua=6000))
     engineer.select(0)
-    engineer.measure_impedance()
+    measured = engineer.send_raw(m.MeasureImpedance())  # counts as the check START needs
+    assert isinstance(measured.reply, m.Impedance) and engineer.impedance is not None
     engineer.send_raw(m.Start())
     exchange = engineer.send_raw(m.SetAmplitude(100))
     assert isinstance(exchange.reply, m.SetAmplitudeAck)

@@ -38,6 +38,8 @@ __all__ = ["RawConsole", "RawConsoleScreen"]
 
 TIME_FIELDS = frozenset({"uptime_s", "battery_mv"})
 """Reply fields that change with time, masked when the app masks times (``ScsApp.show_times``)."""
+READS = (m.GetStatus, m.ReadProgram, m.GetUsage, m.GetCounters)
+"""Frames that change nothing on the device (nothing to read again after them)."""
 NOTHING_SENT = "Nothing sent yet. Enter sends what is typed; Tab moves to this reply (arrows scroll it)."
 
 
@@ -152,6 +154,11 @@ class RawConsoleScreen(Dialog[None]):
 
     def _answered(self, exchange: RawExchange) -> None:
         self.sending = False
+        app = scs(self)
+        if not isinstance(exchange.sent, READS):
+            app.refresh_programs()  # a frame that changed the device: the screens show what it holds now
+        if isinstance(exchange.reply, m.Impedance):
+            app.impedance = app.device.impedance if app.device is not None else app.impedance
         if self.is_attached:
             self.query_one("#raw-reply", Static).update(_exchange_table(exchange, scs(self).show_times))
 
