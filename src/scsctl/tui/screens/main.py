@@ -205,7 +205,9 @@ class MainScreen(Screen[None]):
             )
             if self.draft_is_running and not saved:
                 text.append(
-                    f"\nslot {self.draft.slot} is running: save after STOP (change the amplitude live)", style="yellow"
+                    f"\nslot {self.draft.slot} is running: s offers to stop it, then write the draft (or change "
+                    "the amplitude live)",
+                    style="yellow",
                 )
             for line in (*verdict.warnings, *verdict.notices):
                 text.append("\n" + line, style="yellow")
