@@ -41,6 +41,7 @@ async def test_saving_over_the_running_slot_after_a_commit_asks_and_writes_only_
         sent_before = commands_sent(tmp_path)
 
         await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "it asks first")
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
         assert "Slot 0 is running at 0.7 mA" in dialog.title_text
@@ -63,7 +64,7 @@ async def test_saving_over_the_running_slot_after_a_commit_asks_and_writes_only_
         assert app.note is not None and app.note.title == "Slot 0 not written"
 
         await pilot.press("s")
-        assert isinstance(app.screen, ConfirmDialog)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "it asks again")
         await pilot.press("enter")  # confirm: STOP, then the write, read back
         await until(pilot, lambda: app.programs[0].amplitude_ua == 500, "the slot is written after the STOP")
         assert state(app) != State.STIMULATING
@@ -83,8 +84,8 @@ async def test_saving_the_running_slot_unchanged_sends_nothing(
         await pilot.press("escape")
         sent_before = commands_sent(tmp_path)
         await pilot.press("s")
-        await pilot.pause()
+        await until(pilot, lambda: app.note is not None and app.note.title == "Slot 0 holds this draft already",
+                    "it says there is nothing to write")  # fmt: skip
         assert isinstance(app.screen, MainScreen)
-        assert app.note is not None and app.note.title == "Slot 0 holds this draft already"
         assert commands_sent(tmp_path) == sent_before
         assert state(app) == State.STIMULATING

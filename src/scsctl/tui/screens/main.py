@@ -295,8 +295,15 @@ class MainScreen(Screen[None]):
         program = self.draft
         stored = app.programs.get(program.slot)
         self._check()  # whether the draft's slot runs, from the status drawn now
-        if stored is not None and self.draft_is_running:
-            self._offer_stop_then_save(program, stored)
+        if self.draft_is_running:
+            # What the running slot holds is read back first: a commit may have changed it just now.
+            def read_back(held: m.Program) -> None:
+                app.programs = {**app.programs, program.slot: held}
+                self._offer_stop_then_save(program, held)
+
+            app.call_device(
+                f"read slot {program.slot}", lambda device, _ack: device.read_program(program.slot), read_back
+            )
             return
         if stored is None or stored == program:
             self._save(program)

@@ -137,6 +137,9 @@ class RawConsoleScreen(Dialog[None]):
         except ScsError as err:
             self._problem(f"Not sent: {err}")
             return
+        if scs(self).device is None:
+            self._problem("Not sent: no device is connected (r reconnects, p lists the ports)")
+            return
         self._problem("")
         self.sending = True
         show(self.query_one("#raw-reply", Static), Text(f"sending {_sent_line(message)} ...", style="dim"))
