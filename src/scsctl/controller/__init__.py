@@ -32,7 +32,9 @@ import nothing from ``scsctl.link``, ``scsctl.transports`` or ``scsctl.guard``
 - the link, as a display sees it: ``LinkStatus``, ``LinkStateChange``, ``LinkStats``, and
   ``read_capture`` for recorded traffic;
 - transports, as ``connect(transport=...)`` takes them: ``Transport``, ``transport_for_url``
-  (``EmulatedTransport``, the in-process emulator's, is loaded on first use).
+  (``EmulatedTransport``, the in-process emulator's, is loaded on first use);
+- raw frames typed by an engineer: ``read_raw_frame`` (``RAW_FRAME_EXAMPLES``), ``Device.send_raw``
+  and its ``RawExchange`` (with the audit records it left, ``AuditRecord``), ``payload_hex``.
 """
 
 from __future__ import annotations
