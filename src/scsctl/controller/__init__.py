@@ -32,7 +32,9 @@ import nothing from ``scsctl.link``, ``scsctl.transports`` or ``scsctl.guard``
 - the link, as a display sees it: ``LinkStatus``, ``LinkStateChange``, ``LinkStats``, and
   ``read_capture`` for recorded traffic;
 - transports, as ``connect(transport=...)`` takes them: ``Transport``, ``transport_for_url``
-  (``EmulatedTransport``, the in-process emulator's, is loaded on first use).
+  (``EmulatedTransport``, the in-process emulator's, is loaded on first use);
+- raw frames typed by an engineer: ``read_raw_frame`` (``RAW_FRAME_EXAMPLES``), ``Device.send_raw``
+  and its ``RawExchange`` (with the audit records it left, ``AuditRecord``), ``payload_hex``.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from typing import TYPE_CHECKING, TextIO
 from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
 
-from ..audit import AuditLog, default_operator
+from ..audit import AuditLog, AuditRecord, default_operator
 from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfileProblem, ScsError
 from ..guard import (
     WARNING_CHARGE_DENSITY,
@@ -93,6 +95,7 @@ from .discovery import EmulatorTarget, PortInfo, PortListing, emulator_targets, 
 from .events import Event
 from .mailbox import Latest, ReadOrder
 from .ownership import Holder, PortClaim, claim_port, command_line
+from .raw import RAW_FRAME_EXAMPLES, RawExchange, payload_hex, read_raw_frame
 from .session import Session
 from .stop_line import StopLine, StopResult
 from .target import DEFAULT_WATCHDOG_MS, EMULATOR_URL, ConnectTarget
@@ -105,9 +108,11 @@ __all__ = [
     "DEFAULT_WATCHDOG_MS",
     "EMULATOR_SERIAL_PREFIX",
     "EMULATOR_URL",
+    "RAW_FRAME_EXAMPLES",
     "STDIO",
     "WARNING_CHARGE_DENSITY",
     "WARNING_PATIENT_MAX_CHARGE_DENSITY",
+    "AuditRecord",
     "CaptureFile",
     "ChargeLevel",
     "ConnectTarget",
@@ -136,6 +141,7 @@ __all__ = [
     "PortInfo",
     "PortListing",
     "ProgramLimits",
+    "RawExchange",
     "ReadOrder",
     "Role",
     "Session",
@@ -153,9 +159,11 @@ __all__ = [
     "frame_packets",
     "list_ports",
     "load_capture",
+    "payload_hex",
     "profile_table",
     "program_limits",
     "read_capture",
+    "read_raw_frame",
     "setting_refusal",
     "stop_now",
     "system_policy",

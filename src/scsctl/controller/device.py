@@ -22,6 +22,7 @@ from typing import Any
 
 from firmware_protocol import messages as m
 from firmware_protocol.constants import (
+    NO_INDEX,
     NO_SLOT,
     OUTPUT_STATES,
     AmplitudeFlags,
@@ -32,18 +33,21 @@ from firmware_protocol.constants import (
     StatusFlags,
 )
 
-from ..audit import AuditLog, Kind
+from ..audit import AuditLog, AuditRecord, Kind
 from ..errors import AuditError, DeviceRefused, ProtocolViolation, ReplyTimeout, SafetyRefusal, ScsError, UsageError
-from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord, minimum_ramp_up_ms
+from ..guard import Approved, DeviceContext, Guard, ImpedanceRecord, Role, minimum_ramp_up_ms
 from ..link import Link, LinkStateChange, LinkStats, LinkStatus
 from ..profiles import DeviceProfile
 from ..units import format_ms, format_ua
 from .control import StopAnswer
 from .events import Event, EventPump
 from .ownership import PortClaim
+from .raw import RawExchange, payload_hex
 
 EMULATOR_SERIAL_PREFIX = "EMU"
 """The serial-number prefix by which an emulator says what it is (see ``scsctl.emulator.Firmware``)."""
+RAW_RECORDS_SHOWN = 20
+"""How many of the session's newest records ``send_raw`` looks through for the ones it left."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,26 +457,103 @@ class Device:
         if isinstance(message, m.Hello):
             raise UsageError("HELLO is sent once, when connecting")
         with self._lock:
-            if isinstance(message, m.SetProgram | m.Start | m.SetAmplitude):
-                approved = self._check(message, frozenset())
-                if approved.messages != (message,):
-                    raise self._refuse_as_is(message, approved)
-            if isinstance(message, m.Heartbeat):
-                self._check_heartbeat(message)
-                reply = self._link.request(message)
-                self._armed = True
-                return reply
-            if isinstance(message, m.GetStatus | m.ReadProgram | m.GetUsage | m.GetCounters):
-                return self._link.request(message)  # reads are not audit records
-            return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
+            self._approve_as_is(message, message.TYPE.name)
+            return self._deliver(message)
+
+    def send_raw(self, message: m.Message, *, acknowledge: frozenset[str] = frozenset()) -> RawExchange:
+        """A message an engineer typed (the TUI's raw-frame console), under the rules of ``request``.
+
+        For the engineer role only (a technician's call is refused, and recorded). Sent as it is or
+        not at all: a stimulation command only when the guard approves it unchanged, STOP through
+        ``stop``, no second HELLO. Unlike ``request``, every frame is recorded, reads included:
+        ``RAW_FRAME`` before it is sent (the guard ``checked``, where the pytest plugin's raw sender
+        records ``bypassed``) and ``RAW_FRAME`` with the reply after. A NAK is the reply (as the
+        plugin's sender returns it), not an exception; a refusal of the guard's is raised.
+        ``acknowledge``: the guard's warnings the engineer acknowledged (``AcknowledgementRequired``).
+        """
+        name = message.TYPE.name
+        sent = {"guard": "checked", "type": name, "payload": payload_hex(message), "fields": m.to_readable(message)}
+        if self.role != Role.ENGINEER.value:
+            err = SafetyRefusal(
+                f"raw frames are for the engineer role only: this session's role is {self.role} "
+                f"({name} was not sent)",
+                parameter="role", value=self.role, limit=Role.ENGINEER.value, tier=self._guard.tier.name.value,
+                profile=self.profile.name,
+            )  # fmt: skip
+            self._audit_before("refusal", "RAW_FRAME", {**sent, "message": str(err)}, what="the refusal")
+            raise err
+        if isinstance(message, m.Stop):
+            self.stop()  # STOP first, whatever else is happening; recorded after, as every STOP
+            first = self._audit_after("reply", "RAW_FRAME", {**sent, "reply": "STOP_ACK"}, done="STOP was carried out")
+            return RawExchange(message, m.StopAck(), self._records_since(first))
+        with self._lock:
+            if isinstance(message, m.Hello):
+                refusal = f"HELLO is sent once, when connecting ({name} was not sent)"
+                self._audit_before("refusal", "RAW_FRAME", {**sent, "message": refusal}, what="the refusal")
+                raise UsageError(refusal)
+            self._approve_as_is(message, "RAW_FRAME", acknowledge)
+            first = self._audit_before("command", "RAW_FRAME", sent, what="the raw frame")
+            refused = ""
+            try:
+                reply = self._deliver(message)
+            except DeviceRefused as err:
+                refused = str(err)
+                index = NO_INDEX if err.index is None else err.index
+                reply = m.Nak(int(err.command), err.reason, err.param, index, err.limit or 0)
+            except ScsError as err:
+                self._audit_after(
+                    "error", "RAW_FRAME", {"type": name, "error": str(err)}, done=f"{name} failed ({err})"
+                )
+                raise
+            if isinstance(message, m.SetProgram) and not refused:
+                readback = self.read_program(message.program.slot)
+                if readback != message.program:
+                    self._fail_closed(message.program, readback)
+            answer = {"type": name, "reply": reply.TYPE.name, **m.to_readable(reply)}
+            self._audit_after("reply", "RAW_FRAME", answer, done=f"{name} was done")
+            return RawExchange(message, reply, self._records_since(first), refused)
+
+    def _approve_as_is(self, message: m.Message, record_as: str, acknowledge: frozenset[str] = frozenset()) -> None:
+        """A stimulation command goes out only as the guard approves it unchanged (one step)."""
+        if isinstance(message, m.SetProgram | m.Start | m.SetAmplitude):
+            approved = self._check(message, acknowledge, record_as=record_as)
+            if approved.messages != (message,):
+                raise self._refuse_as_is(message, approved, record_as)
+        elif isinstance(message, m.Heartbeat):
+            self._check_heartbeat(message)
+
+    def _deliver(self, message: m.Message) -> m.Message:
+        """Send an approved message; a command is audited, a read is not."""
+        if isinstance(message, m.Heartbeat):
+            reply = self._link.request(message)
+            self._armed = True
+            return reply
+        if isinstance(message, m.GetStatus | m.ReadProgram | m.GetUsage | m.GetCounters):
+            return self._link.request(message)  # reads are not audit records
+        if isinstance(message, m.MeasureImpedance):
+            return self._measure(message)
+        if isinstance(message, m.Start | m.SetAmplitude):
+            self._arm_watchdog(self.status())  # as start() and set_amplitude() do: tethered stays tethered
+        return self._send(message, detail={}, idempotent=not isinstance(message, m.Start))
+
+    def _records_since(self, first_id: int) -> tuple[AuditRecord, ...]:
+        """This session's records from ``first_id`` on (what one raw exchange left in the log)."""
+        recent = self._audit.query(session=self._audit.session, limit=RAW_RECORDS_SHOWN)
+        return tuple(r for r in recent if r.id >= first_id and r.kind != "event")
 
     def measure_impedance(self) -> ImpedanceRecord:
         with self._lock:
-            reply = self._send(m.MeasureImpedance(), detail={}, timeout_s=1.0)
-            assert isinstance(reply, m.Impedance)
-            record = ImpedanceRecord.from_reply(reply, measured_at_s=time.monotonic())
-            self._known.impedance = record
+            self._measure(m.MeasureImpedance())
+            record = self._known.impedance
+            assert record is not None
             return record
+
+    def _measure(self, message: m.MeasureImpedance) -> m.Message:
+        """Measure, and keep the readings as the last impedance check (the guard's, before START)."""
+        reply = self._send(message, detail={}, timeout_s=1.0)
+        assert isinstance(reply, m.Impedance)
+        self._known.impedance = ImpedanceRecord.from_reply(reply, measured_at_s=time.monotonic())
+        return reply
 
     # --- session ------------------------------------------------------------------------------------
 
@@ -608,17 +689,25 @@ class Device:
         with self._cache_lock:
             return dict(self._known.programs)
 
-    def _refuse_as_is(self, message: m.Message, approved: Approved) -> SafetyRefusal:
+    def _refuse_as_is(self, message: m.Message, approved: Approved, record_as: str) -> SafetyRefusal:
         err = SafetyRefusal(
             f"{message.TYPE.name} would have to go out as {len(approved.messages)} steps "
             f"({'; '.join(approved.notices)}): it is not sent as it is",
             parameter="command", value=message.TYPE.name, limit="one approved step",
             tier=self._guard.tier.name.value, profile=self.profile.name,
         )  # fmt: skip
-        self._audit_before("refusal", message.TYPE.name, {"message": str(err)}, what="the refusal")
+        self._audit_before("refusal", record_as, {"message": str(err)}, what="the refusal")
         return err
 
-    def _check(self, command: m.Message, acknowledge: frozenset[str], context: DeviceContext | None = None) -> Approved:
+    def _check(
+        self,
+        command: m.Message,
+        acknowledge: frozenset[str],
+        context: DeviceContext | None = None,
+        *,
+        record_as: str | None = None,
+    ) -> Approved:
+        """The guard's judgement; a refusal is recorded (as the command's name, or ``record_as``), then raised."""
         try:
             return self._guard.check(command, context or self.context(), acknowledge=acknowledge)
         except SafetyRefusal as err:
@@ -626,7 +715,7 @@ class Device:
                 "message": str(err), "parameter": err.parameter, "value": err.value, "limit": err.limit,
                 "tier": err.tier, "profile": err.profile, "command": m.to_readable(command),
             }  # fmt: skip
-            self._audit_before("refusal", command.TYPE.name, detail, what="the refused command")
+            self._audit_before("refusal", record_as or command.TYPE.name, detail, what="the refused command")
             raise
 
     def _send(
@@ -663,17 +752,17 @@ class Device:
             "the program must not be used" + (" and its stimulation was stopped" if stopped else "")
         )
 
-    def _audit_before(self, kind: Kind, name: str, detail: Mapping[str, Any], *, what: str) -> None:
-        """Record before acting: when the log cannot be written, nothing is sent."""
+    def _audit_before(self, kind: Kind, name: str, detail: Mapping[str, Any], *, what: str) -> int:
+        """Record before acting: when the log cannot be written, nothing is sent. Returns the record's id."""
         try:
-            self._audit.record(kind, name, detail)
+            return self._audit.record(kind, name, detail)
         except AuditError as err:
             raise AuditError(f"{err} {what.capitalize()} was not sent.") from err
 
-    def _audit_after(self, kind: Kind, name: str, detail: Mapping[str, Any], *, done: str) -> None:
+    def _audit_after(self, kind: Kind, name: str, detail: Mapping[str, Any], *, done: str) -> int:
         """Record what already happened: when the log cannot be written, say that it did happen."""
         try:
-            self._audit.record(kind, name, detail)
+            return self._audit.record(kind, name, detail)
         except AuditError as err:
             raise AuditError(f"{err} {done[0].upper() + done[1:]}, but it is NOT recorded.") from err
 

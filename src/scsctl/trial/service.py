@@ -1,5 +1,7 @@
 """The trial workflows, once for every front end: start a trial for a device, record a program's
-coverage, add or correct a diary day.
+coverage, add or correct a diary day. Each is recorded in the audit log (``TRIAL_NEW``,
+``TRIAL_COVERAGE``, ``TRIAL_DIARY``, ``TRIAL_DIARY_CORRECTION`` with the old and new values and the
+reason) after it is stored and before the caller is told it is done.
 
 Each workflow is cut where a front end may have to change threads: checks on the input (no I/O
 beyond the store), reads from the device (through the controller: ``read_*``), then one write to
@@ -240,6 +242,27 @@ def edit_diary(
     No device is used: its counter says nothing about what was written."""
     if not reason.strip():
         raise UsageError("a diary correction needs the reason why it is corrected (kept with the old values)")
-    return store.edit_diary(
+    entry = store.edit_diary(
         trial.trial_id, day, nrs=nrs, stimulation_s=stimulation_s, analgesics=analgesics, notes=notes, reason=reason
     )
+    # The version this edit replaced, by its revision (another edit may have come since).
+    replaced = [h.entry for h in store.diary_history(trial.trial_id, day) if h.entry.revision == entry.revision - 1]
+    old = _corrected_fields(replaced[0]) if replaced else {}
+    new = _corrected_fields(entry)
+    changed = [key for key in new if old.get(key) != new[key]] if replaced else list(new)
+    _audit(store, trial.device_serial, "TRIAL_DIARY_CORRECTION", {
+        "trial": trial.trial_id, "day": day.isoformat(), "revision": entry.revision, "reason": reason.strip(),
+        "old": {key: old.get(key) for key in changed}, "new": {key: new[key] for key in changed},
+    })  # fmt: skip
+    return entry
+
+
+def _corrected_fields(entry: DiaryEntry) -> dict[str, Any]:
+    """What a correction may change in a day's entry, as the audit log records it."""
+    return {
+        "nrs": entry.nrs,
+        "stimulation_s": entry.stimulation_s,
+        "stimulation_source": entry.stimulation_source,
+        "analgesics": None if entry.analgesics is None else entry.analgesics.value,
+        "notes": entry.notes,
+    }

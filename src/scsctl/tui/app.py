@@ -193,7 +193,8 @@ class ScsApp(App[None]):
                 continue
             seen.add(action)
             allowed = node.check_action(action.split("(")[0], ())
-            if allowed is False:
+            role_allows = getattr(node, "role_allows", None)  # not offered to this role (its key says why)
+            if allowed is False or (role_allows is not None and not role_allows(action)):
                 continue
             yield SystemCommand(
                 f"{description} ({self.get_key_display(Binding(key, ''))})",

@@ -108,6 +108,33 @@ def test_an_edit_is_shown_with_its_history(run: Run) -> None:
     assert "6 diary days" in out
 
 
+@pytest.mark.usefixtures("week")
+def test_a_correction_is_in_the_audit_log_with_who_which_day_and_the_old_and_new_values(run: Run) -> None:
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    code, _, err = run("trial", "diary", "STUDY-7", "--date", "today-1", "--nrs", "4", "--hours", "21", "--edit",
+                       "--reason", "patient corrected the card", "--operator", "nurse-b")  # fmt: skip
+    assert code == 0, err
+    code, out, err = run("log", "show")
+    assert code == 0, err
+    [line] = [line for line in out.splitlines() if "TRIAL_DIARY_CORRECTION" in line]
+    assert " nurse-b/" in line
+    assert "trial=STUDY-7" in line and f"day={yesterday}" in line and "revision=2" in line
+    assert "reason=patient corrected the card" in line
+    assert "old={'nrs': 3, 'stimulation_s': 79200}" in line and "new={'nrs': 4, 'stimulation_s': 75600}" in line
+    code, out, _ = run("log", "show", "--json")
+    [record] = [r for r in json.loads(out) if r["name"] == "TRIAL_DIARY_CORRECTION"]
+    assert record["detail"]["old"] == {"nrs": 3, "stimulation_s": 79200}
+    assert record["operator"] == "nurse-b"
+
+
+@pytest.mark.usefixtures("week")
+def test_a_refused_correction_is_not_in_the_audit_log(run: Run) -> None:
+    code, _, _ = run("trial", "diary", "STUDY-7", "--date", "today-1", "--edit", "--reason", "typo")
+    assert code == 2
+    _, out, _ = run("log", "show")
+    assert "TRIAL_DIARY_CORRECTION" not in out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -61,7 +61,9 @@ def key_rows(app: App[object], screen: Screen[object]) -> list[tuple[str, list[t
             groups.append((where, rows))
 
     add("Everywhere", [b for b in _bindings(app) if b.action != "acknowledge"] + _acknowledge(app))
-    add(screen.__class__.__name__.removesuffix("Screen") + " screen", _bindings(screen))
+    role_allows = getattr(screen, "role_allows", None)  # keys a role is not offered are not listed
+    offered = [b for b in _bindings(screen) if role_allows is None or role_allows(b.action)]
+    add(screen.__class__.__name__.removesuffix("Screen") + " screen", offered)
     seen: set[type[object]] = set()
     for widget in screen.query("*"):
         kind = type(widget)

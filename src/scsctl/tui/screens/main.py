@@ -76,7 +76,11 @@ class MainScreen(Screen[None]):
         Binding("t", "trial", "Trial"),
         Binding("p", "ports", "Ports"),
         Binding("l", "profile", "Profile limits", show=False),
+        Binding("f", "raw_console", "Raw frames"),
     ]
+    ENGINEER_ONLY: ClassVar[frozenset[str]] = frozenset({"raw_console"})
+    """Actions offered (footer, help, command palette) in an engineer's session only; in another the
+    key still answers, saying which role it needs."""
 
     draft: var[m.Program] = var(m.Program(0, 0, 0, 0, ()), always_update=True)
     verdict: var[DraftVerdict] = var(DraftVerdict(), always_update=True)
@@ -123,6 +127,8 @@ class MainScreen(Screen[None]):
         """Whether the footer shows the key of ``action`` now (every key still works, and says why
         when it cannot do anything: the footer keeps to what matters in the present state)."""
         app = scs(self)
+        if not self.role_allows(action):
+            return False
         if action == "reconnect":
             return bool(app.link_lost)
         if action == "start":
@@ -132,6 +138,10 @@ class MainScreen(Screen[None]):
         if action == "go('live')":
             return app.stimulating
         return True
+
+    def role_allows(self, action: str) -> bool:
+        """Whether ``action`` is offered to this session's role (the footer, help and palette ask)."""
+        return action not in self.ENGINEER_ONLY or self.device.role == "engineer"
 
     def on_mount(self) -> None:
         app = scs(self)
@@ -195,7 +205,9 @@ class MainScreen(Screen[None]):
             )
             if self.draft_is_running and not saved:
                 text.append(
-                    f"\nslot {self.draft.slot} is running: save after STOP (change the amplitude live)", style="yellow"
+                    f"\nslot {self.draft.slot} is running: s offers to stop it, then write the draft (or change "
+                    "the amplitude live)",
+                    style="yellow",
                 )
             for line in (*verdict.warnings, *verdict.notices):
                 text.append("\n" + line, style="yellow")
@@ -282,6 +294,17 @@ class MainScreen(Screen[None]):
         app = scs(self)
         program = self.draft
         stored = app.programs.get(program.slot)
+        self._check()  # whether the draft's slot runs, from the status drawn now
+        if self.draft_is_running:
+            # What the running slot holds is read back first: a commit may have changed it just now.
+            def read_back(held: m.Program) -> None:
+                app.programs = {**app.programs, program.slot: held}
+                self._offer_stop_then_save(program, held)
+
+            app.call_device(
+                f"read slot {program.slot}", lambda device, _ack: device.read_program(program.slot), read_back
+            )
+            return
         if stored is None or stored == program:
             self._save(program)
             return
@@ -304,6 +327,50 @@ class MainScreen(Screen[None]):
                 f"Overwrite slot {program.slot}?",
                 ["What changes (slot now -> draft):", *changes],
                 f"Overwrite slot {program.slot}",
+                warning=warning,
+            ),
+            answered,
+        )
+
+    def _offer_stop_then_save(self, program: m.Program, stored: m.Program) -> None:
+        """The draft's slot is running: the device (and the guard) take a new program for it only
+        while stopped, and what is stored there now is what runs, at its committed amplitude. Say what
+        would change, and offer STOP then the write; nothing is sent unless the user agrees."""
+        app = scs(self)
+        slot = program.slot
+        if stored == program:
+            app.show_note(f"Slot {slot} holds this draft already", "nothing to write; it keeps running", "info")
+            return
+        status = app.status
+        running_ua = status.setpoint_ua if status is not None else stored.amplitude_ua
+        now = f"{format_ua(running_ua)}" + (
+            f" (tentative; {format_ua(stored.amplitude_ua)} committed)" if running_ua != stored.amplitude_ua else ""
+        )
+        warning = ""
+        if program.amplitude_ua != stored.amplitude_ua:
+            warning = (
+                f"Slot {slot} holds {format_ua(stored.amplitude_ua)} (committed); this draft would store "
+                f"{format_ua(program.amplitude_ua)}, and its next START would ramp to that."
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                app.after_confirmed_stop(lambda: self._save(program))
+                app.action_stop()
+            else:
+                app.show_note(f"Slot {slot} not written", "it still holds what it held, and keeps running", "info")
+
+        app.push_screen(
+            ConfirmDialog(
+                f"Slot {slot} is running at {now}",
+                [
+                    f"The device takes a new program for slot {slot} only while stopped. Stop it, then write "
+                    "the draft (read back)?",
+                    "Start it again afterwards with g (you confirm first).",
+                    "What changes (slot now -> draft):",
+                    *program_changes(stored, program),
+                ],
+                f"Stop, then write slot {slot}",
                 warning=warning,
             ),
             answered,
@@ -465,6 +532,21 @@ class MainScreen(Screen[None]):
         scs(self).push_screen(
             ProfileScreen(profile_table(self.device.profile), guard.tier.name.value, guard.role.value)
         )
+
+    def action_raw_console(self) -> None:
+        """Type frames for the device (engineer only): guarded and audited like every command."""
+        app = scs(self)
+        if not self.role_allows("raw_console"):
+            app.show_note(
+                "Raw frames: for the engineer role only",
+                f"this session's role is {self.device.role}; nothing was sent. Raw frames need a session opened "
+                "with --role engineer by a user the site policy names.",
+                "warning",
+            )
+            return
+        from .raw_console import RawConsoleScreen
+
+        app.push_screen(RawConsoleScreen())
 
     def action_reconnect(self) -> None:
         scs(self).reconnect()
