@@ -194,7 +194,14 @@ def test_the_wrong_profile_is_refused(tmp_path: Path) -> None:
         scsctl.connect("emu://drg-4x4", profile="tonic-burst-16", data_dir=tmp_path)
 
 
+def no_room_for_a_pending_journal(data_dir: Path) -> None:
+    """With the log locked, records wait in a journal beside it (tests/scsctl/test_audit_pending.py);
+    a file where its folder would go makes the log truly unwritable."""
+    (data_dir / f"{DB_NAME}.pending").write_text("a file where the journal's folder would go")
+
+
 def test_an_unwritable_audit_log_means_nothing_is_sent(device: scsctl.Device, tmp_path: Path) -> None:
+    no_room_for_a_pending_journal(tmp_path)
     blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -205,11 +212,32 @@ def test_an_unwritable_audit_log_means_nothing_is_sent(device: scsctl.Device, tm
     assert not any(isinstance(msg, m.SetProgram) for msg in sent(tmp_path))
 
 
-def test_stop_goes_out_even_when_the_audit_log_is_locked(device: scsctl.Device, tmp_path: Path) -> None:
+def test_stop_under_a_locked_audit_log_is_recorded_through_the_pending_journal(
+    device: scsctl.Device, tmp_path: Path
+) -> None:
     device.measure_impedance()
     device.write_program(bipolar())
     device.start(0)
     device.set_amplitude(1000)
+    blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        device.stop()
+    finally:
+        blocker.execute("ROLLBACK")
+    assert device.status().amplitude_ua == 0
+    device.select(0)  # the next record merges the journal
+    names = [(r.kind, r.name, "pending_journal" in r.detail) for r in AuditLog.in_dir(tmp_path).query()]
+    assert ("command", "STOP", True) in names
+    assert names.index(("command", "STOP", True)) < max(i for i, n in enumerate(names) if n[1] == "SELECT_PROGRAM")
+
+
+def test_stop_goes_out_even_when_the_audit_log_cannot_be_written(device: scsctl.Device, tmp_path: Path) -> None:
+    device.measure_impedance()
+    device.write_program(bipolar())
+    device.start(0)
+    device.set_amplitude(1000)
+    no_room_for_a_pending_journal(tmp_path)
     blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:

@@ -79,6 +79,8 @@ def test_an_event_the_audit_log_could_not_take_holds_back_commands_until_it_is_r
         dev.set_amplitude(1000)
         seen = threading.Event()
         dev.subscribe(lambda e: seen.set() if isinstance(e, m.EventFault) else None)
+        # Locked, with no room for the pending journal where records would otherwise wait.
+        (tmp_path / f"{DB_NAME}.pending").write_text("a file where the journal's folder would go")
         blocker = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         try:
@@ -88,6 +90,7 @@ def test_an_event_the_audit_log_could_not_take_holds_back_commands_until_it_is_r
                 dev.select(0)
         finally:
             blocker.execute("ROLLBACK")
+            (tmp_path / f"{DB_NAME}.pending").unlink()
         dev.stop()
     faults = [r for r in AuditLog.in_dir(tmp_path).query() if r.name == "EVENT_FAULT"]
     assert faults
