@@ -83,6 +83,7 @@ from ..link import (
     frame_packets,
     load_capture,
     read_capture,
+    reply_line_time_s,
     write_pcap,
 )
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model, profile_table
@@ -164,6 +165,7 @@ __all__ = [
     "program_limits",
     "read_capture",
     "read_raw_frame",
+    "reply_line_time_s",
     "setting_refusal",
     "stop_now",
     "system_policy",

@@ -14,6 +14,7 @@ from .capture import (
     write_pcap,
 )
 from .session import Link, LinkStateChange, LinkStats, LinkStatus
+from .timing import reply_line_time_s
 
 __all__ = [
     "STDIO",
@@ -28,5 +29,6 @@ __all__ = [
     "frame_packets",
     "load_capture",
     "read_capture",
+    "reply_line_time_s",
     "write_pcap",
 ]

@@ -26,10 +26,10 @@ from typing import Any
 
 from firmware_protocol import PROTOCOL_VERSION, Decoded, Decoder, Frame, InvalidFrame, LocalProtocolError, encode
 from firmware_protocol import messages as m
-from firmware_protocol.constants import MessageType, is_event
+from firmware_protocol.constants import MessageType, is_command, is_event
 
 from ..audit import AuditLog
-from ..controller import Role, Transport
+from ..controller import Role, Transport, reply_line_time_s
 from ..errors import ReplyTimeout, UsageError
 
 __all__ = ["RawSender"]
@@ -37,6 +37,14 @@ __all__ = ["RawSender"]
 READ_CHUNK = 4096
 DEFAULT_TIMEOUT_S = 0.5
 IMPEDANCE_TIMEOUT_S = 1.5
+
+
+def _command_type(msg_type: int | None) -> MessageType | None:
+    try:
+        known = MessageType(msg_type) if msg_type is not None else None
+    except ValueError:
+        return None
+    return known if known is not None and is_command(known) else None
 
 
 def _type_name(msg_type: int) -> str:
@@ -115,10 +123,15 @@ class RawSender:
             raise UsageError(f"{message.TYPE.name} cannot be encoded: {err}") from err
 
     def request(self, message: m.Message, *, timeout_s: float | None = None) -> m.Message:
-        """Send ``message`` unguarded; return the device's answer (a NAK is returned, not raised)."""
-        if timeout_s is None:
-            timeout_s = IMPEDANCE_TIMEOUT_S if isinstance(message, m.MeasureImpedance) else DEFAULT_TIMEOUT_S
+        """Send ``message`` unguarded; return the device's answer (a NAK is returned, not raised).
+
+        The default wait is the device's reply time plus the line time of the frame, its longest
+        reply and the largest frames ahead of them at the transport's speed, as the link waits.
+        """
         seq, data = self.frame(message)
+        if timeout_s is None:
+            base_s = IMPEDANCE_TIMEOUT_S if isinstance(message, m.MeasureImpedance) else DEFAULT_TIMEOUT_S
+            timeout_s = base_s + reply_line_time_s(len(data), message.TYPE, self.transport.baud)
         reply = self.send(data, seq=seq, timeout_s=timeout_s, detail={"message": m.to_fields(message)})
         if reply is None:
             raise ReplyTimeout(
@@ -132,7 +145,7 @@ class RawSender:
         data: bytes,
         *,
         seq: int | None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float | None = None,
         detail: dict[str, Any] | None = None,
     ) -> m.Message | None:
         """Write ``data`` as it is; return the first reply carrying ``seq`` (None: none in time).
@@ -142,6 +155,9 @@ class RawSender:
         """
         self.open()
         msg_type = data[4] if len(data) > 4 else None
+        if timeout_s is None:  # as long as the frame's own type may take to answer, or a NAK (damaged ones)
+            known = _command_type(msg_type)
+            timeout_s = DEFAULT_TIMEOUT_S + reply_line_time_s(len(data), known or MessageType.STOP, self.transport.baud)
         self.audit.record(
             "command",
             "RAW_FRAME",

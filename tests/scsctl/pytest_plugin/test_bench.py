@@ -107,3 +107,21 @@ def test_raw_frames_and_their_answers_are_audited(tmp_path: Path) -> None:
     assert damaged.detail["hex"] == damaged_crc.hex(" ")
     assert records[-2].detail["reply"] == "NAK" and records[-2].detail["reason"] == m.NakReason.BAD_CRC
     audit.close()
+
+
+def test_the_raw_sender_waits_as_long_as_the_line_needs_at_1200_baud(tmp_path: Path) -> None:
+    # A 67-byte SET_PROGRAM or PROGRAM frame takes 560 ms on the line at 1200 baud, past the sender's
+    # 500 ms base wait: the wait follows the line speed, as the link's does.
+    audit = AuditLog.in_dir(tmp_path, role="engineer")
+    raw = RawSender(EmulatedTransport("emu://?baud=1200"), audit)
+    raw.hello()
+    program = m.Program(slot=2, amplitude_ua=0, pulse_width_us=300, rate_dhz=500,
+                        contacts=electrodes("1+ 2-", 16), patient_max_ua=4000)  # fmt: skip
+    assert isinstance(raw.request(m.SetProgram(program)), m.SetProgramAck)
+    assert raw.request(m.ReadProgram(2)) == m.ProgramData(program)
+    seq, frame = raw.frame(m.ReadProgram(2))
+    assert raw.send(frame[:-1] + bytes([frame[-1] ^ 1]), seq=seq) == m.Nak(
+        m.MessageType.READ_PROGRAM, m.NakReason.BAD_CRC
+    )
+    raw.close()
+    audit.close()
