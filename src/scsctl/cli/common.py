@@ -112,8 +112,20 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
 
 
 def line_speed(args: argparse.Namespace) -> int | None:
-    """``--baud``, else ``$SCSCTL_BAUD``, else None (the transport's own default)."""
+    """``--baud``, else ``$SCSCTL_BAUD``, else None (the transport's own default).
+
+    ``--baud`` with a port that has no line speed (``usb://``) is a usage error rather than ignored.
+    """
     if getattr(args, "baud", None) is not None:
+        port = getattr(args, "port", None)
+        if port:
+            from ..controller import speed_options
+
+            if not speed_options(str(port), int(args.baud)):
+                raise UsageError(
+                    f"--baud {args.baud}: {port} has no line speed to set (a USB device's data goes over its bulk "
+                    "endpoints at the bus's own speed); leave --baud out"
+                )
         return int(args.baud)
     text = os.environ.get(BAUD_ENV)
     if not text:

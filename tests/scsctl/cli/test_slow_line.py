@@ -101,3 +101,12 @@ def test_the_wait_for_a_reply_follows_the_line_speed() -> None:
     # READ_PROGRAM (9 bytes) may be answered by a 99-byte PROGRAM, behind a frame of each kind ahead.
     assert reply_line_time_s(9, MessageType.READ_PROGRAM, 2400) == pytest.approx((9 + 99 + 99 + 251) / 240)
     assert reply_line_time_s(9, MessageType.READ_PROGRAM, 115_200) < 0.04
+
+
+def test_baud_for_a_usb_device_is_refused_rather_than_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    from scsctl.cli.main import main
+
+    assert main(["status", "--port", "usb://1209:5101", "--baud", "9600"]) == 2
+    err = capsys.readouterr().err
+    assert "--baud 9600: usb://1209:5101 has no line speed to set" in err
+    assert "leave --baud out" in err
