@@ -84,10 +84,7 @@ def test_the_report_maps_the_pain_area_and_each_programs_paresthesia(report: Tri
     assert "not drawn on the map" not in page
 
 
-def test_a_region_the_map_cannot_draw_is_named_beside_it(
-    report: TrialReport,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
-) -> None:
+def test_a_region_the_map_cannot_draw_is_named_beside_it(report: TrialReport, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.delitem(bodymap.BODY_SHAPES, "foot-left")
     page = render_html(report)
     assert page.count("not drawn on the map: foot-left") == 2  # the pain area and P2, which reaches it
