@@ -1,7 +1,7 @@
 """The draft's settings, one per row, each with its value, a bar of where it sits in the tier's
 range, and its fine and coarse steps; below them, what the chosen setting is (wrapped, never cut).
-A row too wide for the panel writes its steps shorter, then leaves them out (they are also in the
-help line and the value dialog's example), before anything is cut.
+A row too wide for the panel writes its steps shorter (``steps 0.1/0.5 mA``), then leaves them out
+(←/→ still step by them), before anything is cut.
 
 Keyboard: up/down choose a row; left/right a fine step; shift+left/right a coarse step; Enter
 types a value. Mouse: click a row to choose it, ◀ / ▶ to step it. A step the range does not allow
@@ -11,7 +11,7 @@ is refused (``StepRefused``, shown in the message bar) and nothing changes.
 from __future__ import annotations
 
 import textwrap
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual import events
@@ -31,6 +31,8 @@ __all__ = ["ParamList"]
 LABEL_WIDTH = 17
 VALUE_WIDTH = 10
 BAR_WIDTH = 16
+Steps = Literal["long", "short", "none"]
+"""How a row writes its steps: ``steps 0.1 mA / 0.5 mA``, ``steps 0.1/0.5 mA``, or not at all."""
 LEFT_ARROW_AT = LABEL_WIDTH
 RIGHT_ARROW_AT = LABEL_WIDTH + 2 + VALUE_WIDTH + 1
 
@@ -113,6 +115,7 @@ class ParamList(Widget, can_focus=True):
         text = Text()
         width = max(self.content_size.width, 1)
         for i, spec in enumerate(self.specs):
+            steps: Steps
             for steps in ("long", "short", "none"):
                 row = self._row(spec, program, i == self.cursor, steps=steps)
                 if row.cell_len <= width:
@@ -123,7 +126,7 @@ class ParamList(Widget, can_focus=True):
         text.append("\n".join(self._about_lines(width)), style="dim italic")
         return text
 
-    def _row(self, spec: ParamSpec, program: Program, at_cursor: bool, *, steps: str = "long") -> Text:
+    def _row(self, spec: ParamSpec, program: Program, at_cursor: bool, *, steps: Steps = "long") -> Text:
         value = int(getattr(program, spec.key))
         bad = spec.key == self.invalid_key
         label_style = "reverse" if at_cursor and self.has_focus else ("underline" if at_cursor else "")
