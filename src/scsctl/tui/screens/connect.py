@@ -65,7 +65,11 @@ class ConnectScreen(Screen[None]):
         yield StopFooter()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.height < 40, "-compact")  # no header: the ports list and STOP fit
+        # No header and STOP one line high: the ports list keeps room for every choice (a list that
+        # needs a scroll bar wraps its longest line), and the reason a connection failed is whole.
+        compact = self.size.height < 40
+        self.set_class(compact, "-compact")
+        self.query_one(StopButton).compact = compact
 
     def on_mount(self) -> None:
         self.title = "scsctl"
