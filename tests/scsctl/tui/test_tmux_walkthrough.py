@@ -2,10 +2,11 @@
 window of 80x24, driven only by keys (``tmux send-keys``) and read only from the screen
 (``tmux capture-pane``), then checked against the audit log (``scsctl log show --json``).
 
-Set up a program (electrodes 1+ 2-), save it, check impedance, start it, raise the amplitude live, commit it, stop,
-start again, stop. The data, runtime and configuration folders are the test's own, and so is the
-tmux server (a socket in the test's folder), so nothing of the user's is read or touched. Each
-step waits for what the screen must show, polling with a deadline; no sleep is an assertion.
+Set up a program (electrodes 1+ 2-), save it, check impedance, start it, raise the amplitude live,
+commit it, stop, start again, stop. The data, runtime and configuration folders are the test's own,
+and so is the tmux server (its socket in a folder of its own), so nothing of the user's is read or
+touched. Each step waits for what the screen must show, polling with a deadline; no sleep is an
+assertion.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,13 +98,16 @@ def env(folders: dict[str, Path]) -> dict[str, str]:
 
 
 @pytest.fixture
-def terminal(tmp_path: Path, env: dict[str, str]) -> Iterator[Terminal]:
+def terminal(env: dict[str, str]) -> Iterator[Terminal]:
     tmux = require_program("tmux")
-    term = Terminal(tmux, tmp_path / "tmux.sock", [sys.executable, "-m", "scsctl", "tui"], env)
+    # A socket path must be short (about 100 bytes): not in pytest's long tmp_path.
+    folder = Path(tempfile.mkdtemp(prefix="scs-tmux-"))
+    term = Terminal(tmux, folder / "sock", [sys.executable, "-m", "scsctl", "tui"], env)
     try:
         yield term
     finally:
         term.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def audit_names(env: dict[str, str]) -> list[tuple[str, str, dict[str, object]]]:
