@@ -1,4 +1,5 @@
-"""Programs some tests need from the system (gcc, make, tshark, ser2net, zsh), found or reported the same way.
+"""Programs some tests need from the system (gcc, make, tshark, ser2net, zsh, chromium, tmux), found or
+reported the same way.
 
 Locally a missing program skips its tests with a reason naming the Debian package to install; on CI
 (``CI=true``) it fails them instead, since ``.ci/run`` installs every one of them and a test that
@@ -14,7 +15,7 @@ import pytest
 
 PACKAGES = {
     "gcc": "gcc", "cc": "gcc", "make": "make", "tshark": "tshark", "ser2net": "ser2net", "zsh": "zsh",
-    "chromium": "chromium",
+    "chromium": "chromium", "tmux": "tmux",
 }  # fmt: skip
 
 

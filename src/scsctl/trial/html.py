@@ -10,8 +10,9 @@ from html import escape
 
 from .. import __version__
 from ..controller import EMULATOR_SERIAL_PREFIX
+from .bodymap import FELT_COLOUR, PAIN_COLOUR, body_map_svg, unshaped
 from .chart import pain_chart_svg
-from .models import DiaryEntry, program_summary
+from .models import DiaryEntry, ProgramTest, program_summary
 from .regions import format_regions
 from .report import (
     PRIVACY_NOTE,
@@ -58,6 +59,13 @@ tr.last-days td:first-child { box-shadow: inset 4px 0 0 #e8b400; }
 .flag { color: var(--muted); font-size: 11px; }
 .small { color: var(--muted); font-size: 11px; }
 footer { margin-top: 16px; color: var(--muted); font-size: 11px; border-top: 1px solid var(--rule); padding-top: 4px; }
+.maps { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: flex-start; }
+figure.map { margin: 0; flex: 0 1 170px; min-width: 0; }
+figure.map.pain { flex-basis: 230px; }
+svg.bodymap { width: 100%; height: auto; display: block; }
+figure.map figcaption { font-size: 11px; }
+.swatch { display: inline-block; width: 10px; height: 10px; vertical-align: -1px; border: 1px solid #8a8a8a; }
+.swatch.edge { border: 2px dashed #c0504d; background: #f4f4f4; }
 body { overflow-wrap: anywhere; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
 @media (max-width: 600px) {
@@ -74,7 +82,7 @@ body { overflow-wrap: anywhere; }
   h2 { font-size: 12.5px; margin-top: 10px; break-after: avoid; }
   table { font-size: 10px; }
   .figures b { font-size: 14px; }
-  section, .verdict, svg.chart, tr { break-inside: avoid; }
+  section, .verdict, svg.chart, tr, figure.map { break-inside: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
@@ -152,6 +160,7 @@ def render_html(report: TrialReport) -> str:
             f"<td>{entry.analgesics.value if entry.analgesics else '-'}</td><td>{_notes_cell(report, entry)}</td></tr>"
         )
     parts.append("</tbody></table></section>")
+    parts.append(_body_maps(report))
     parts.append("<section><h2>Programs tried</h2>")
     if not report.programs:
         parts.append("<p>No programs recorded.</p>")
@@ -204,6 +213,52 @@ def render_html(report: TrialReport) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def _body_maps(report: TrialReport) -> str:
+    """The pain area on a body map, then each program's paresthesia over it; every region is also
+    named in the caption, and one the map cannot draw is named as such."""
+    pain = report.trial.pain_regions
+    pain_words = _e(format_regions(pain)) if pain else "not recorded"
+    parts = [
+        '<section><h2>Body maps</h2><div class="maps">',
+        _map_figure(
+            "pain",
+            body_map_svg(pain, label=f"pain area: {format_regions(pain) if pain else 'not recorded'}"),
+            f"<b>Pain area</b>: {pain_words}",
+            pain,
+        ),
+    ]
+    for p in report.programs:
+        parts.append(_program_map(p, pain))
+    parts += [
+        "</div>",
+        f'<p class="small"><span class="swatch" style="background:{PAIN_COLOUR}"></span> pain area &middot; '
+        f'<span class="swatch" style="background:{FELT_COLOUR}"></span> paresthesia felt (a program) &middot; '
+        '<span class="swatch edge"></span> the pain area, outlined under a program\'s paresthesia. '
+        "Front: the patient's right on the left; back: seen from behind.</p>",
+        "</section>",
+    ]
+    return "\n".join(parts)
+
+
+def _program_map(test: ProgramTest, pain: tuple[str, ...]) -> str:
+    felt = test.regions
+    felt_words = f"felt in {_e(format_regions(felt))}" if felt else "no paresthesia felt"
+    label = f"{test.label}: " + (f"paresthesia felt in {format_regions(felt)}" if felt else "no paresthesia felt")
+    return _map_figure(
+        "program",
+        body_map_svg(felt, outlined=pain, colour=FELT_COLOUR, label=label),
+        f"<b>{_e(test.label)}</b> (slot {test.slot}): {felt_words}",
+        felt,
+    )
+
+
+def _map_figure(kind: str, svg: str, caption: str, regions: tuple[str, ...]) -> str:
+    missing = unshaped(regions)
+    if missing:
+        caption += f'; <span class="flag">not drawn on the map: {_e(", ".join(missing))}</span>'
+    return f'<figure class="map {kind}">{svg}<figcaption>{caption}</figcaption></figure>'
 
 
 def _notes_cell(report: TrialReport, entry: DiaryEntry) -> str:

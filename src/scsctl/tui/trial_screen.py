@@ -78,6 +78,11 @@ __all__ = ["NewTrialDialog", "TrialScreen", "pain_chart"]
 T = TypeVar("T")
 
 
+NARROW_BELOW = 150
+"""Terminal width (columns) below which the forms are stacked above the chart (as on the main screen)."""
+COMPACT_BELOW = (120, 40)
+"""Terminal width or height below which the screen is compact (as the main screen)."""
+
 RECORD_POLL_S = 2.0
 """How often the open trial is read again (entries made in another process show within this)."""
 
@@ -108,7 +113,14 @@ def pain_chart(trial: Trial, diary: list[DiaryEntry], assessment: Assessment | N
 
 
 class NewTrialDialog(Dialog[TrialPlan]):
-    """The trial's baseline and plan; checked (``check_new_trial``) before the dialog closes (nothing stored yet)."""
+    """The trial's baseline and plan; checked (``check_new_trial``) before the dialog closes (nothing stored yet).
+
+    Each field is named in its border, so a field that holds a value ("today", "7") still says what it is."""
+
+    DEFAULT_CSS = """
+    NewTrialDialog .trial-row { height: auto; }
+    NewTrialDialog .trial-row Input { width: 1fr; }
+    """
 
     def __init__(self, store: TrialStore, device_serial: str) -> None:
         super().__init__(f"New trial for device {device_serial}")
@@ -132,6 +144,10 @@ class NewTrialDialog(Dialog[TrialPlan]):
         yield Button("Cancel (Esc)", id="cancel")
 
     def on_mount(self) -> None:
+        names = {"new-baseline": "baseline pain", "new-pain-area": "pain area", "new-start": "start",
+                 "new-days": "planned days", "new-goal": "goal, % reduction", "new-id": "trial id"}  # fmt: skip
+        for widget_id, name in names.items():
+            self.query_one(f"#{widget_id}", Input).border_title = name
         self.query_one("#new-baseline", Input).focus()
 
     def _value(self, widget_id: str) -> str:
@@ -208,11 +224,12 @@ class TrialScreen(Screen[None]):
 
     DEFAULT_CSS = """
     TrialScreen #trial-top { height: auto; padding: 0 1; }
-    TrialScreen #trial-pick { width: 40; }
-    TrialScreen #trial-summary { width: 1fr; height: auto; padding: 0 1; }
-    TrialScreen #trial-live { height: 1; padding: 0 1; }
+    TrialScreen #trial-pick { width: 1fr; max-width: 48; margin-right: 1; }
+    TrialScreen #trial-top Button { margin-right: 1; }
+    TrialScreen #trial-summary { height: auto; padding: 0 1; }
+    TrialScreen #trial-live { height: auto; padding: 0 1; }
     TrialScreen #trial-body { height: 1fr; }
-    TrialScreen #trial-forms { width: 62; height: 1fr; border: round $primary; padding: 0 1; }
+    TrialScreen #trial-forms { width: 68; height: 1fr; border: round $primary; padding: 0 1; }
     TrialScreen #trial-view { width: 1fr; height: 1fr; }
     TrialScreen #trial-chart { height: auto; border: round $primary; padding: 0 1; }
     TrialScreen #trial-programs { height: auto; max-height: 10; border: round $primary; }
@@ -225,9 +242,21 @@ class TrialScreen(Screen[None]):
     TrialScreen .trial-row Input, TrialScreen .trial-row Select { margin: 0 1 0 0; }
     TrialScreen #trial-forms Button { margin-bottom: 1; }
     TrialScreen .trial-row Input, TrialScreen .trial-row Select { width: 1fr; }
-    TrialScreen #trial-stop-row { height: auto; }
-    NewTrialDialog .trial-row { height: auto; }
-    NewTrialDialog .trial-row Input { width: 1fr; }
+    /* Narrow (below NARROW_BELOW): the forms above the chart and the tables, in one scrolling
+       column, so the chart and the form fields keep their width. */
+    TrialScreen.-narrow #trial-body { layout: vertical; overflow-y: auto; }
+    TrialScreen.-narrow #trial-forms { width: 1fr; height: auto; }
+    TrialScreen.-narrow #trial-view { height: auto; overflow-y: hidden; }
+    /* Compact (below COMPACT_BELOW): no header, buttons one line high without borders, no blank
+       lines between fields; STOP, the message bar and the footer stay on screen. */
+    TrialScreen.-compact Header { display: none; }
+    TrialScreen.-compact #trial-top Button { min-width: 10; }
+    TrialScreen.-compact #trial-forms { border: none; border-top: solid $primary; }
+    TrialScreen.-compact #trial-forms Input, TrialScreen.-compact #trial-forms Select,
+    TrialScreen.-compact #trial-forms Checkbox, TrialScreen.-compact #trial-forms Button { margin-bottom: 0; }
+    TrialScreen.-compact #trial-forms Button { border: none; height: 1; }
+    TrialScreen.-compact .trial-heading { margin-top: 0; }
+    TrialScreen.-compact .trial-row { margin-bottom: 0; }
     """
 
     def __init__(self, store: TrialStore | None = None) -> None:
@@ -249,19 +278,19 @@ class TrialScreen(Screen[None]):
         with Horizontal(id="trial-top"):
             yield Select[str]((), prompt="Choose a trial", id="trial-pick")
             yield Button("New trial (ctrl+n)", id="trial-new")
-            yield Static(id="trial-summary")
+            yield StopButton()
+        yield Static(id="trial-summary")
         yield Static(id="trial-live")
         with Horizontal(id="trial-body"):
             with VerticalScroll(id="trial-forms"):
                 yield Label("Coverage (settings read back from the device)", classes="trial-heading")
-                with Horizontal(classes="trial-row"):
-                    yield Select[int]((), prompt="slot", id="cov-slot", compact=True)
-                    yield Select[int](
-                        [(f"{k} {v}", k) for k, v in COMFORT_LABELS.items()],
-                        prompt="comfort",
-                        id="cov-comfort",
-                        compact=True,
-                    )
+                yield Select[int]((), prompt="slot", id="cov-slot", compact=True)
+                yield Select[int](
+                    [(f"comfort: {k} {v}", k) for k, v in COMFORT_LABELS.items()],
+                    prompt="comfort",
+                    id="cov-comfort",
+                    compact=True,
+                )
                 yield Input(
                     placeholder="felt in: low-back-left, buttock-left (or none)",
                     id="cov-regions",
@@ -274,7 +303,7 @@ class TrialScreen(Screen[None]):
                 with Horizontal(classes="trial-row"):
                     yield Input(value="today", placeholder="date", id="diary-date", compact=True)
                     yield Input(placeholder="pain NRS 0-10", id="diary-nrs", compact=True)
-                    yield Input(placeholder="hours of stimulation", id="diary-hours", compact=True)
+                    yield Input(placeholder="hours stimulated", id="diary-hours", compact=True)
                 yield Select[str](
                     [("analgesics: less than before", "less"), ("analgesics: the same", "same"),
                      ("analgesics: more than before", "more")],
@@ -292,13 +321,20 @@ class TrialScreen(Screen[None]):
                 yield DataTable(id="trial-programs", cursor_type="row", zebra_stripes=True)
                 yield DataTable(id="trial-diary", cursor_type="row", zebra_stripes=True)
         yield MessageBar(id="messages")
-        with Horizontal(id="trial-stop-row"):
-            yield StopButton()
         yield StopFooter()
+
+    def on_resize(self) -> None:
+        width, height = self.size
+        compact = width < COMPACT_BELOW[0] or height < COMPACT_BELOW[1]
+        self.set_class(width < NARROW_BELOW, "-narrow")
+        self.set_class(compact, "-compact")
+        self.query_one("#trial-pick", Select).compact = compact
+        for button in self.query(Button).results(Button):
+            button.compact = compact
 
     def on_mount(self) -> None:
         app = scs(self)
-        self.title = "scsctl: trial"
+        self.title = "Trial"
         self.sub_title = app.sub_title
         self.query_one("#trial-programs", DataTable).add_columns(
             "program", "date", "slot", "settings (read back)", "felt in", "over the pain area", "comfort", "left active"
@@ -346,7 +382,9 @@ class TrialScreen(Screen[None]):
     def _show_slots(self, programs: dict[int, Any]) -> None:
         select = self.query_one("#cov-slot", Select)
         chosen = select.value
-        select.set_options((f"slot {slot}: {program_summary(p)}", slot) for slot, p in sorted(programs.items()))
+        # One space between settings: the choice fits the form's width whole.
+        choices = sorted(programs.items())
+        select.set_options((f"slot {n}: {' '.join(program_summary(p).split())}", n) for n, p in choices)
         if isinstance(chosen, int) and chosen in programs:
             select.value = chosen
 

@@ -1,5 +1,5 @@
 """The HTML report laid out by a real browser (headless chromium) at phone and desk widths: nothing
-runs off the right edge of the page."""
+runs off the right edge of the page, the body maps included, and each map is drawn large enough to read."""
 
 from __future__ import annotations
 
@@ -21,13 +21,18 @@ MEASURE = """
 (function () {
   var view = document.documentElement.clientWidth;
   var widest = 0, culprit = "";
-  document.querySelectorAll(".figures div, .verdict, table, svg.chart, h1, h2, p, .emulated").forEach(function (el) {
+  document.querySelectorAll(".figures div, .verdict, table, svg.chart, h1, h2, p, .emulated, " +
+                            "figure.map, svg.bodymap, figcaption").forEach(function (el) {
     var right = el.getBoundingClientRect().right;
     if (right > widest) { widest = right; culprit = el.tagName + "." + el.className; }
   });
   parent.document.body.setAttribute("data-layout", JSON.stringify({
     view: view, scroll: document.documentElement.scrollWidth, widest: Math.ceil(widest), culprit: culprit,
-    cards: document.querySelectorAll(".figures div").length
+    cards: document.querySelectorAll(".figures div").length,
+    maps: Array.prototype.map.call(document.querySelectorAll("svg.bodymap"), function (el) {
+      var box = el.getBoundingClientRect();
+      return [Math.floor(box.width), Math.floor(box.height)];
+    })
   }));
 })();
 </script>
@@ -67,3 +72,8 @@ def test_nothing_runs_off_the_right_edge(report: TrialReport, width: int, tmp_pa
     assert layout["scroll"] == view, layout  # the page never scrolls sideways
     widest = layout["widest"]
     assert isinstance(widest, int) and widest <= view, layout
+    maps = layout["maps"]
+    assert isinstance(maps, list) and len(maps) == 1 + len(report.programs), layout  # pain area + each program
+    for map_width, map_height in maps:
+        # Two figures side by side: below about 150 px wide a hand or a knee is a few pixels across.
+        assert 150 <= map_width <= view and map_height > map_width, layout

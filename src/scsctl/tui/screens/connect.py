@@ -47,9 +47,8 @@ class ConnectScreen(Screen[None]):
             yield Static("", id="connect-status")
             yield OptionList(id="ports")
             with Horizontal(id="connect-row"):
-                yield Input(
-                    placeholder="or type a port: /dev/ttyUSB0, socket://host:port, usb://1209:5101, emu://", id="url"
-                )
+                # Short enough to read whole at 80 columns; emu:// and usb:// ports are in the list above.
+                yield Input(placeholder="or type a port: /dev/ttyUSB0, socket://host:port", id="url")
                 yield Button("Connect", id="connect", variant="primary")
             role = self.target.role
             limits = "clinical limits" if role == "technician" else "engineering limits"
@@ -66,7 +65,11 @@ class ConnectScreen(Screen[None]):
         yield StopFooter()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.height < 40, "-compact")  # no header: the ports list and STOP fit
+        # No header and STOP one line high: the ports list keeps room for every choice (a list that
+        # needs a scroll bar wraps its longest line), and the reason a connection failed is whole.
+        compact = self.size.height < 40
+        self.set_class(compact, "-compact")
+        self.query_one(StopButton).compact = compact
 
     def on_mount(self) -> None:
         self.title = "scsctl"

@@ -1,7 +1,8 @@
 """Small dialogs: acknowledge a warning, type a value, leave while stimulating.
 
-Every dialog shows the STOP button and the footer (F2 works in all of them: it is an app-level
-priority binding). Esc closes a dialog without doing anything.
+Every dialog shows the STOP button, beside its title, and the footer (F2 works in all of them: it is
+an app-level priority binding). Esc closes a dialog without doing anything. STOP has a row of its
+own with the title, so a dialog's own buttons keep their full words at 80 columns.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ R = TypeVar("R")
 
 
 class Dialog(ModalScreen[R]):
-    """A modal dialog with a title, a body, buttons, the STOP button and the footer."""
+    """A modal dialog with a title and the STOP button, a body, buttons, and the footer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Close")]
 
@@ -36,11 +37,12 @@ class Dialog(ModalScreen[R]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            with Horizontal(classes="dialog-top"):
+                yield Label(self.title_text, classes="dialog-title")
+                yield StopButton()
             yield from self.body()
             with Horizontal(classes="dialog-buttons"):
                 yield from self.buttons()
-                yield StopButton()
         yield StopFooter()
 
     def body(self) -> ComposeResult:

@@ -29,7 +29,24 @@ class StopKey(Static):
 
 
 class KeysLine(Static):
-    """The keys of the focused widget, the screen and the app that are shown (``Binding.show``)."""
+    """The keys of the focused widget, the screen and the app that are shown (``Binding.show``);
+    only whole keys that fit the line (never a key without its word): the rest are in the help (?)."""
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self._entries: list[Text] = []
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.content_size.width or self.app.size.width
+        text = Text()
+        for entry in self._entries:
+            if text.cell_len + entry.cell_len > width:
+                break
+            text.append_text(entry)
+        show(self, text)
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -40,8 +57,8 @@ class KeysLine(Static):
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
         # The app's keys (the STOP message's OK, help) first, then the screen's, then the focused
-        # panel's: a narrow terminal cuts the end of the line, where the panel shows its keys itself.
-        text = Text()
+        # panel's: a narrow terminal leaves out the end of the line, where the panel shows its keys itself.
+        entries: list[Text] = []
         seen: set[str] = set()
         in_footer = getattr(screen, "in_footer", None)
         shown = [
@@ -56,9 +73,11 @@ class KeysLine(Static):
             if binding.action in seen:
                 continue
             seen.add(binding.action)
-            text.append(f" {self.app.get_key_display(binding)} ", style="bold" if active.enabled else "dim")
-            text.append(f"{binding.description} ", style="" if active.enabled else "dim")
-        show(self, text)
+            entry = Text(f" {self.app.get_key_display(binding)} ", style="bold" if active.enabled else "dim")
+            entry.append(f"{binding.description} ", style="" if active.enabled else "dim")
+            entries.append(entry)
+        self._entries = entries
+        self._fit()
 
 
 class StopFooter(Horizontal):

@@ -1,5 +1,7 @@
 """The draft's settings, one per row, each with its value, a bar of where it sits in the tier's
-range, and its fine and coarse steps.
+range, and its fine and coarse steps; below them, what the chosen setting is (wrapped, never cut).
+A row too wide for the panel writes its steps shorter (``steps 0.1/0.5 mA``), then leaves them out
+(←/→ still step by them), before anything is cut.
 
 Keyboard: up/down choose a row; left/right a fine step; shift+left/right a coarse step; Enter
 types a value. Mouse: click a row to choose it, ◀ / ▶ to step it. A step the range does not allow
@@ -8,7 +10,8 @@ is refused (``StepRefused``, shown in the message bar) and nothing changes.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import textwrap
+from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual import events
@@ -28,6 +31,8 @@ __all__ = ["ParamList"]
 LABEL_WIDTH = 17
 VALUE_WIDTH = 10
 BAR_WIDTH = 16
+Steps = Literal["long", "short", "none"]
+"""How a row writes its steps: ``steps 0.1 mA / 0.5 mA``, ``steps 0.1/0.5 mA``, or not at all."""
 LEFT_ARROW_AT = LABEL_WIDTH
 RIGHT_ARROW_AT = LABEL_WIDTH + 2 + VALUE_WIDTH + 1
 
@@ -78,7 +83,23 @@ class ParamList(Widget, can_focus=True):
         return program_params(self.profile, self.tier, self.program)
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return len(self.specs) + 1  # and a line explaining the chosen setting
+        return len(self.specs) + len(self._about_lines(width))
+
+    def _about_lines(self, width: int) -> list[str]:
+        """What the chosen setting is, wrapped to ``width`` (indented two columns)."""
+        specs = self.specs
+        if not specs:
+            return []
+        spec = specs[min(self.cursor, len(specs) - 1)]
+        about = f"{spec.label}: {spec.hint}" if spec.hint else spec.label
+        if spec.grid is not None:
+            about += f" (the {self.tier.name.value} tier's range)"
+        elif spec.range is not None:
+            about += " (the hardware's range)"
+        return textwrap.wrap(about, max(width, 12), initial_indent="  ", subsequent_indent="  ") or [""]
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh(layout=True)  # the chosen setting's explanation may take another line
 
     def watch_program(self, program: Program | None) -> None:
         rows = len(self.specs)
@@ -92,25 +113,20 @@ class ParamList(Widget, can_focus=True):
         if program is None:
             return Text("")
         text = Text()
-        specs = self.specs
-        for i, spec in enumerate(specs):
-            row = self._row(spec, program, i == self.cursor)
-            row.truncate(max(self.content_size.width, 1), overflow="ellipsis")
+        width = max(self.content_size.width, 1)
+        for i, spec in enumerate(self.specs):
+            steps: Steps
+            for steps in ("long", "short", "none"):
+                row = self._row(spec, program, i == self.cursor, steps=steps)
+                if row.cell_len <= width:
+                    break
+            row.truncate(width, overflow="ellipsis")  # narrower than a label, a value and a bar: cut
             text.append_text(row)
             text.append("\n")
-        if specs:
-            spec = specs[min(self.cursor, len(specs) - 1)]
-            about = f"  {spec.label}: {spec.hint}" if spec.hint else f"  {spec.label}"
-            if spec.grid is not None:
-                about += f" (the {self.tier.name.value} tier's range)"
-            elif spec.range is not None:
-                about += " (the hardware's range)"
-            line = Text(about, style="dim italic")
-            line.truncate(max(self.content_size.width, 1), overflow="ellipsis")
-            text.append_text(line)
+        text.append("\n".join(self._about_lines(width)), style="dim italic")
         return text
 
-    def _row(self, spec: ParamSpec, program: Program, at_cursor: bool) -> Text:
+    def _row(self, spec: ParamSpec, program: Program, at_cursor: bool, *, steps: Steps = "long") -> Text:
         value = int(getattr(program, spec.key))
         bad = spec.key == self.invalid_key
         label_style = "reverse" if at_cursor and self.has_focus else ("underline" if at_cursor else "")
@@ -129,10 +145,8 @@ class ParamList(Widget, can_focus=True):
             low, high = bounds
             row.append_text(range_bar(value, low, high, BAR_WIDTH))
             row.append(f" {spec.fmt(low)} - {spec.fmt(high)}", style="dim")
-            fine, coarse = spec.fine(value), spec.coarse(value)
-            unit = spec.fmt(fine)
-            steps = f"  step {unit}" if fine == coarse else f"  steps {unit} / {spec.fmt(coarse)}"
-            row.append(steps, style="dim")
+            if steps != "none":
+                row.append(_steps_text(spec, value, short=steps == "short"), style="dim")
         return row
 
     def action_move(self, delta: int) -> None:
@@ -166,3 +180,17 @@ class ParamList(Widget, can_focus=True):
             self.action_step(-1, False)
         elif RIGHT_ARROW_AT <= offset.x < RIGHT_ARROW_AT + 2:
             self.action_step(1, False)
+
+
+def _steps_text(spec: ParamSpec, value: int, *, short: bool) -> str:
+    """``  steps 0.1 mA / 0.5 mA``; short: ``  steps 0.1/0.5 mA`` (one unit written once)."""
+    fine, coarse = spec.fmt(spec.fine(value)), spec.fmt(spec.coarse(value))
+    if fine == coarse:
+        return f"  step {fine}"
+    if short:
+        fine_number, _, fine_unit = fine.partition(" ")
+        coarse_number, _, coarse_unit = coarse.partition(" ")
+        if fine_unit == coarse_unit:
+            return f"  steps {fine_number}/{coarse_number} {fine_unit}".rstrip()
+        return f"  steps {fine}/{coarse}"
+    return f"  steps {fine} / {coarse}"
