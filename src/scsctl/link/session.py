@@ -1,8 +1,16 @@
 """Request/reply over one transport, with STOP ahead of everything and a heartbeat.
 
 Threads: one reader thread owns the transport's read side and the decoder; callers write frames
-themselves under a write lock (so a STOP waits for at most the one frame being written, never for
-a queue). Each request waits on its own event for the reply with its sequence number.
+themselves, one at a time. Each request waits on its own event for the reply with its sequence
+number.
+
+STOP is never queued behind traffic, on the host or in the operating system:
+- a writer holds the line from its ``write`` until the transport's ``drain`` returned, i.e. until
+  the frame has left the host (``tcdrain`` on a UART; on a pseudo-terminal standing for a line of a
+  stated speed, the frame's line time), so the kernel's transmit buffer never holds more than the
+  frame being sent when a STOP comes;
+- a STOP waiting for the line goes next, ahead of every other writer already waiting (they wait
+  while any STOP does), so it waits for at most the one frame being sent.
 
 Invariants:
 - every reply is matched to a request by sequence number and reply type, or counted as stray;
@@ -188,7 +196,9 @@ class Link:
         self.stats = LinkStats()
         self.status = LinkStatus.CLOSED
         self._lost_reason = ""
-        self._write_lock = threading.Lock()
+        self._line = threading.Condition(threading.Lock())
+        self._line_busy = False
+        self._stops_waiting = 0
         self._state_lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}
         self._next_seq = 0
@@ -330,7 +340,7 @@ class Link:
                 try:
                     if self.status is LinkStatus.LOST:
                         reopened = self._revive() or reopened
-                    self._write(frame)
+                    self._write(frame, urgent=True)
                     sends += 1
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
@@ -454,11 +464,32 @@ class Link:
         if self.status is LinkStatus.CLOSED:
             raise LinkError(f"link to {self.transport.url} is closed")
 
-    def _write(self, frame: bytes) -> None:
-        with self._write_lock:
+    def _write(self, frame: bytes, *, urgent: bool = False) -> None:
+        """Write one frame and wait until it has left the host; ``urgent`` (STOP) goes first."""
+        line = self._line
+        with line:
+            if urgent:
+                self._stops_waiting += 1
+                try:
+                    while self._line_busy:
+                        line.wait()
+                finally:
+                    self._stops_waiting -= 1
+            else:
+                while self._line_busy or self._stops_waiting:
+                    line.wait()
+            self._line_busy = True
+        try:
             self.transport.write(frame)
             if self.capture is not None:
                 self.capture.record("tx", frame)
+            # Still holding the line: the next frame, a STOP above all, must not queue in the
+            # kernel behind this one (see the module's docstring).
+            self.transport.drain()
+        finally:
+            with line:
+                self._line_busy = False
+                line.notify_all()
 
     def _read_loop(self) -> None:
         decoder = self.stats.decoder

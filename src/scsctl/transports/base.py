@@ -75,6 +75,16 @@ class Transport(ABC):
         line), else None (TCP, USB): reply timeouts add the time frames take on the line."""
         return None
 
+    def drain(self) -> None:  # noqa: B027 - optional: a no-op where nothing waits on the host's side
+        """Return once the bytes written so far have left the host for the line.
+
+        The link calls it after every frame, still holding its write lock, so that the operating
+        system never holds more than the frame being sent when a STOP takes the lock: on a UART at
+        115200 baud a queue of polls in the kernel's transmit buffer would otherwise delay a STOP
+        by their whole line time. A transport whose line is not slower than the host (TCP, USB, an
+        instant pseudo-terminal) leaves it a no-op.
+        """
+
     def cancel_read(self) -> None:  # noqa: B027 - optional: a no-op where a read cannot be cut short
         """Make a ``read`` blocked in another thread return ``b""`` now (closing the link uses it).
 
