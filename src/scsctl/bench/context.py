@@ -53,8 +53,11 @@ class Bench:
         return path
 
     def connect(self, port: str, name: str, *, transport: Transport | None = None, tethered: bool = False,
-                watchdog_timeout_ms: int = 1000) -> Device:  # fmt: skip
-        """``scsctl.connect`` to an emulator process's pty, with the audit log in the scratch folder."""
+                watchdog_timeout_ms: int = 1000, baud: int | None = None) -> Device:  # fmt: skip
+        """``scsctl.connect`` to an emulator process's pty, with the audit log in the scratch folder.
+
+        ``baud``: the speed of the line the emulator simulates (``scsctl --baud``), else an instant line.
+        """
         from ..controller import connect
 
         return connect(
@@ -64,6 +67,7 @@ class Bench:
             transport=transport,
             tethered=tethered,
             watchdog_timeout_ms=watchdog_timeout_ms,
+            baud=baud,
         )
 
 

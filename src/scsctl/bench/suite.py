@@ -26,7 +26,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "codec": ("codec_us",),
     "rtt": ("raw_echo_rtt_us", "rtt_us", "rtt_ratio"),
     "remote": ("rfc2217_status_us", "rfc2217_ratio"),
-    "stop": ("stop_latency_us",),
+    "stop": ("stop_latency_us", "stop_at_line_rate_us"),
     "watchdog": ("watchdog_error_ms",),
     "audit": ("audit_ms",),
     "cli_info": ("cli_info_s",),
