@@ -32,6 +32,8 @@ class Bench:
     mode: Mode
     work_dir: Path
     progress: Callable[[str], None] = field(default=lambda text: None)
+    peers: bool = False
+    """Measure peers (pymodbus) beside scsctl (``--peers``)."""
 
     def pick(self, quick: T, default: T, full: T | None = None) -> T:
         """The setting for this mode (``full`` defaults to ``default``)."""

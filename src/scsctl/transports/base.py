@@ -47,15 +47,23 @@ class Transport(ABC):
         if max_bytes <= 0:
             raise UsageError(f"{self.url}: read of {max_bytes} bytes; ask for 1 or more")
         if timeout_s is None:
-            return self._recv(max_bytes, None)
+            data = self._recv(max_bytes, None)
+            self._read_was_cancelled()  # spent: the next read waits again
+            return data
         if timeout_s < 0:
             raise UsageError(f"{self.url}: read timeout {timeout_s} s is negative; give 0 or more, or None")
         deadline_s = time.monotonic() + timeout_s
         while True:
             data = self._recv(max_bytes, timeout_s)
             timeout_s = deadline_s - time.monotonic()
-            if data or timeout_s <= 0:
+            if data or timeout_s <= 0 or self._read_was_cancelled():
                 return data
+
+    def _read_was_cancelled(self) -> bool:
+        """Whether the ``_recv`` that just returned b"" was cut short by ``cancel_read`` (then
+        ``read`` returns at once rather than waiting out its timeout); a backend with
+        ``cancel_read`` overrides it."""
+        return False
 
     @abstractmethod
     def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:

@@ -356,9 +356,14 @@ class SerialTransport(Transport):
             with contextlib.suppress(serial.SerialException, OSError):
                 port.cancel_read()
 
-    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
+    def _read_was_cancelled(self) -> bool:
         if self._cancel.is_set():
             self._cancel.clear()
+            return True
+        return False
+
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
+        if self._cancel.is_set():  # cancelled before this read began: read() clears it and returns
             return b""
         port = self._require_open()
         fd, abort = getattr(port, "fd", None), getattr(port, "pipe_abort_read_r", None)
@@ -404,7 +409,7 @@ class SerialTransport(Transport):
         try:
             ready = select.select([fd, abort], [], [], timeout_s)[0]
             if abort in ready:
-                os.read(abort, 1000)  # cancel_read(): return at once
+                os.read(abort, 1000)  # cancel_read(): return at once (``_cancel`` stays set for read())
                 return b""
             if not ready:
                 return b""
