@@ -123,6 +123,10 @@ class _Wire:
             self._chunks.append(_Chunk(start_s, data))
             self._free_s = start_s + len(data) * self._byte_time_s
 
+    def busy(self) -> bool:
+        """Bytes are on this direction of the line."""
+        return bool(self._chunks)
+
     def hold(self, until_s: float) -> None:
         self._held_until_s = max(self._held_until_s, until_s)
 
@@ -259,6 +263,19 @@ class LineSimulator(Generic[F]):
         )
 
     # --- bytes ----------------------------------------------------------------------------------
+
+    def pass_through(self, data: bytes, now_s: float) -> bytes | None:
+        """On an instant line with nothing on it: the firmware's answer to ``data`` (and any timed
+        work due by ``now_s``), as ``from_host`` + ``advance`` would give it, without queueing the
+        bytes on the wires; None (nothing done) when the line is not that simple now."""
+        if not self.instant or self._pending or self._to_device.busy() or self._to_host.busy():
+            return None
+        firmware = self.firmware
+        out = firmware.receive(data, now_s)
+        deadline_s = firmware.next_deadline_s()
+        if deadline_s is not None and deadline_s <= now_s:
+            out += firmware.poll(now_s)
+        return out
 
     def from_host(self, data: bytes, now_s: float) -> None:
         if data:
@@ -511,17 +528,25 @@ class EmulatorRunner(Generic[F]):
             return
         with self._cond:
             now_s = self._clock()
-            self._sim.from_host(data, now_s)
             thread = self._thread
             port = self._port
             if (
                 self._stopping or port is None or thread is None or not thread.is_alive()
                 or not self._sim.instant
             ):  # fmt: skip
+                self._sim.from_host(data, now_s)
                 self._kick()
                 return
             try:
-                events, _, wake_s = self._step(now_s)
+                out = self._sim.pass_through(data, now_s)
+                if out is None:
+                    self._sim.from_host(data, now_s)
+                    events, _, wake_s = self._step(now_s)
+                else:
+                    events = [out] if out else []
+                    wake_s = self._sim.next_wake_s()
+                    if events:
+                        self._deliver_lock.acquire()  # as _step does: released by _deliver_stepped
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure: Exception | None = err
             else:

@@ -57,7 +57,9 @@ class IoLoop:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
-        self._endpoints: list[Endpoint] = []
+        self._endpoints: set[Endpoint] = set()
+        self._tending: set[Endpoint] = set()
+        """Endpoints with a cut to close or a port to bring back: the only ones tended."""
         self._dispatch = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -65,7 +67,7 @@ class IoLoop:
 
     def add(self, endpoint: Endpoint) -> None:
         with self._dispatch:
-            self._endpoints.append(endpoint)
+            self._endpoints.add(endpoint)
             if self._thread is None:
                 self._closed = False
                 self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
@@ -75,8 +77,8 @@ class IoLoop:
     def remove(self, endpoint: Endpoint) -> None:
         """Stop serving ``endpoint``; the last one out ends the thread (``add`` starts it again)."""
         with self._dispatch:
-            if endpoint in self._endpoints:
-                self._endpoints.remove(endpoint)
+            self._endpoints.discard(endpoint)
+            self._tending.discard(endpoint)
             thread = self._thread if not self._endpoints else None
             if thread is not None:
                 self._closed = True
@@ -89,6 +91,7 @@ class IoLoop:
         """End the thread and release the selector and the wake-up pipe (after the last ``remove``)."""
         with self._dispatch:
             self._endpoints.clear()
+            self._tending.clear()
             thread, self._thread = self._thread, None
             self._closed = True
         self.wake()
@@ -110,6 +113,13 @@ class IoLoop:
         with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(fileobj)
 
+    def tend(self, endpoint: Endpoint) -> None:
+        """``endpoint`` has a cut to close or a port to bring back: tend it until it says it is done."""
+        with self._dispatch:
+            if endpoint in self._endpoints:
+                self._tending.add(endpoint)
+        self.wake()
+
     def wake(self) -> None:
         if self._released:
             return
@@ -121,8 +131,8 @@ class IoLoop:
             with self._dispatch:
                 if self._closed:
                     return
-                endpoints = list(self._endpoints)
-            due = [t for t in (e._next_tend_s() for e in endpoints) if t is not None and t != math.inf]
+                tending = list(self._tending)
+            due = [t for t in (e._next_tend_s() for e in tending) if t is not None and t != math.inf]
             timeout_s = max(0.0, min(due) - time.monotonic()) if due else None
             try:
                 ready = self._sel.select(timeout_s)
@@ -140,15 +150,18 @@ class IoLoop:
                             os.read(self._wake_r, _READ_SIZE)
                     elif endpoint in self._endpoints:
                         self._guarded(endpoint, endpoint._readable, key)
-                for endpoint in list(self._endpoints):
+                for endpoint in list(self._tending):
                     self._guarded(endpoint, endpoint._tend)
+                    if endpoint._next_tend_s() is None:
+                        self._tending.discard(endpoint)
 
     def _guarded(self, endpoint: Endpoint, action: Callable[..., None], *args: Any) -> None:
         try:
             action(*args)
         except Exception:  # noqa: BLE001 - logged; that port then goes quiet as a dead device would
             _log.exception("%s %s: its I/O stopped", endpoint.kind, endpoint.url)
-            self._endpoints.remove(endpoint)
+            self._endpoints.discard(endpoint)
+            self._tending.discard(endpoint)
             with endpoint._lock:
                 endpoint._close_port()
 
@@ -214,7 +227,7 @@ class Endpoint:
             self._cut = True
             self._down_s = down_s
             self._reopen_at_s = time.monotonic() + down_s
-        self._loop.wake()
+        self._loop.tend(self)
 
     # --- on the I/O loop's thread ----------------------------------------------------------------
 
