@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
 import signal
 import sys
 import threading
@@ -154,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         for model in dict.fromkeys(models):  # a contact must exist on every model served
             _firmware_fault(spec, chosen[model])
     tcp = _tcp_address(args.tcp) if args.tcp else None
+    import secrets  # here: every scsctl command would pay its import (hashlib, hmac) at start-up
+
     seed = args.seed if args.seed is not None else secrets.randbelow(10**8 - 100)
     runners = [
         make_emulator(model, seed=seed + i, baud=args.baud, faults=line_faults, codec=args.codec)
