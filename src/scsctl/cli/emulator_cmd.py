@@ -67,7 +67,12 @@ def register(subparsers: Any) -> None:
         help="emulated model (repeat for several emulators; default: the model emu:// opens)",
     )
     parser.add_argument(
-        "--count", type=whole_number("--count"), default=1, metavar="N", help="emulators of each model (default 1)"
+        "--count",
+        type=whole_number("--count"),
+        default=1,
+        metavar="N",
+        help="emulators of each model (default 1): N independent devices, each on its own port with its own "
+        "serial number, all served by this one process (one I/O loop); one `port: URL` line each",
     )
     parser.add_argument(
         "--baud",

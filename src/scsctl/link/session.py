@@ -8,9 +8,9 @@ a time:
   dispatches everything it reads, other callers' replies and events included;
 - otherwise the reader thread reads, and wakes each caller through its own event. The reader
   thread steps aside (``Transport.cancel_read``) for a sole caller, and after a caller has read
-  it rests for ``READER_REST_S`` before it reads again (a caller in a loop keeps the port) unless
-  other callers are waiting; while it rests and nobody waits, a device event or a vanished port
-  is seen at most that much later.
+  it rests for ``READER_REST_S`` (100 ms) before it reads again (a caller in a loop keeps the
+  port) unless other callers are waiting; while it rests and nobody waits, a device event or a
+  vanished port is seen at most that much later.
 
 STOP is never queued behind traffic, on the host or in the operating system:
 - a writer holds the line from its ``write`` until the transport's ``drain`` returned, i.e. until
@@ -82,8 +82,10 @@ _log = logging.getLogger(__name__)
 READ_CHUNK = 4096
 QUIET_FLUSH_S = 0.05
 """A partial frame with no further byte for this long is dropped (and the rest rescanned)."""
-READER_REST_S = 0.02
-"""After a caller read the port itself, the reader thread waits this long before it reads again."""
+READER_REST_S = 0.1
+"""After a caller read the port itself, the reader thread waits this long before it reads again:
+longer than a 20 Hz poller's period, so such a poller keeps the port between its polls (no thread
+hand-off at all), and short enough for an event or a vanished port on an otherwise quiet link."""
 
 
 class LinkStatus(Enum):
@@ -517,7 +519,8 @@ class Link:
             with port:
                 while not self._closing.is_set():
                     if self._port_owner is not None or self._caller_wants_port:
-                        port.wait()
+                        # Given back without a wake-up when no one else waits (see _give_port).
+                        port.wait(READER_REST_S)
                         continue
                     rest_s = self._reader_rests_until_s - time.monotonic()
                     if rest_s <= 0:
@@ -617,10 +620,13 @@ class Link:
             self._port_owner = None
             with self._state_lock:
                 others = len(self._pending) > 1
-            # Others waiting: the reader reads for them now. Else it rests: this caller may be
-            # back in a moment (a polling loop) and will find the port free.
-            self._reader_rests_until_s = 0.0 if others else time.monotonic() + READER_REST_S
-            self._port.notify_all()
+            # Others waiting: the reader reads for them now. Else it rests, not even woken: this
+            # caller may be back in a moment (a polling loop) and will find the port free.
+            if others:
+                self._reader_rests_until_s = 0.0
+                self._port.notify_all()
+            else:
+                self._reader_rests_until_s = time.monotonic() + READER_REST_S
 
     def _dispatch(self, items: list[Frame | InvalidFrame]) -> None:
         for item in items:
