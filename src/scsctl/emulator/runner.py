@@ -109,10 +109,12 @@ class _Chunk:
 class _Wire:
     """One direction of the line: keeps byte order, paces bytes at the wire speed, holds in a stall."""
 
-    __slots__ = ("_byte_time_s", "_chunks", "_free_s", "_held_until_s")
+    __slots__ = ("_byte_time_s", "_chunks", "_free_s", "_held_until_s", "_whole")
 
-    def __init__(self, byte_time_s: float) -> None:
+    def __init__(self, byte_time_s: float, *, whole_chunks: bool = False) -> None:
         self._byte_time_s = byte_time_s
+        self._whole = whole_chunks
+        """Wake for a chunk's last byte only (the bytes due before it are still taken when asked)."""
         self._chunks: deque[_Chunk] = deque()
         self._free_s = -math.inf
         self._held_until_s = -math.inf
@@ -166,7 +168,8 @@ class _Wire:
         if not self._chunks:
             return None
         chunk = self._chunks[0]
-        due_s = chunk.start_s + (chunk.sent + 1) * self._byte_time_s if self._byte_time_s else chunk.start_s
+        upto = len(chunk.data) if self._whole else chunk.sent + 1
+        due_s = chunk.start_s + upto * self._byte_time_s if self._byte_time_s else chunk.start_s
         return max(due_s, self._held_until_s)
 
 
@@ -192,7 +195,9 @@ class LineSimulator(Generic[F]):
         self.baud = baud
         self.line_faults = LineFaults(seed=seed)
         byte_time_s = BITS_PER_BYTE / baud if baud else 0.0
-        self._to_device = _Wire(byte_time_s)
+        # The firmware acts on whole frames: the runner wakes when a chunk from the host has all
+        # arrived, not at every byte (at 115200 baud that was a wake-up every 87 us per frame).
+        self._to_device = _Wire(byte_time_s, whole_chunks=True)
         self._to_host = _Wire(byte_time_s)
         self._events: list[tuple[float, int, FaultSpec]] = []
         self._event_specs: list[FaultSpec] = []
