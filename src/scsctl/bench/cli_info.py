@@ -27,7 +27,7 @@ from .procs import child_env, emulator_process, scsctl_command
 from .report import Figure, Limit
 from .stats import median
 
-TARGET_S = 0.5
+TARGET_S = 0.25
 TUI_MODULES = ("textual", "scsctl.tui")
 TEST_MODULES = ("pytest", "_pytest", "hypothesis", "pluggy")
 """Test tools a command line has no use for: importing them is start-up time thrown away."""

@@ -32,6 +32,8 @@ class Bench:
     mode: Mode
     work_dir: Path
     progress: Callable[[str], None] = field(default=lambda text: None)
+    peers: bool = False
+    """Measure peers (pymodbus) beside scsctl (``--peers``)."""
 
     def pick(self, quick: T, default: T, full: T | None = None) -> T:
         """The setting for this mode (``full`` defaults to ``default``)."""
@@ -53,8 +55,11 @@ class Bench:
         return path
 
     def connect(self, port: str, name: str, *, transport: Transport | None = None, tethered: bool = False,
-                watchdog_timeout_ms: int = 1000) -> Device:  # fmt: skip
-        """``scsctl.connect`` to an emulator process's pty, with the audit log in the scratch folder."""
+                watchdog_timeout_ms: int = 1000, baud: int | None = None) -> Device:  # fmt: skip
+        """``scsctl.connect`` to an emulator process's pty, with the audit log in the scratch folder.
+
+        ``baud``: the speed of the line the emulator simulates (``scsctl --baud``), else an instant line.
+        """
         from ..controller import connect
 
         return connect(
@@ -64,6 +69,7 @@ class Bench:
             transport=transport,
             tethered=tethered,
             watchdog_timeout_ms=watchdog_timeout_ms,
+            baud=baud,
         )
 
 

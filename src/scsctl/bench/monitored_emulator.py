@@ -1,6 +1,6 @@
 """A bench-only emulator process that also reports when its output goes on and off.
 
-``python -m scsctl.bench.monitored_emulator [--model MODEL]`` serves one emulator on a pty as
+``python -m scsctl.bench.monitored_emulator [--model MODEL] [--baud B]`` serves one emulator on a pty as
 ``scsctl emulator --pty`` does (same runner, same pty endpoint) and prints, after ``port: PATH``,
 one line per change of the output between off and on::
 
@@ -65,9 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scsctl.bench.monitored_emulator", description=__doc__)
     parser.add_argument("--model", default=DEFAULT_MODEL_NAME)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baud", type=int, default=None, help="simulate a line of this speed (default: instant)")
     args = parser.parse_args(argv)
 
-    runner = make_emulator(args.model, seed=args.seed)
+    runner = make_emulator(args.model, seed=args.seed, baud=args.baud)
     changes: queue.SimpleQueue[_Change] = queue.SimpleQueue()
     with runner.locked() as firmware:
         old = firmware.monitor

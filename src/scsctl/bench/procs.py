@@ -99,6 +99,14 @@ class ChildProcess:
         self.port = first.removeprefix("port: ").strip()
         return self.port
 
+    def wait_ports(self, count: int) -> list[str]:
+        """Start the child, then its ``count`` ports, one ``port: PATH`` line each, in order."""
+        self.spawn()
+        ports = [self.wait_port()]
+        while len(ports) < count:
+            ports.append(self.wait_port())
+        return ports
+
     def _read(self) -> None:
         proc = self._proc
         assert proc is not None and proc.stdout is not None
@@ -156,10 +164,18 @@ def emulator_process(env: Mapping[str, str] | None = None, model: str | None = N
     return ChildProcess(argv, name="emulator", env=env)
 
 
-def monitored_emulator_process(env: Mapping[str, str] | None = None, model: str | None = None) -> ChildProcess:
-    """The same emulator, also reporting each on/off change of its output on stdout."""
-    argv = python_module("scsctl.bench.monitored_emulator", *(("--model", model) if model else ()))
-    return ChildProcess(argv, name="monitored emulator", env=env)
+def monitored_emulator_process(env: Mapping[str, str] | None = None, model: str | None = None,
+                               baud: int | None = None) -> ChildProcess:  # fmt: skip
+    """The same emulator, also reporting each on/off change of its output on stdout (``baud``: a
+    simulated line of that speed, else an instant one)."""
+    args = [*(("--model", model) if model else ()), *(("--baud", str(baud)) if baud else ())]
+    return ChildProcess(python_module("scsctl.bench.monitored_emulator", *args), name="monitored emulator", env=env)
+
+
+def emulators_process(count: int, env: Mapping[str, str] | None = None) -> ChildProcess:
+    """``scsctl emulator --pty --count N``: N devices in one process; ``wait_ports(N)`` gives their paths."""
+    return ChildProcess(python_module("scsctl.cli.main", "emulator", "--pty", "--count", str(count)),
+                        name=f"{count} emulators", env=env)  # fmt: skip
 
 
 def echo_process(env: Mapping[str, str] | None = None) -> ChildProcess:

@@ -15,7 +15,7 @@ from .procs import echo_process, emulator_process
 from .report import Figure, Limit
 from .stats import Summary
 
-RATIO_TARGET = 3.0
+RATIO_TARGET = 2.5
 WARM_UP = 200
 
 

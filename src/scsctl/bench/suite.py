@@ -26,7 +26,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "codec": ("codec_us",),
     "rtt": ("raw_echo_rtt_us", "rtt_us", "rtt_ratio"),
     "remote": ("rfc2217_status_us", "rfc2217_ratio"),
-    "stop": ("stop_latency_us",),
+    "peers": ("peer_rtt_us", "peer_rtt_ratio"),
+    "stop": ("stop_latency_us", "stop_at_line_rate_us"),
     "watchdog": ("watchdog_error_ms",),
     "audit": ("audit_ms",),
     "cli_info": ("cli_info_s",),
@@ -74,12 +75,13 @@ def run(
     only: Sequence[str] = (),
     work_dir: Path | None = None,
     progress: Callable[[str], None] = lambda text: None,
+    peers: bool = False,
 ) -> Report:
     families = select_families(only)
     report = Report(mode.value, datetime.now(UTC).isoformat(timespec="seconds"), machine())
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="scsctl-bench-") as scratch:
-        bench = Bench(mode, work_dir or Path(scratch), progress)
+        bench = Bench(mode, work_dir or Path(scratch), progress, peers=peers)
         progress("compiling what the child processes run ...")
         warm_bytecode(bench.child_env)
         for family in families:

@@ -30,6 +30,12 @@ def register(subparsers: Any) -> None:
         metavar="NAMES",
         help="comma-separated figures or families to measure (e.g. rtt,stop_latency_us,codec)",
     )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="also measure a peer on the same kind of pty pair: pymodbus's RTU client and server "
+        "(needs pymodbus: pip install 'scsctl[bench]')",
+    )
     parser.add_argument("--work-dir", metavar="DIR", help="keep the scratch files (audit logs, bytecode cache) in DIR")
     parser.set_defaults(handler=run)
 
@@ -49,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
     def progress(text: str) -> None:
         print(f"scsctl bench: {text}", file=sys.stderr, flush=True)
 
-    report = run_bench(mode, only=only, work_dir=work_dir, progress=progress)
+    report = run_bench(mode, only=only, work_dir=work_dir, progress=progress, peers=args.peers)
     print(report.to_json() if args.json else report.table())
     return 1 if any(f.error is not None for f in report.figures) else 0

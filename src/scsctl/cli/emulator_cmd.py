@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
 import signal
 import sys
 import threading
@@ -68,7 +67,12 @@ def register(subparsers: Any) -> None:
         help="emulated model (repeat for several emulators; default: the model emu:// opens)",
     )
     parser.add_argument(
-        "--count", type=whole_number("--count"), default=1, metavar="N", help="emulators of each model (default 1)"
+        "--count",
+        type=whole_number("--count"),
+        default=1,
+        metavar="N",
+        help="emulators of each model (default 1): N independent devices, each on its own port with its own "
+        "serial number, all served by this one process (one I/O loop); one `port: URL` line each",
     )
     parser.add_argument(
         "--baud",
@@ -154,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         for model in dict.fromkeys(models):  # a contact must exist on every model served
             _firmware_fault(spec, chosen[model])
     tcp = _tcp_address(args.tcp) if args.tcp else None
+    import secrets  # here: every scsctl command would pay its import (hashlib, hmac) at start-up
+
     seed = args.seed if args.seed is not None else secrets.randbelow(10**8 - 100)
     runners = [
         make_emulator(model, seed=seed + i, baud=args.baud, faults=line_faults, codec=args.codec)

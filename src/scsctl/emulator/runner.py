@@ -109,10 +109,12 @@ class _Chunk:
 class _Wire:
     """One direction of the line: keeps byte order, paces bytes at the wire speed, holds in a stall."""
 
-    __slots__ = ("_byte_time_s", "_chunks", "_free_s", "_held_until_s")
+    __slots__ = ("_byte_time_s", "_chunks", "_free_s", "_held_until_s", "_whole")
 
-    def __init__(self, byte_time_s: float) -> None:
+    def __init__(self, byte_time_s: float, *, whole_chunks: bool = False) -> None:
         self._byte_time_s = byte_time_s
+        self._whole = whole_chunks
+        """Wake for a chunk's last byte only (the bytes due before it are still taken when asked)."""
         self._chunks: deque[_Chunk] = deque()
         self._free_s = -math.inf
         self._held_until_s = -math.inf
@@ -122,6 +124,10 @@ class _Wire:
             start_s = max(now_s, self._free_s, self._held_until_s) + gap_s
             self._chunks.append(_Chunk(start_s, data))
             self._free_s = start_s + len(data) * self._byte_time_s
+
+    def busy(self) -> bool:
+        """Bytes are on this direction of the line."""
+        return bool(self._chunks)
 
     def hold(self, until_s: float) -> None:
         self._held_until_s = max(self._held_until_s, until_s)
@@ -162,7 +168,8 @@ class _Wire:
         if not self._chunks:
             return None
         chunk = self._chunks[0]
-        due_s = chunk.start_s + (chunk.sent + 1) * self._byte_time_s if self._byte_time_s else chunk.start_s
+        upto = len(chunk.data) if self._whole else chunk.sent + 1
+        due_s = chunk.start_s + upto * self._byte_time_s if self._byte_time_s else chunk.start_s
         return max(due_s, self._held_until_s)
 
 
@@ -188,7 +195,9 @@ class LineSimulator(Generic[F]):
         self.baud = baud
         self.line_faults = LineFaults(seed=seed)
         byte_time_s = BITS_PER_BYTE / baud if baud else 0.0
-        self._to_device = _Wire(byte_time_s)
+        # The firmware acts on whole frames: the runner wakes when a chunk from the host has all
+        # arrived, not at every byte (at 115200 baud that was a wake-up every 87 us per frame).
+        self._to_device = _Wire(byte_time_s, whole_chunks=True)
         self._to_host = _Wire(byte_time_s)
         self._events: list[tuple[float, int, FaultSpec]] = []
         self._event_specs: list[FaultSpec] = []
@@ -259,6 +268,19 @@ class LineSimulator(Generic[F]):
         )
 
     # --- bytes ----------------------------------------------------------------------------------
+
+    def pass_through(self, data: bytes, now_s: float) -> bytes | None:
+        """On an instant line with nothing on it: the firmware's answer to ``data`` (and any timed
+        work due by ``now_s``), as ``from_host`` + ``advance`` would give it, without queueing the
+        bytes on the wires; None (nothing done) when the line is not that simple now."""
+        if not self.instant or self._pending or self._to_device.busy() or self._to_host.busy():
+            return None
+        firmware = self.firmware
+        out = firmware.receive(data, now_s)
+        deadline_s = firmware.next_deadline_s()
+        if deadline_s is not None and deadline_s <= now_s:
+            out += firmware.poll(now_s)
+        return out
 
     def from_host(self, data: bytes, now_s: float) -> None:
         if data:
@@ -511,17 +533,25 @@ class EmulatorRunner(Generic[F]):
             return
         with self._cond:
             now_s = self._clock()
-            self._sim.from_host(data, now_s)
             thread = self._thread
             port = self._port
             if (
                 self._stopping or port is None or thread is None or not thread.is_alive()
                 or not self._sim.instant
             ):  # fmt: skip
+                self._sim.from_host(data, now_s)
                 self._kick()
                 return
             try:
-                events, _, wake_s = self._step(now_s)
+                out = self._sim.pass_through(data, now_s)
+                if out is None:
+                    self._sim.from_host(data, now_s)
+                    events, _, wake_s = self._step(now_s)
+                else:
+                    events = [out] if out else []
+                    wake_s = self._sim.next_wake_s()
+                    if events:
+                        self._deliver_lock.acquire()  # as _step does: released by _deliver_stepped
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure: Exception | None = err
             else:

@@ -5,10 +5,11 @@
 - :class:`TcpEndpoint`: a listening socket; the host opens ``socket://HOST:PORT`` with pyserial.
   One connection at a time, as a serial port has one user: a second is told which host holds
   the device and since when, then closed.
-- :class:`EmulatorServer`: several endpoints at once, each with its own emulator and I/O thread.
+- :class:`EmulatorServer`: several endpoints at once, each with its own emulator (its own serial
+  number), all on one :class:`IoLoop` (one selector, one thread for every port's I/O).
 
-Each endpoint is the runner's :class:`~scsctl.emulator.runner.HostPort`: its I/O thread waits in a
-selector (on the port and a wake-up pipe, no polling) and feeds what the host wrote to the runner;
+Each endpoint is the runner's :class:`~scsctl.emulator.runner.HostPort`: its I/O loop waits in a
+selector (on the ports and a wake-up pipe, no polling) and feeds what the host wrote to the runner;
 the runner thread writes the device's bytes back (a pty's I/O thread, on an instant line, runs the
 firmware and writes the answer itself: ``EmulatorRunner.feed_inline``). A line ``disconnect`` fault closes the pty (the
 host's reads fail: the port vanished) or the connection, and brings a new one up after the down
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import selectors
 import socket
@@ -31,28 +33,156 @@ from typing import Any
 
 from .runner import EmulatorRunner
 
-__all__ = ["EmulatorServer", "Endpoint", "PtyEndpoint", "TcpEndpoint"]
+__all__ = ["EmulatorServer", "Endpoint", "IoLoop", "PtyEndpoint", "TcpEndpoint"]
 
 _log = logging.getLogger(__name__)
 
 _READ_SIZE = 4096
 
 
-class Endpoint:
-    """A port serving one emulator runner. Subclasses open/close the port and move the bytes."""
+class IoLoop:
+    """One selector and one thread moving the bytes of any number of endpoints.
 
-    kind = "endpoint"
+    An endpoint registers its port's descriptors here with itself as the key's data; the thread
+    waits in ``select`` on all of them and a wake-up pipe (no polling), hands a readable port to
+    its endpoint, and then lets every endpoint tend its port (a cut to close, a port to bring back
+    after a disconnect). The thread starts with the first endpoint and ends with the last.
+    Dispatching holds ``_dispatch``: an endpoint removed under it is never called again.
+    """
 
-    def __init__(self, runner: EmulatorRunner[Any], *, on_port: Callable[[str], None] | None = None) -> None:
-        self.runner = runner
-        self.on_port = on_port
-        self._lock = threading.Lock()
+    def __init__(self, name: str = "emulator-io") -> None:
+        self.name = name
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ)
+        self._sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self._endpoints: set[Endpoint] = set()
+        self._tending: set[Endpoint] = set()
+        """Endpoints with a cut to close or a port to bring back: the only ones tended."""
+        self._dispatch = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._closed = False
+        self._released = False
+
+    def add(self, endpoint: Endpoint) -> None:
+        with self._dispatch:
+            self._endpoints.add(endpoint)
+            if self._thread is None:
+                self._closed = False
+                self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+                self._thread.start()
+        self.wake()
+
+    def remove(self, endpoint: Endpoint) -> None:
+        """Stop serving ``endpoint``; the last one out ends the thread (``add`` starts it again)."""
+        with self._dispatch:
+            self._endpoints.discard(endpoint)
+            self._tending.discard(endpoint)
+            thread = self._thread if not self._endpoints else None
+            if thread is not None:
+                self._closed = True
+                self._thread = None
+        self.wake()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def close(self) -> None:
+        """End the thread and release the selector and the wake-up pipe (after the last ``remove``)."""
+        with self._dispatch:
+            self._endpoints.clear()
+            self._tending.clear()
+            thread, self._thread = self._thread, None
+            self._closed = True
+        self.wake()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        if self._released:
+            return
+        self._released = True  # never written to again: its number may soon be another file's
+        self._sel.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def register(self, fileobj: Any, endpoint: Endpoint) -> None:
+        self._sel.register(fileobj, selectors.EVENT_READ, endpoint)
+        self.wake()
+
+    def unregister(self, fileobj: Any) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._sel.unregister(fileobj)
+
+    def tend(self, endpoint: Endpoint) -> None:
+        """``endpoint`` has a cut to close or a port to bring back: tend it until it says it is done."""
+        with self._dispatch:
+            if endpoint in self._endpoints:
+                self._tending.add(endpoint)
+        self.wake()
+
+    def wake(self) -> None:
+        if self._released:
+            return
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"\0")
+
+    def _serve(self) -> None:
+        while True:
+            with self._dispatch:
+                if self._closed:
+                    return
+                tending = list(self._tending)
+            due = [t for t in (e._next_tend_s() for e in tending) if t is not None and t != math.inf]
+            timeout_s = max(0.0, min(due) - time.monotonic()) if due else None
+            try:
+                ready = self._sel.select(timeout_s)
+            except (OSError, ValueError):  # closed under us: the loop is ending
+                if self._closed:
+                    return
+                raise
+            with self._dispatch:
+                if self._closed:
+                    return
+                for key, _ in ready:
+                    endpoint = key.data
+                    if endpoint is None:
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self._wake_r, _READ_SIZE)
+                    elif endpoint in self._endpoints:
+                        self._guarded(endpoint, endpoint._readable, key)
+                for endpoint in list(self._tending):
+                    self._guarded(endpoint, endpoint._tend)
+                    if endpoint._next_tend_s() is None:
+                        self._tending.discard(endpoint)
+
+    def _guarded(self, endpoint: Endpoint, action: Callable[..., None], *args: Any) -> None:
+        try:
+            action(*args)
+        except Exception:  # noqa: BLE001 - logged; that port then goes quiet as a dead device would
+            _log.exception("%s %s: its I/O stopped", endpoint.kind, endpoint.url)
+            self._endpoints.discard(endpoint)
+            self._tending.discard(endpoint)
+            with endpoint._lock:
+                endpoint._close_port()
+
+
+class Endpoint:
+    """A port serving one emulator runner. Subclasses open/close the port and move the bytes.
+
+    Its I/O runs on an :class:`IoLoop`: its own unless one is given (``EmulatorServer`` gives all
+    its endpoints one).
+    """
+
+    kind = "endpoint"
+
+    def __init__(self, runner: EmulatorRunner[Any], *, on_port: Callable[[str], None] | None = None,
+                 loop: IoLoop | None = None) -> None:  # fmt: skip
+        self.runner = runner
+        self.on_port = on_port
+        self._lock = threading.Lock()
+        self._owns_loop = loop is None
+        self._loop = loop or IoLoop(f"{self.kind}-io")
+        self._started = False
         self._stopping = False
         self._cut = False
         self._reopen_at_s: float | None = None
@@ -63,26 +193,23 @@ class Endpoint:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> str:
-        """Open the port, start the I/O thread and the runner; returns the URL to open."""
+        """Open the port, serve it on the I/O loop and start the runner; returns the URL to open."""
         self._open_port()
-        self._thread = threading.Thread(target=self._serve, name=f"{self.kind}-{self.url}", daemon=True)
-        self._thread.start()
+        self._loop.add(self)
+        self._started = True
         self.runner.start(self)
         return self.url
 
     def stop(self) -> None:
         self.runner.stop()
         self._stopping = True
-        self._wake()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        self._thread = None
+        if self._started:
+            self._loop.remove(self)
+            self._started = False
         with self._lock:
             self._close_port()
-        self._sel.close()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        if self._owns_loop:
+            self._loop.close()
 
     def _announce(self) -> None:
         if self.on_port is not None:
@@ -100,38 +227,28 @@ class Endpoint:
             self._cut = True
             self._down_s = down_s
             self._reopen_at_s = time.monotonic() + down_s
-        self._wake()
+        self._loop.tend(self)
 
-    # --- the I/O thread ------------------------------------------------------------------------
+    # --- on the I/O loop's thread ----------------------------------------------------------------
 
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"\0")
+    def _next_tend_s(self) -> float | None:
+        """When the loop must call ``_tend`` at the latest (a port to bring back), else None."""
+        if self._cut:
+            return -math.inf
+        return self._reopen_at_s
 
-    def _serve(self) -> None:
-        try:
-            while not self._stopping:
-                timeout_s = None
-                if self._reopen_at_s is not None and not self._cut:
-                    timeout_s = max(0.0, self._reopen_at_s - time.monotonic())
-                for key, _ in self._sel.select(timeout_s):
-                    if key.fd == self._wake_r:
-                        with contextlib.suppress(BlockingIOError):
-                            os.read(self._wake_r, _READ_SIZE)
-                    else:
-                        self._readable(key)
-                if self._stopping:
-                    break
-                if self._cut:
-                    with self._lock:
-                        self._close_port()
-                        self._cut = False
-                if self._reopen_at_s is not None and time.monotonic() >= self._reopen_at_s:
-                    self._reopen_at_s = None
-                    self._open_port()
-                    self._announce()
-        except Exception:  # noqa: BLE001 - logged; the port then goes quiet as a dead device would
-            _log.exception("%s %s: the I/O thread stopped", self.kind, self.url)
+    def _tend(self) -> None:
+        """Close a cut port; bring it back once its down time has passed."""
+        if self._stopping:
+            return
+        if self._cut:
+            with self._lock:
+                self._close_port()
+                self._cut = False
+        if self._reopen_at_s is not None and time.monotonic() >= self._reopen_at_s:
+            self._reopen_at_s = None
+            self._open_port()
+            self._announce()
 
     # --- for subclasses ------------------------------------------------------------------------
 
@@ -150,11 +267,10 @@ class Endpoint:
         raise NotImplementedError
 
     def _register(self, fileobj: Any) -> None:
-        self._sel.register(fileobj, selectors.EVENT_READ)
+        self._loop.register(fileobj, self)
 
     def _unregister(self, fileobj: Any) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._sel.unregister(fileobj)
+        self._loop.unregister(fileobj)
 
 
 class PtyEndpoint(Endpoint):
@@ -169,8 +285,8 @@ class PtyEndpoint(Endpoint):
     kind = "pty"
 
     def __init__(self, runner: EmulatorRunner[Any], *, link: str | None = None,
-                 on_port: Callable[[str], None] | None = None) -> None:  # fmt: skip
-        super().__init__(runner, on_port=on_port)
+                 on_port: Callable[[str], None] | None = None, loop: IoLoop | None = None) -> None:  # fmt: skip
+        super().__init__(runner, on_port=on_port, loop=loop)
         self.link = link
         self._master: int | None = None
         self._slave: int | None = None
@@ -248,8 +364,8 @@ class TcpEndpoint(Endpoint):
     kind = "tcp"
 
     def __init__(self, runner: EmulatorRunner[Any], host: str, port: int, *,
-                 on_port: Callable[[str], None] | None = None) -> None:  # fmt: skip
-        super().__init__(runner, on_port=on_port)
+                 on_port: Callable[[str], None] | None = None, loop: IoLoop | None = None) -> None:  # fmt: skip
+        super().__init__(runner, on_port=on_port, loop=loop)
         self.host = host
         self.port = port
         self._listener: socket.socket | None = None
@@ -356,20 +472,26 @@ def _peer_text(peer: Any) -> str:
 
 
 class EmulatorServer:
-    """Several emulators served at once; ``start()`` returns their URLs in order."""
+    """Several emulators served at once, all on one I/O loop; ``start()`` returns their URLs in order.
+
+    Each endpoint's runner keeps a thread of its own for timed work (ramps, the watchdog), asleep
+    until a deadline; on an instant line the loop's thread answers commands itself
+    (``EmulatorRunner.feed_inline``), so sixty-four idle devices cost one thread that waits.
+    """
 
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
+        self.loop = IoLoop("emulator-io")
 
     def add_pty(self, runner: EmulatorRunner[Any], *, link: str | None = None,
                 on_port: Callable[[str], None] | None = None) -> PtyEndpoint:  # fmt: skip
-        endpoint = PtyEndpoint(runner, link=link, on_port=on_port)
+        endpoint = PtyEndpoint(runner, link=link, on_port=on_port, loop=self.loop)
         self.endpoints.append(endpoint)
         return endpoint
 
     def add_tcp(self, runner: EmulatorRunner[Any], host: str, port: int, *,
                 on_port: Callable[[str], None] | None = None) -> TcpEndpoint:  # fmt: skip
-        endpoint = TcpEndpoint(runner, host, port, on_port=on_port)
+        endpoint = TcpEndpoint(runner, host, port, on_port=on_port, loop=self.loop)
         self.endpoints.append(endpoint)
         return endpoint
 
@@ -386,6 +508,7 @@ class EmulatorServer:
     def stop(self) -> None:
         for endpoint in self.endpoints:
             endpoint.stop()
+        self.loop.close()
 
     def __enter__(self) -> EmulatorServer:
         self.start()

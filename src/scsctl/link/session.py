@@ -1,8 +1,24 @@
 """Request/reply over one transport, with STOP ahead of everything and a heartbeat.
 
-Threads: one reader thread owns the transport's read side and the decoder; callers write frames
-themselves under a write lock (so a STOP waits for at most the one frame being written, never for
-a queue). Each request waits on its own event for the reply with its sequence number.
+Threads: callers write frames themselves, one at a time, and each request waits for the reply
+with its sequence number. The read side of the transport and the decoder belong to one thread at
+a time:
+- a caller that is the only one waiting reads its reply itself (no thread hand-off between the
+  reply arriving and the caller returning: the figure ``rtt_us`` of ``scsctl bench``); it
+  dispatches everything it reads, other callers' replies and events included;
+- otherwise the reader thread reads, and wakes each caller through its own event. The reader
+  thread steps aside (``Transport.cancel_read``) for a sole caller, and after a caller has read
+  it rests for ``READER_REST_S`` (100 ms) before it reads again (a caller in a loop keeps the
+  port) unless other callers are waiting; while it rests and nobody waits, a device event or a
+  vanished port is seen at most that much later.
+
+STOP is never queued behind traffic, on the host or in the operating system:
+- a writer holds the line from its ``write`` until the transport's ``drain`` returned, i.e. until
+  the frame has left the host (``tcdrain`` on a UART; on a pseudo-terminal standing for a line of a
+  stated speed, the frame's line time), so the kernel's transmit buffer never holds more than the
+  frame being sent when a STOP comes;
+- a STOP waiting for the line goes next, ahead of every other writer already waiting (they wait
+  while any STOP does), so it waits for at most the one frame being sent.
 
 Invariants:
 - every reply is matched to a request by sequence number and reply type, or counted as stray;
@@ -11,7 +27,8 @@ Invariants:
   and the caller confirms by reading the state back;
 - STOP is re-sent every ``stop_resend_s`` until STOP_ACK or ``stop_deadline_s``, then LinkLost
   (each lengthened by the line time of the frames involved on a slow line);
-- event subscribers are called from the reader thread and must return quickly;
+- event subscribers are called from whichever thread is reading (the reader thread, or a caller
+  waiting for its reply) and must return quickly and never wait for the link;
 - each reply wait is ``reply_timeout_s`` plus the time the frames take on the line at the
   transport's speed (``timing``), so every command works from 2400 baud up.
 
@@ -65,6 +82,10 @@ _log = logging.getLogger(__name__)
 READ_CHUNK = 4096
 QUIET_FLUSH_S = 0.05
 """A partial frame with no further byte for this long is dropped (and the rest rescanned)."""
+READER_REST_S = 0.1
+"""After a caller read the port itself, the reader thread waits this long before it reads again:
+longer than a 20 Hz poller's period, so such a poller keeps the port between its polls (no thread
+hand-off at all), and short enough for an event or a vanished port on an otherwise quiet link."""
 
 
 class LinkStatus(Enum):
@@ -188,7 +209,9 @@ class Link:
         self.stats = LinkStats()
         self.status = LinkStatus.CLOSED
         self._lost_reason = ""
-        self._write_lock = threading.Lock()
+        self._line = threading.Condition(threading.Lock())
+        self._line_busy = False
+        self._stops_waiting = 0
         self._state_lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}
         self._next_seq = 0
@@ -198,6 +221,13 @@ class Link:
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
         self._revive_lock = threading.Lock()
+        self._port = threading.Condition(threading.Lock())
+        """Who reads the transport: guards the four fields below."""
+        self._port_owner: threading.Thread | None = None
+        """A caller reading the transport itself, or None."""
+        self._reader_reading = False
+        self._caller_wants_port = False
+        self._reader_rests_until_s = 0.0
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -213,6 +243,8 @@ class Link:
     def close(self) -> None:
         self.stop_heartbeat()
         self._closing.set()
+        with self._port:
+            self._port.notify_all()  # a resting reader sees _closing at once
         self.transport.cancel_read()  # else the reader sees _closing only when its read times out
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=2.0)
@@ -264,7 +296,7 @@ class Link:
                 self._ensure_up()
                 sent_at = time.monotonic()
                 self._write(frame)
-                if pending.done.wait(timeout):
+                if self._await(pending, timeout):
                     reply = pending.reply
                     if reply is None:  # woken because the link was lost
                         self._ensure_up()
@@ -330,11 +362,11 @@ class Link:
                 try:
                     if self.status is LinkStatus.LOST:
                         reopened = self._revive() or reopened
-                    self._write(frame)
+                    self._write(frame, urgent=True)
                     sends += 1
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
-                if pending.done.wait(resend_s):
+                if self._await(pending, resend_s):
                     if isinstance(pending.reply, m.StopAck):
                         _log.info("STOP confirmed by %s after %.1f ms (%d send(s)%s)", self.transport.url,
                                   (time.monotonic() - started) * 1000, sends,
@@ -454,29 +486,147 @@ class Link:
         if self.status is LinkStatus.CLOSED:
             raise LinkError(f"link to {self.transport.url} is closed")
 
-    def _write(self, frame: bytes) -> None:
-        with self._write_lock:
+    def _write(self, frame: bytes, *, urgent: bool = False) -> None:
+        """Write one frame and wait until it has left the host; ``urgent`` (STOP) goes first."""
+        line = self._line
+        with line:
+            if urgent:
+                self._stops_waiting += 1
+                try:
+                    while self._line_busy:
+                        line.wait()
+                finally:
+                    self._stops_waiting -= 1
+            else:
+                while self._line_busy or self._stops_waiting:
+                    line.wait()
+            self._line_busy = True
+        try:
             self.transport.write(frame)
             if self.capture is not None:
                 self.capture.record("tx", frame)
+            # Still holding the line: the next frame, a STOP above all, must not queue in the
+            # kernel behind this one (see the module's docstring).
+            self.transport.drain()
+        finally:
+            with line:
+                self._line_busy = False
+                line.notify_all()
 
     def _read_loop(self) -> None:
-        decoder = self.stats.decoder
-        transport = self.transport
+        port = self._port
         while not self._closing.is_set():
+            with port:
+                while not self._closing.is_set():
+                    if self._port_owner is not None or self._caller_wants_port:
+                        # Given back without a wake-up when no one else waits (see _give_port).
+                        port.wait(READER_REST_S)
+                        continue
+                    rest_s = self._reader_rests_until_s - time.monotonic()
+                    if rest_s <= 0:
+                        break
+                    port.wait(rest_s)
+                if self._closing.is_set():
+                    return
+                self._reader_reading = True
             try:
-                data = transport.read(READ_CHUNK, QUIET_FLUSH_S if decoder.buffered else 0.2)
-                if not data:
-                    if decoder.buffered:
-                        self._dispatch(decoder.flush())
-                    continue
-                if self.capture is not None:
-                    self.capture.record("rx", data)
-                self._dispatch(decoder.feed(data))
+                self._read_once(0.2)
             except Exception as err:  # noqa: BLE001 - the reader must never die silently
                 if not self._closing.is_set():
                     self._lose(str(err) if isinstance(err, LinkError) else f"reading failed: {err!r}")
                 return
+            finally:
+                # After dispatching: a caller that takes the port over must not wait for a reply
+                # this thread has read already.
+                with port:
+                    self._reader_reading = False
+                    port.notify_all()
+
+    def _read_once(self, idle_timeout_s: float) -> bool:
+        """One read of the transport, dispatched; False when nothing came within the timeout."""
+        decoder = self.stats.decoder
+        buffered = decoder.buffered
+        timeout_s = min(QUIET_FLUSH_S, idle_timeout_s) if buffered else idle_timeout_s
+        started_s = time.monotonic()
+        data = self.transport.read(READ_CHUNK, timeout_s)
+        if not data:
+            # Only a partial frame that stayed partial for QUIET_FLUSH_S is dropped: not one
+            # whose read was cut short (cancel_read) or ended by a caller's own deadline.
+            if buffered and time.monotonic() - started_s >= QUIET_FLUSH_S:
+                self._dispatch(decoder.flush())
+            return False
+        if self.capture is not None:
+            self.capture.record("rx", data)
+        self._dispatch(decoder.feed(data))
+        return True
+
+    def _await(self, pending: _Pending, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for ``pending``'s reply (or a wake-up): True when it is done.
+
+        The only caller waiting reads the port itself; any other waits for whoever reads.
+        """
+        if pending.done.is_set():
+            return True
+        deadline_s = time.monotonic() + timeout_s
+        if not self._take_port(pending, deadline_s):
+            return pending.done.wait(max(0.0, deadline_s - time.monotonic()))
+        try:
+            while not pending.done.is_set():
+                remaining_s = deadline_s - time.monotonic()
+                if remaining_s <= 0 or self._closing.is_set():
+                    break
+                self._read_once(remaining_s)
+        except Exception as err:  # noqa: BLE001 - as in the reader thread: the link is lost
+            if not self._closing.is_set():
+                self._lose(str(err) if isinstance(err, LinkError) else f"reading failed: {err!r}")
+        finally:
+            self._give_port()
+        return pending.done.is_set()
+
+    def _take_port(self, pending: _Pending, deadline_s: float) -> bool:
+        """Become the thread that reads, when no other caller waits; False: wait for the reader."""
+        port = self._port
+        with port:
+            if self._port_owner is not None or self._reader is None or self._closing.is_set():
+                return False
+            with self._state_lock:
+                alone = len(self._pending) == 1
+            if not alone:
+                if not self._reader_reading:  # resting after a caller read: it reads for us all now
+                    self._reader_rests_until_s = 0.0
+                    port.notify_all()
+                return False
+            if self._reader_reading:
+                # Ask the reader thread to step aside; it wakes while the device is still
+                # answering, and dispatches whatever it read before letting go.
+                self._caller_wants_port = True
+                self.transport.cancel_read()
+                try:
+                    while self._reader_reading and not pending.done.is_set():
+                        remaining_s = deadline_s - time.monotonic()
+                        if remaining_s <= 0:
+                            return False
+                        port.wait(remaining_s)
+                finally:
+                    self._caller_wants_port = False
+                if pending.done.is_set():
+                    port.notify_all()
+                    return False
+            self._port_owner = threading.current_thread()
+            return True
+
+    def _give_port(self) -> None:
+        with self._port:
+            self._port_owner = None
+            with self._state_lock:
+                others = len(self._pending) > 1
+            # Others waiting: the reader reads for them now. Else it rests, not even woken: this
+            # caller may be back in a moment (a polling loop) and will find the port free.
+            if others:
+                self._reader_rests_until_s = 0.0
+                self._port.notify_all()
+            else:
+                self._reader_rests_until_s = time.monotonic() + READER_REST_S
 
     def _dispatch(self, items: list[Frame | InvalidFrame]) -> None:
         for item in items:

@@ -47,15 +47,23 @@ class Transport(ABC):
         if max_bytes <= 0:
             raise UsageError(f"{self.url}: read of {max_bytes} bytes; ask for 1 or more")
         if timeout_s is None:
-            return self._recv(max_bytes, None)
+            data = self._recv(max_bytes, None)
+            self._read_was_cancelled()  # spent: the next read waits again
+            return data
         if timeout_s < 0:
             raise UsageError(f"{self.url}: read timeout {timeout_s} s is negative; give 0 or more, or None")
         deadline_s = time.monotonic() + timeout_s
         while True:
             data = self._recv(max_bytes, timeout_s)
             timeout_s = deadline_s - time.monotonic()
-            if data or timeout_s <= 0:
+            if data or timeout_s <= 0 or self._read_was_cancelled():
                 return data
+
+    def _read_was_cancelled(self) -> bool:
+        """Whether the ``_recv`` that just returned b"" was cut short by ``cancel_read`` (then
+        ``read`` returns at once rather than waiting out its timeout); a backend with
+        ``cancel_read`` overrides it."""
+        return False
 
     @abstractmethod
     def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
@@ -74,6 +82,16 @@ class Transport(ABC):
         """The line's speed in bits per second when this transport knows it (a UART, a simulated
         line), else None (TCP, USB): reply timeouts add the time frames take on the line."""
         return None
+
+    def drain(self) -> None:  # noqa: B027 - optional: a no-op where nothing waits on the host's side
+        """Return once the bytes written so far have left the host for the line.
+
+        The link calls it after every frame, still holding its write lock, so that the operating
+        system never holds more than the frame being sent when a STOP takes the lock: on a UART at
+        115200 baud a queue of polls in the kernel's transmit buffer would otherwise delay a STOP
+        by their whole line time. A transport whose line is not slower than the host (TCP, USB, an
+        instant pseudo-terminal) leaves it a no-op.
+        """
 
     def cancel_read(self) -> None:  # noqa: B027 - optional: a no-op where a read cannot be cut short
         """Make a ``read`` blocked in another thread return ``b""`` now (closing the link uses it).

@@ -15,6 +15,7 @@ import re
 import select
 import socket
 import threading
+import time
 from typing import Any
 
 import serial
@@ -35,6 +36,10 @@ _HEAD_BYTES = 256
 _POLL_S = 0.05
 """The longest one read of a pyserial URL handler waits (it returns at once when a byte comes)."""
 _BUSY_WORDS = re.compile(r"held by|in use|busy", re.IGNORECASE)
+_PTY_SLAVE_MAJORS = range(136, 144)
+"""Linux's UNIX98 pseudo-terminal slaves (``/dev/pts/N``): no transmitter, so ``tcdrain`` returns at once."""
+_BITS_PER_BYTE = 10
+"""A UART byte on the wire: start bit, 8 data bits, stop bit."""
 
 
 _RFC2217_READER = "pySerial RFC 2217 reader thread"
@@ -143,6 +148,13 @@ class SerialTransport(Transport):
         # The line's speed as far as it is known: the one given, else the port's own for a UART (a
         # device path, or a serial server's port set through RFC 2217); a raw socket's is not known.
         self._baud = baudrate or (DEFAULT_BAUD if self._direct or rfc2217 else None)
+        self._stated_baud = baudrate
+        """The speed the caller gave: on a pseudo-terminal, the speed of the line it stands for."""
+        self._byte_s = 0.0
+        """Line time of one byte when ``drain`` paces a pseudo-terminal itself (0: it does not)."""
+        self._line_free_s = 0.0
+        self._drains = False
+        """A device path: ``drain`` waits for the kernel's transmitter (``tcdrain``) or paces a pty."""
         if exclusive is None:
             exclusive = self._direct
         if exclusive:
@@ -189,6 +201,7 @@ class SerialTransport(Transport):
         self._serial = port
         self._head.clear()
         self._loss = None
+        self._set_up_drain(port)
         if network:
             return  # a new connection holds nothing stale, but maybe a server's banner worth reading
         try:
@@ -196,6 +209,25 @@ class SerialTransport(Transport):
             port.reset_input_buffer()
         except (serial.SerialException, OSError) as err:
             raise self._lose_port(err) from err
+
+    def _set_up_drain(self, port: Any) -> None:
+        # A UART: tcdrain() waits until the driver has sent the last bit. A pseudo-terminal has no
+        # transmitter (its tcdrain returns at once, TIOCOUTQ says 0): when the caller stated the
+        # speed of the line it stands for (an emulator simulating 115200 baud), the frame's line
+        # time is waited here instead; without a stated speed the pty is an instant line.
+        fd = getattr(port, "fd", None)
+        self._drains = self._direct and isinstance(fd, int)
+        self._byte_s = 0.0
+        self._line_free_s = 0.0
+        if not self._drains or not isinstance(fd, int):
+            return
+        try:
+            is_pty = os.major(os.fstat(fd).st_rdev) in _PTY_SLAVE_MAJORS
+        except OSError:
+            is_pty = False
+        if is_pty:
+            self._drains = bool(self._stated_baud)
+            self._byte_s = _BITS_PER_BYTE / self._stated_baud if self._stated_baud else 0.0
 
     def _open_error(self, err: BaseException) -> TransportError:
         number = _os_errno(err)
@@ -270,6 +302,8 @@ class SerialTransport(Transport):
 
     def write(self, data: bytes) -> None:
         port = self._require_open()
+        if self._byte_s:  # a paced pty: when the line it stands for is done with these bytes
+            self._line_free_s = max(time.monotonic(), self._line_free_s) + len(data) * self._byte_s
         fd = getattr(port, "fd", None)
         if self._direct and isinstance(fd, int) and self._options.get("write_timeout") is not None:
             self._write_fd(fd, data, float(self._options["write_timeout"]))
@@ -299,6 +333,22 @@ class SerialTransport(Transport):
         except OSError as err:
             raise self._lose_port(err) from err
 
+    def drain(self) -> None:
+        if not self._drains:
+            return
+        if self._byte_s:
+            wait_s = self._line_free_s - time.monotonic()
+            if wait_s > 0:
+                time.sleep(wait_s)
+            return
+        import termios  # POSIX only, as _drains is
+
+        port = self._require_open()
+        try:
+            termios.tcdrain(port.fd)
+        except (termios.error, OSError) as err:
+            raise self._lose_port(OSError(*err.args) if isinstance(err, termios.error) else err) from err
+
     def cancel_read(self) -> None:
         self._cancel.set()
         port = self._serial
@@ -306,9 +356,14 @@ class SerialTransport(Transport):
             with contextlib.suppress(serial.SerialException, OSError):
                 port.cancel_read()
 
-    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
+    def _read_was_cancelled(self) -> bool:
         if self._cancel.is_set():
             self._cancel.clear()
+            return True
+        return False
+
+    def _recv(self, max_bytes: int, timeout_s: float | None) -> bytes:
+        if self._cancel.is_set():  # cancelled before this read began: read() clears it and returns
             return b""
         port = self._require_open()
         fd, abort = getattr(port, "fd", None), getattr(port, "pipe_abort_read_r", None)
@@ -354,7 +409,7 @@ class SerialTransport(Transport):
         try:
             ready = select.select([fd, abort], [], [], timeout_s)[0]
             if abort in ready:
-                os.read(abort, 1000)  # cancel_read(): return at once
+                os.read(abort, 1000)  # cancel_read(): return at once (``_cancel`` stays set for read())
                 return b""
             if not ready:
                 return b""

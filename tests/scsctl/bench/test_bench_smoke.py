@@ -1,8 +1,9 @@
-"""``scsctl bench --quick --json`` runs end to end and reports every figure with its baseline.
+"""``scsctl bench --quick --peers --json`` runs end to end and reports every figure with its baseline.
 
-The one slow test of this folder (40 s or more: it starts emulators in other processes, sixteen at
-once for the scaling figure), so it is one test: under pytest-xdist a module fixture would run once
-per worker. It asserts what the report contains, never how fast anything was: times belong to the
+The one slow test of this folder (40 s or more: it starts emulators in other processes, one serving
+sixty-four devices for the scaling figure, and pymodbus's server for the peer figures), so it is
+one test: under pytest-xdist a module fixture would run once per worker. It asserts what the
+report contains, never how fast anything was: times belong to the
 benchmark's output, not to a test.
 """
 
@@ -18,6 +19,10 @@ from scsctl.bench.suite import FIGURE_NAMES
 TARGETED = {
     "rtt_ratio",
     "stop_latency_us",
+    "stop_at_line_rate_us",
+    "peer_rtt_ratio",
+    "plugin_load_ms",
+    "rfc2217_ratio",
     "watchdog_error_ms",
     "codec_us",
     "audit_ms",
@@ -55,7 +60,7 @@ def problems_of(name: str, figure: dict[str, Any]) -> list[str]:
 
 def test_the_quick_run_reports_every_figure_with_its_baseline_and_a_verdict() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "scsctl.cli.main", "bench", "--quick", "--json"],
+        [sys.executable, "-m", "scsctl.cli.main", "bench", "--quick", "--peers", "--json"],
         capture_output=True,
         text=True,
         timeout=900,
@@ -68,6 +73,11 @@ def test_the_quick_run_reports_every_figure_with_its_baseline_and_a_verdict() ->
     problems = [p for name in FIGURE_NAMES for p in problems_of(name, report["figures"][name])]
     assert problems == []
     assert report["summary"]["errors"] == []
+    # The line-rate STOP figure states the frame time it is judged against.
+    line_rate = report["figures"]["stop_at_line_rate_us"]["baseline"]
+    assert line_rate["baud"] == 115_200 and line_rate["longest_frame_bytes"] > 0
+    # Sixty-four devices, from one emulator process.
+    assert list(report["figures"]["scaling"]["value"]) == ["1", "16", "64"]
     # The CLI must not import the TUI (the import profile of `scsctl info` says what it imported).
     profile = report["figures"]["cli_info_s"]["detail"]["import_profile"]
     assert profile["modules"] > 0

@@ -42,6 +42,7 @@ class ScriptedDevice(Transport):
         self._to_host: queue.Queue[bytes | None] = queue.Queue()
         self._open = False
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
 
     def open(self) -> None:
         self._open = True
@@ -63,6 +64,18 @@ class ScriptedDevice(Transport):
                     self.received.append(item)
                     for message, seq in self.handler(item) or []:
                         self._to_host.put(encode(message, seq))
+
+    def cancel_read(self) -> None:
+        # As a serial port's: the read in progress returns b"" at once (the link's reader steps
+        # aside this way for a caller that reads its own reply).
+        self._cancelled.set()
+        self._to_host.put(b"")
+
+    def _read_was_cancelled(self) -> bool:
+        if self._cancelled.is_set():
+            self._cancelled.clear()
+            return True
+        return False
 
     def send_unsolicited(self, message: m.Message, seq: int) -> None:
         self._to_host.put(encode(message, seq))

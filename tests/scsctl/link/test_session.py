@@ -268,3 +268,19 @@ def test_a_refusal_carries_the_protocols_enums() -> None:
     assert (err.value.command, err.value.reason, err.value.param) == (
         MessageType.READ_PROGRAM, NakReason.EMPTY_SLOT, Param.SLOT,
     )  # fmt: skip
+
+
+def test_an_event_ahead_of_a_reply_reaches_subscribers_before_the_request_returns() -> None:
+    # Whoever reads the reply (the caller itself when it is the only one waiting, else the
+    # reader thread) dispatches what came before it: the event is never left unread.
+    event = m.EventState(m.State.PROGRAMMED, m.State.IDLE, m.StateCause.WATCHDOG, 0)
+
+    def event_then_reply(frame: Frame) -> list[tuple[m.Message, int]]:
+        return [(event, 0), *ack(frame)]
+
+    seen: list[m.Message | LinkStateChange] = []
+    with Link(ScriptedDevice(event_then_reply), **FAST) as link:
+        link.subscribe(seen.append)
+        for n in range(1, 6):
+            link.request(m.GetStatus())
+            assert seen.count(event) == n
