@@ -167,6 +167,7 @@ __all__ = [
     "read_raw_frame",
     "reply_line_time_s",
     "setting_refusal",
+    "speed_options",
     "stop_now",
     "system_policy",
     "transport_for_url",
