@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,3 +177,94 @@ def test_stop_from_a_second_process_is_recorded_while_a_frozen_process_holds_the
     assert not [r for r in records if r["id"] == 0]
     verified = scsctl("log", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_journal_name_is_never_used_again_so_a_note_left_behind_skips_nothing(
+    log_path: Path, blocker: Blocker
+) -> None:
+    log = AuditLog(log_path)
+    log.record("command", "a1")
+    (first,) = journal_dir(log_path).iterdir()
+    blocker.release()
+    log.record("action", "m1")  # merges a1 and removes the file
+    # A note outliving its file (a merger killed between removing the file and the note).
+    db = sqlite3.connect(log_path, isolation_level=None)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", (f"pending:{first.name}",))
+    db.execute("BEGIN IMMEDIATE")  # and the log is locked again
+    log.record("command", "a2")
+    (second,) = journal_dir(log_path).iterdir()
+    assert second.name != first.name
+    db.execute("ROLLBACK")
+    db.close()
+    log.record("action", "m2")
+    assert [n for _, n in names(log)] == ["first", "a1", "m1", "a2", "m2"]
+    log.verify()
+    log.close()
+
+
+def test_a_record_never_waits_for_a_merger_that_froze_holding_its_journal(log_path: Path, blocker: Blocker) -> None:
+    log = AuditLog(log_path)
+    log.record("command", "a1")
+    (held,) = journal_dir(log_path).iterdir()
+    fd = os.open(held, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a merger froze mid-merge: it holds the file (and the log)
+    returned: list[int] = []
+    writer = threading.Thread(target=lambda: returned.append(log.record("command", "STOP")), daemon=True)
+    try:
+        writer.start()
+        writer.join(30)
+        assert not writer.is_alive(), "record() waited for the frozen merger"
+    finally:
+        os.close(fd)
+    assert returned == [0]
+    assert len(list(journal_dir(log_path).iterdir())) == 2  # STOP went to a new file
+    blocker.release()
+    log.record("action", "after")
+    assert [n for _, n in names(log)] == ["first", "a1", "STOP", "after"]
+    log.close()
+
+
+def test_a_journal_that_cannot_be_removed_after_its_merge_is_not_merged_twice(
+    log_path: Path, blocker: Blocker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = AuditLog(log_path)
+    log.record("command", "a1")
+    blocker.release()
+    real_unlink = Path.unlink
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        if self.suffix == ".jsonl":
+            raise PermissionError(13, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    assert log.record("action", "m1") == 3  # committed, and said so
+    monkeypatch.undo()
+    assert len(list(journal_dir(log_path).iterdir())) == 1  # still there, noted as merged
+    log.record("action", "m2")
+    assert [n for _, n in names(log)] == ["first", "a1", "m1", "m2"]
+    log.verify()
+    log.close()
+
+
+def test_a_journal_folder_others_may_write_to_is_not_trusted(log_path: Path, blocker: Blocker) -> None:
+    from scsctl.errors import AuditError
+
+    folder = journal_dir(log_path)
+    folder.mkdir(mode=0o700)
+    planted = folder / "planted.jsonl"
+    planted.write_text(json.dumps({"time_utc": "2020-01-01T00:00:00+00:00", "kind": "action", "name": "forged"}) + "\n")
+    folder.chmod(0o777)
+    log = AuditLog(log_path)
+    with pytest.raises(AuditError, match=r"others may write to it \(mode 777\)"):
+        log.record("command", "STOP")
+    folder.chmod(0o700)
+    secret = log_path.parent / "secret.txt"
+    secret.write_text("API_KEY=hunter2\n")
+    (folder / "link.jsonl").symlink_to(secret)  # a link planted in the folder is never followed
+    blocker.release()
+    log.record("action", "after")
+    shown = [r.name for r in log.query()]
+    assert "forged" in shown  # a regular file of this user's, in a folder only this user may write
+    assert not [r for r in log.query() if "hunter2" in json.dumps(r.detail)]
+    log.close()

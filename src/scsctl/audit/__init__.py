@@ -363,9 +363,11 @@ class AuditLog:
                 try:
                     record_id = self._write([*self._claim_pending(), values])
                 finally:
-                    self._release_pending()  # before journaling below: this process's file may be among them
-                    if self._busy:
-                        self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+                    try:
+                        self._release_pending()  # before journaling below: this process's file may be among them
+                    finally:
+                        if self._busy:
+                            self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
                 self._busy = False
             except sqlite3.OperationalError as err:
                 if not _is_locked(err):
@@ -396,7 +398,7 @@ class AuditLog:
         )
         found: list[pending.PendingRecord] = []
         for path, lines in journals:
-            found += pending.parse_lines(path, lines, int(notes.get(pending.META_PREFIX + path.name, 0)))
+            found += pending.parse_lines(path, lines, pending.merged_lines(notes.get(pending.META_PREFIX + path.name)))
         found.sort(key=lambda r: r.values.get("time_utc", ""))
         merged_utc = _now()
         records: list[dict[str, Any]] = []
@@ -420,11 +422,10 @@ class AuditLog:
         merge, self._pending = self._pending, _PendingMerge()
         try:
             if merge.committed and merge.files:
-                for path in merge.files:
-                    pending.remove(path)
+                gone = [path for path in merge.files if pending.remove(path)]
                 with contextlib.suppress(sqlite3.Error):  # a note left behind names a file that is gone
                     self._db.executemany(
-                        "DELETE FROM meta WHERE key = ?", [(pending.META_PREFIX + p.name,) for p in merge.files]
+                        "DELETE FROM meta WHERE key = ?", [(pending.META_PREFIX + p.name,) for p in gone]
                     )
         finally:
             merge.stack.close()
@@ -516,7 +517,7 @@ class AuditLog:
         )
         waiting: list[AuditRecord] = []
         for item in records:
-            if item.line <= int(notes.get(pending.META_PREFIX + item.journal, 0)):
+            if item.line <= pending.merged_lines(notes.get(pending.META_PREFIX + item.journal)):
                 continue  # merged already; the file is about to go
             values = {c: str(item.values.get(c, "")) for c in _COLUMNS}
             try:
