@@ -8,6 +8,7 @@ the trial records run on a fixed date, so a scene looks the same on every run an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -152,6 +153,17 @@ async def _save_over_a_slot(pilot: Pilot[None]) -> None:
     await shown(pilot, ConfirmDialog, "the overwrite is asked about")
 
 
+async def _save_over_the_running_slot(pilot: Pilot[None]) -> None:
+    await connected(pilot)
+    await _start(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    screen.draft = dataclasses.replace(screen.draft, amplitude_ua=300, pulse_width_us=250)  # as if typed
+    await pilot.pause()
+    await pilot.press("s")
+    await shown(pilot, ConfirmDialog, "stop-then-write is asked about")
+
+
 async def _stop_then_select(pilot: Pilot[None]) -> None:
     await connected(pilot)
     await _start(pilot)
@@ -228,6 +240,7 @@ SCENES: dict[str, Scene] = {
     "acknowledge-dialog": Scene(_charge_density_warning, url="emu://drg-4x4"),
     "quit-dialog": Scene(_quit_while_running, (bipolar(amplitude_ua=500),)),
     "confirm-save-over": Scene(_save_over_a_slot, (bipolar(amplitude_ua=1500, ramp_up_ms=3000),)),
+    "confirm-save-over-running": Scene(_save_over_the_running_slot, (bipolar(amplitude_ua=500),)),
     "confirm-stop-then-select": Scene(_stop_then_select, (bipolar(slot=0), bipolar(slot=1))),
     "confirm-longer-ramp": Scene(_commit_needs_a_longer_ramp, (bipolar(ramp_up_ms=2000),)),
     "trial-screen": Scene(_trial_screen, (bipolar(amplitude_ua=1000, ramp_up_ms=2000),), trial=True),

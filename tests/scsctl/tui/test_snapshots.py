@@ -36,6 +36,7 @@ SNAPPED = [
     "acknowledge-dialog",  # a charge-density warning, acknowledged before the program is written
     "quit-dialog",
     "confirm-save-over",
+    "confirm-save-over-running",  # saving over the slot that is running: stop, then write
     "confirm-stop-then-select",
     "confirm-longer-ramp",
     "trial-screen",
