@@ -403,18 +403,8 @@ class AuditLog:
         merged_utc = _now()
         records: list[dict[str, Any]] = []
         for item in found:
-            values = {c: str(item.values.get(c, "")) for c in CHAINED if c != "id"}
+            values = _pending_values(item, CHAINED[1:], {"merged_utc": merged_utc})
             values["time_utc"] = values["time_utc"] or merged_utc
-            try:
-                detail = json.loads(values["detail"] or "{}")
-            except ValueError:
-                detail = {"text": values["detail"]}
-            if not isinstance(detail, dict):
-                detail = {"value": detail}
-            detail["pending_journal"] = {"file": item.journal, "line": item.line, "merged_utc": merged_utc}
-            values["detail"] = json.dumps(detail, sort_keys=True)
-            if values["kind"] not in KINDS:
-                values["kind"] = "error"
             records.append(values)
         return records
 
@@ -519,17 +509,7 @@ class AuditLog:
         for item in records:
             if item.line <= pending.merged_lines(notes.get(pending.META_PREFIX + item.journal)):
                 continue  # merged already; the file is about to go
-            values = {c: str(item.values.get(c, "")) for c in _COLUMNS}
-            try:
-                detail = json.loads(values["detail"] or "{}")
-            except ValueError:
-                detail = {"text": values["detail"]}
-            if not isinstance(detail, dict):
-                detail = {"value": detail}
-            detail["pending_journal"] = {"file": item.journal, "line": item.line, "waiting": True}
-            values["detail"] = json.dumps(detail, sort_keys=True)
-            values["id"] = "0"
-            values["kind"] = values["kind"] if values["kind"] in KINDS else "error"
+            values = {**_pending_values(item, _COLUMNS, {"waiting": True}), "id": "0"}
             record = _record(tuple(values[c] for c in _COLUMNS))
             waiting.append(dataclasses.replace(record, id=0))
         return sorted(waiting, key=lambda r: r.time_utc)
@@ -654,6 +634,23 @@ class AuditLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _pending_values(item: pending.PendingRecord, columns: Sequence[str], mark: dict[str, Any]) -> dict[str, str]:
+    """A journal record's ``columns`` as text, its detail marked with the journal it came from (and
+    ``mark``), an unknown kind as ``error``: what a waiting or merged record shows."""
+    values = {c: str(item.values.get(c, "")) for c in columns}
+    try:
+        detail = json.loads(values["detail"] or "{}")
+    except ValueError:
+        detail = {"text": values["detail"]}
+    if not isinstance(detail, dict):
+        detail = {"value": detail}
+    detail["pending_journal"] = {"file": item.journal, "line": item.line, **mark}
+    values["detail"] = json.dumps(detail, sort_keys=True)
+    if values["kind"] not in KINDS:
+        values["kind"] = "error"
+    return values
 
 
 def _now() -> str:
