@@ -164,6 +164,18 @@ async def _save_over_the_running_slot(pilot: Pilot[None]) -> None:
     await shown(pilot, ConfirmDialog, "stop-then-write is asked about")
 
 
+async def _profile(pilot: Pilot[None]) -> None:
+    from rich.text import Text
+    from textual.widgets import Static
+
+    await _keys("l", kind=ProfileScreen)(pilot)
+    # The profile's file is named by its full path: the same picture from any checkout's folder.
+    shown_text = pilot.app.screen.query_one("#profile-text", Static)
+    checkout = str(Path(__file__).resolve().parents[3])
+    shown_text.update(Text(str(shown_text.render()).replace(checkout, "/checkout")))
+    await settle(pilot)
+
+
 async def _stop_then_select(pilot: Pilot[None]) -> None:
     await connected(pilot)
     await _start(pilot)
@@ -231,7 +243,7 @@ SCENES: dict[str, Scene] = {
     "events-tab": Scene(_keys("3")),
     "device-tab": Scene(_keys("4")),
     "help": Scene(_keys("question_mark")),
-    "profile": Scene(_keys("l", kind=ProfileScreen)),
+    "profile": Scene(_profile),
     "ports": Scene(_keys("p", kind=ConnectScreen)),
     "value-dialog": Scene(_keys("v", "enter", kind=ValueDialog)),
     "start-dialog": Scene(_keys("g", kind=StartDialog), (bipolar(amplitude_ua=2000, ramp_up_ms=4000),)),
