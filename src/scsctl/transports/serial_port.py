@@ -256,6 +256,15 @@ class SerialTransport(Transport):
                 "another client may hold the port (ser2net turns a second one away)",
                 port=self.url,
             )
+        if "does not seem to support RFC2217" in text and self.url.lower().startswith("rfc2217://"):
+            # ser2net closes a second client's connection before answering the negotiation; on a
+            # busy machine pyserial may see the silence before it sees the close.
+            return TransportError(
+                f"{self.url}: the serial server did not take up RFC 2217 ({err}); another client may hold the "
+                "port (ser2net turns a second one away), or the server's port is not an RFC 2217 one (a raw "
+                "TCP port is socket://)",
+                port=self.url,
+            )
         return TransportError(f"{self.url}: cannot open the port: {err}", port=self.url)
 
     def _lose_port(self, err: BaseException) -> TransportError:

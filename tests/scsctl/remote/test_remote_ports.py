@@ -111,3 +111,25 @@ def test_a_spy_file_that_cannot_be_written_is_a_usage_error(pty_emulator: str, t
     done = scsctl_cli("status", "--port", f"spy://{pty_emulator}?file={tmp_path}", data_dir=tmp_path)  # a folder
     assert done.returncode == 2
     assert f"spy://{pty_emulator}" in done.stderr and "Is a directory" in done.stderr
+
+
+def test_an_rfc2217_url_to_a_server_that_never_negotiates_names_both_likely_reasons() -> None:
+    import socket
+    import threading
+
+    from scsctl.errors import TransportError
+    from scsctl.transports import transport_for_url
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    url = f"rfc2217://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with pytest.raises(TransportError) as err:
+            transport_for_url(url).open()  # a raw TCP port, or ser2net turning a second client away
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert f"{url}: the serial server did not take up RFC 2217" in str(err.value)
+    assert "another client may hold the port" in str(err.value) and "socket://" in str(err.value)
