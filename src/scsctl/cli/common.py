@@ -111,10 +111,11 @@ def add_device_options(parser: argparse.ArgumentParser, *, json_output: bool = T
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def line_speed(args: argparse.Namespace) -> int | None:
+def line_speed(args: argparse.Namespace, *, stopping: bool = False) -> int | None:
     """``--baud``, else ``$SCSCTL_BAUD``, else None (the transport's own default).
 
-    ``--baud`` with a port that has no line speed (``usb://``) is a usage error rather than ignored.
+    ``--baud`` with a port that has no line speed (``usb://``) is a usage error rather than ignored,
+    except for STOP, which nothing may hold back: there it is ignored, with a warning.
     """
     if getattr(args, "baud", None) is not None:
         port = getattr(args, "port", None)
@@ -122,10 +123,14 @@ def line_speed(args: argparse.Namespace) -> int | None:
             from ..controller import speed_options
 
             if not speed_options(str(port), int(args.baud)):
-                raise UsageError(
+                problem = (
                     f"--baud {args.baud}: {port} has no line speed to set (a USB device's data goes over its bulk "
-                    "endpoints at the bus's own speed); leave --baud out"
+                    "endpoints at the bus's own speed)"
                 )
+                if stopping:
+                    print(f"scsctl: warning: {problem}; ignored", file=sys.stderr)
+                    return None
+                raise UsageError(f"{problem}; leave --baud out")
         return int(args.baud)
     text = os.environ.get(BAUD_ENV)
     if not text:

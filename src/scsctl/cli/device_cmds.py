@@ -257,7 +257,7 @@ def _stop(args: argparse.Namespace) -> int:
     require_port(args)
     # STOP goes out before anything else: no profile, audit log or handshake stands in its way.
     report = stop_now(args.port, data_dir=args.data_dir, operator=args.operator, role=args.role, capture=args.capture,
-                      baud=line_speed(args))  # fmt: skip
+                      baud=line_speed(args, stopping=True))  # fmt: skip
     print(f"stopped: all outputs off (confirmed by the device after {report.confirmed_after_ms:g} ms, {report.path})")
     return 0
 

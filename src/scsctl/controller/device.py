@@ -539,7 +539,8 @@ class Device:
     def _records_since(self, first_id: int) -> tuple[AuditRecord, ...]:
         """This session's records from ``first_id`` on (what one raw exchange left in the log)."""
         recent = self._audit.query(session=self._audit.session, limit=RAW_RECORDS_SHOWN)
-        return tuple(r for r in recent if r.id >= first_id and r.kind != "event")
+        # 0: the log was locked and the records wait in its pending journal (id 0 until merged).
+        return tuple(r for r in recent if (r.id >= first_id if first_id else r.id == 0) and r.kind != "event")
 
     def measure_impedance(self) -> ImpedanceRecord:
         with self._lock:

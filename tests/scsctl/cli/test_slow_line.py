@@ -110,3 +110,13 @@ def test_baud_for_a_usb_device_is_refused_rather_than_ignored(capsys: pytest.Cap
     err = capsys.readouterr().err
     assert "--baud 9600: usb://1209:5101 has no line speed to set" in err
     assert "leave --baud out" in err
+
+
+def test_baud_for_a_usb_device_does_not_hold_back_stop(capsys: pytest.CaptureFixture[str]) -> None:
+    from scsctl.cli.main import main
+
+    # STOP is never refused for a usage detail: the option is ignored, with a warning, and STOP is
+    # tried (no such device here: exit 5, the transport's error, not exit 2).
+    assert main(["stop", "--port", "usb://1209:5101", "--baud", "9600"]) == 5
+    err = capsys.readouterr().err
+    assert "warning: --baud 9600: usb://1209:5101 has no line speed to set" in err and "ignored" in err
