@@ -11,10 +11,11 @@ first sync byte and scans again, so a valid frame that started inside a damaged 
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from enum import IntEnum, StrEnum
+from enum import IntEnum, IntFlag, StrEnum
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -108,6 +109,14 @@ class _BadValue(Exception):
         self.param = param
 
 
+@functools.cache
+def _flags(cls: type[IntFlag]) -> Callable[[int], IntFlag]:
+    """``cls(value)``, remembered for the values seen most recently: a flag field holds the same
+    few values frame after frame (every STATUS carries two), and building an ``IntFlag`` member
+    from an int takes several times longer than looking it up."""
+    return functools.lru_cache(maxsize=256)(cls)
+
+
 def _lookup(name: str, cls: type[IntEnum], param: Param) -> Callable[[int], Any]:
     members = {int(m): m for m in cls}
 
@@ -143,9 +152,9 @@ def _converter(msg_type: MessageType, name: str) -> Callable[[Any], Any] | None:
     if name in ENUM_FIELDS:
         return _lookup(name, *ENUM_FIELDS[name])
     if name in FLAG_FIELDS:
-        return FLAG_FIELDS[name]
+        return _flags(FLAG_FIELDS[name])
     if name == "flags":
-        return MESSAGE_FLAGS[msg_type]
+        return _flags(MESSAGE_FLAGS[msg_type])
     if name == "contacts" and msg_type in _PROGRAM_TYPES:
         return _contacts
     if name == "contacts":

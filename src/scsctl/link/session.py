@@ -41,6 +41,7 @@ The link knows frames and sessions, not limits: the guard runs before anything r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -145,12 +146,57 @@ class LinkStateChange:
 Subscriber = Callable[[m.Message | LinkStateChange], None]
 
 
+class _Done:
+    """``threading.Event``'s ``is_set``/``set``/``clear``/``wait`` for one waiter, on one bare lock.
+
+    Every request makes one, and most are never waited on (the caller reads its own reply), so it
+    costs a lock where an ``Event`` costs a ``Condition`` and two locks, and ``set`` wakes a waiter
+    by releasing the lock rather than through ``notify_all``. The lock is held while not set.
+    """
+
+    __slots__ = ("_flag", "_lock")
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        if self._flag:
+            return
+        self._flag = True
+        # Two threads may set at once (a reply and a lost link): the second release finds the
+        # lock free already, which says the same.
+        with contextlib.suppress(RuntimeError):
+            self._lock.release()
+
+    def clear(self) -> None:
+        """Only its waiter clears it (before sending again), never while waiting."""
+        self._flag = False
+        self._lock.acquire(blocking=False)
+
+    def wait(self, timeout_s: float) -> bool:
+        deadline_s = time.monotonic() + timeout_s
+        while not self._flag:
+            if not self._lock.acquire(timeout=max(0.0, deadline_s - time.monotonic())):
+                return self._flag
+            if self._flag:
+                self._lock.release()  # stays set for is_set() and any later wait()
+                return True
+            # A release left over from a set that raced a clear(): the lock is held again now
+            # (not set), so wait out the rest.
+        return True
+
+
 class _Pending:
     __slots__ = ("command", "done", "reply")
 
     def __init__(self, command: MessageType) -> None:
         self.command = command
-        self.done = threading.Event()
+        self.done = _Done()
         self.reply: m.Message | None = None
 
 
@@ -209,10 +255,16 @@ class Link:
         self.stats = LinkStats()
         self.status = LinkStatus.CLOSED
         self._lost_reason = ""
-        self._line = threading.Condition(threading.Lock())
+        self._line_lock = threading.Lock()
+        self._line = threading.Condition(self._line_lock)
+        """Who writes: guards the three fields below (``with self._line_lock``, waits on ``_line``)."""
         self._line_busy = False
         self._stops_waiting = 0
+        self._line_waiters = 0
         self._state_lock = threading.Lock()
+        self._line_times: dict[tuple[int, MessageType], float] = {}
+        """Each request's line time (``reply_line_time_s``), by frame size and command: one
+        transport, one speed."""
         self._pending: dict[int, _Pending] = {}
         self._next_seq = 0
         self._subscribers: list[Subscriber] = []
@@ -221,8 +273,9 @@ class Link:
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
         self._revive_lock = threading.Lock()
-        self._port = threading.Condition(threading.Lock())
-        """Who reads the transport: guards the four fields below."""
+        self._port_lock = threading.Lock()
+        self._port = threading.Condition(self._port_lock)
+        """Who reads the transport: guards the four fields below (``with self._port_lock``)."""
         self._port_owner: threading.Thread | None = None
         """A caller reading the transport itself, or None."""
         self._reader_reading = False
@@ -243,7 +296,7 @@ class Link:
     def close(self) -> None:
         self.stop_heartbeat()
         self._closing.set()
-        with self._port:
+        with self._port_lock:
             self._port.notify_all()  # a resting reader sees _closing at once
         self.transport.cancel_read()  # else the reader sees _closing only when its read times out
         if self._reader is not None and self._reader is not threading.current_thread():
@@ -283,7 +336,10 @@ class Link:
             except LocalProtocolError as err:
                 raise UsageError(f"{command.name} cannot be sent: {err} (nothing was sent)") from err
             baud = self.transport.baud
-            on_line = reply_line_time_s(len(frame), command, baud)
+            key = (len(frame), command)
+            on_line = self._line_times.get(key)
+            if on_line is None:
+                on_line = self._line_times[key] = reply_line_time_s(len(frame), command, baud)
             timeout = base + on_line
             if _log.isEnabledFor(logging.DEBUG):  # every request passes here: no formatting unless asked for
                 speed = f"{baud} baud" if baud else "an unknown speed"
@@ -293,7 +349,8 @@ class Link:
             attempt = 0
             while True:
                 attempt += 1
-                self._ensure_up()
+                if self.status is not LinkStatus.UP:
+                    self._ensure_up()
                 sent_at = time.monotonic()
                 self._write(frame)
                 if self._await(pending, timeout):
@@ -488,8 +545,29 @@ class Link:
 
     def _write(self, frame: bytes, *, urgent: bool = False) -> None:
         """Write one frame and wait until it has left the host; ``urgent`` (STOP) goes first."""
+        with self._line_lock:
+            if self._line_busy or (self._stops_waiting and not urgent):
+                self._wait_for_line(urgent=urgent)
+            self._line_busy = True
+        try:
+            self.transport.write(frame)
+            if self.capture is not None:
+                self.capture.record("tx", frame)
+            # Still holding the line: the next frame, a STOP above all, must not queue in the
+            # kernel behind this one (see the module's docstring).
+            self.transport.drain()
+        finally:
+            with self._line_lock:
+                self._line_busy = False
+                if self._line_waiters:
+                    self._line.notify_all()
+
+    def _wait_for_line(self, *, urgent: bool) -> None:
+        """Wait (holding ``_line_lock``) until this writer may take the line: a STOP as soon as
+        the frame being sent has left, any other writer also after every STOP waiting."""
         line = self._line
-        with line:
+        self._line_waiters += 1
+        try:
             if urgent:
                 self._stops_waiting += 1
                 try:
@@ -500,23 +578,13 @@ class Link:
             else:
                 while self._line_busy or self._stops_waiting:
                     line.wait()
-            self._line_busy = True
-        try:
-            self.transport.write(frame)
-            if self.capture is not None:
-                self.capture.record("tx", frame)
-            # Still holding the line: the next frame, a STOP above all, must not queue in the
-            # kernel behind this one (see the module's docstring).
-            self.transport.drain()
         finally:
-            with line:
-                self._line_busy = False
-                line.notify_all()
+            self._line_waiters -= 1
 
     def _read_loop(self) -> None:
         port = self._port
         while not self._closing.is_set():
-            with port:
+            with self._port_lock:
                 while not self._closing.is_set():
                     if self._port_owner is not None or self._caller_wants_port:
                         # Given back without a wake-up when no one else waits (see _give_port).
@@ -538,7 +606,7 @@ class Link:
             finally:
                 # After dispatching: a caller that takes the port over must not wait for a reply
                 # this thread has read already.
-                with port:
+                with self._port_lock:
                     self._reader_reading = False
                     port.notify_all()
 
@@ -586,7 +654,7 @@ class Link:
     def _take_port(self, pending: _Pending, deadline_s: float) -> bool:
         """Become the thread that reads, when no other caller waits; False: wait for the reader."""
         port = self._port
-        with port:
+        with self._port_lock:
             if self._port_owner is not None or self._reader is None or self._closing.is_set():
                 return False
             with self._state_lock:
@@ -616,7 +684,7 @@ class Link:
             return True
 
     def _give_port(self) -> None:
-        with self._port:
+        with self._port_lock:
             self._port_owner = None
             with self._state_lock:
                 others = len(self._pending) > 1
