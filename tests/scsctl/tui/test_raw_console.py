@@ -154,3 +154,23 @@ async def test_f2_while_the_console_is_open_stops_and_closes_it(
         assert app.last_stop is not None and app.last_stop.confirmed
     assert commands_sent(tmp_path)[-1] == "STOP"
     assert raw_records(tmp_path) == []  # what was being typed was not sent
+
+
+async def test_a_stop_typed_in_the_console_is_the_stop_key(
+    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path
+) -> None:
+    prepare(emu, tmp_path, bipolar(amplitude_ua=500))
+    app = engineer_app(make_app)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await start_from_the_tui(pilot)
+        await pilot.press("escape", "f")
+        assert isinstance(app.screen, RawConsoleScreen)
+        await pilot.press(*"STOP", "enter")
+        await until(pilot, lambda: app.last_stop is not None, "the STOP is confirmed")
+        await until(pilot, lambda: state(app) == State.PROGRAMMED, "stopped")
+        assert isinstance(app.screen, MainScreen)  # closed, as F2 closes it
+        assert app.last_stop is not None and app.last_stop.confirmed
+        assert app.note is not None and app.note.title == "STOPPED: the device confirmed all outputs are off"
+    assert commands_sent(tmp_path)[-1] == "STOP"
+    assert raw_records(tmp_path) == []  # recorded as the STOP it is

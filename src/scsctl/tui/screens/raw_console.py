@@ -7,7 +7,8 @@ every command follows: a stimulation command only as the safety guard approves i
 every frame and its reply recorded in the audit log as ``RAW_FRAME``. The console shows the reply
 decoded and in hex, and the audit records the exchange left. Text that is not a frame is refused
 here, naming what is wrong, and nothing is sent; a refusal of the guard's or the device's is shown
-with its reason. It is a dialog: F2 stops and closes it, as every dialog.
+with its reason. It is a dialog: F2 stops and closes it, as every dialog; a STOP typed here does
+the same (it is recorded as the STOP it is, not as a raw frame).
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ class RawConsoleScreen(Dialog[None]):
             return
         if scs(self).device is None:
             self._problem("Not sent: no device is connected (r reconnects, p lists the ports)")
+            return
+        if isinstance(message, m.Stop):
+            # A STOP typed here is the STOP key's: on its own line at once, never behind another
+            # call to the device, confirmed (or not) in the message bar, and every dialog closes.
+            scs(self).action_stop()
             return
         self._problem("")
         self.sending = True
