@@ -116,17 +116,16 @@ def line_speed(args: argparse.Namespace, *, stopping: bool = False) -> int | Non
 
     ``--baud`` with a port that has no line speed (``usb://``) is a usage error rather than ignored,
     except for STOP, which nothing may hold back: there it is ignored, with a warning.
+    ``$SCSCTL_BAUD`` is the speed of the serial ports this user works with: a USB device leaves it
+    aside (checked, still, so that a malformed value is named).
     """
+    port = str(getattr(args, "port", None) or "")
     if getattr(args, "baud", None) is not None:
-        port = getattr(args, "port", None)
         if port:
-            from ..controller import speed_options
+            from ..controller import has_line_speed, no_line_speed_text
 
-            if not speed_options(str(port), int(args.baud)):
-                problem = (
-                    f"--baud {args.baud}: {port} has no line speed to set (a USB device's data goes over its bulk "
-                    "endpoints at the bus's own speed)"
-                )
+            if not has_line_speed(port):
+                problem = f"--baud {args.baud}: {no_line_speed_text(port)}"
                 if stopping:
                     print(f"scsctl: warning: {problem}; ignored", file=sys.stderr)
                     return None
@@ -137,7 +136,13 @@ def line_speed(args: argparse.Namespace, *, stopping: bool = False) -> int | Non
         return None
     from ..parsing import whole_number as parse
 
-    return parse(text, f"${BAUD_ENV}", minimum=1)
+    baud = parse(text, f"${BAUD_ENV}", minimum=1)
+    if port:
+        from ..controller import has_line_speed
+
+        if not has_line_speed(port):
+            return None
+    return baud
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:

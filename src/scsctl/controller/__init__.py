@@ -52,7 +52,7 @@ from firmware_protocol import PROTOCOL_VERSION
 from firmware_protocol import messages as m
 
 from ..audit import AuditLog, AuditRecord, default_operator
-from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfileProblem, ScsError
+from ..errors import AuditError, LinkError, PortBusy, ProfileMismatch, ProfileProblem, ScsError, UsageError
 from ..guard import (
     WARNING_CHARGE_DENSITY,
     WARNING_PATIENT_MAX_CHARGE_DENSITY,
@@ -87,7 +87,14 @@ from ..link import (
     write_pcap,
 )
 from ..profiles import DeviceProfile, ensure_model_matches, get_profile, profile_for_model, profile_table
-from ..transports import Transport, speed_options, take_over_options, transport_for_url
+from ..transports import (
+    Transport,
+    has_line_speed,
+    no_line_speed_text,
+    speed_options,
+    take_over_options,
+    transport_for_url,
+)
 from ..trust import OsUser, Policy, recorded_role, system_policy
 from .admission import admit
 from .control import ACCEPT_TIMEOUT_S, ask_to_stop
@@ -158,8 +165,10 @@ __all__ = [
     "contact_charges",
     "emulator_targets",
     "frame_packets",
+    "has_line_speed",
     "list_ports",
     "load_capture",
+    "no_line_speed_text",
     "payload_hex",
     "profile_table",
     "program_limits",
@@ -215,9 +224,12 @@ def connect(
     committed program keeps running when this session ends, as a trial stimulator does on the belt,
     and only tentative amplitude changes revert. ``transport``: an unopened or already used
     transport to talk over instead of one made from ``url`` (e.g. the same ``emu://`` device again).
-    ``baud``: the line's speed (a serial port is set to it; reply timeouts follow it); a capture may
-    be a file name or an open text stream (``-``: standard output).
+    ``baud``: the line's speed (a serial port is set to it; reply timeouts follow it; a ``usb://``
+    device has none, and is refused one); a capture may be a file name or an open text stream
+    (``-``: standard output).
     """
+    if baud is not None and transport is None and not has_line_speed(url):
+        raise UsageError(f"baud={baud}: {no_line_speed_text(url)}; leave baud out")
     admission = admit(role, operator=operator, policy=policy, data_dir=data_dir, port=url, profile=profile,
                       profile_paths=profile_paths)  # fmt: skip
     role = admission.role

@@ -36,7 +36,9 @@ __all__ = [
     "PortListing",
     "Transport",
     "backend_for_url",
+    "has_line_speed",
     "list_ports",
+    "no_line_speed_text",
     "open_transport",
     "speed_options",
     "take_over_options",
@@ -72,6 +74,17 @@ def backend_for_url(url: str) -> str:
 def take_over_options(url: str) -> dict[str, Any]:
     """Options that open ``url`` beside a holder that does not answer (for STOP only): not exclusively."""
     return {"exclusive": False} if backend_for_url(url) == _SERIAL else {}
+
+
+def has_line_speed(url: str) -> bool:
+    """Whether ``url``'s port has a line speed to set: not a USB device, whose data goes over its
+    bulk endpoints at the bus's own speed."""
+    return backend_for_url(url) != BACKENDS["usb"]
+
+
+def no_line_speed_text(url: str) -> str:
+    """Why a line speed given for ``url`` (a USB device) cannot be set, for the error a caller raises."""
+    return f"{url} has no line speed to set (a USB device's data goes over its bulk endpoints at the bus's own speed)"
 
 
 def speed_options(url: str, baud: int | None) -> dict[str, Any]:

@@ -120,3 +120,26 @@ def test_baud_for_a_usb_device_does_not_hold_back_stop(capsys: pytest.CaptureFix
     assert main(["stop", "--port", "usb://1209:5101", "--baud", "9600"]) == 5
     err = capsys.readouterr().err
     assert "warning: --baud 9600: usb://1209:5101 has no line speed to set" in err and "ignored" in err
+
+
+def test_baud_for_a_usb_device_is_refused_by_the_python_api_too(tmp_path: Path) -> None:
+    from scsctl.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"baud=9600: usb://1209:5101 has no line speed to set"):
+        scsctl.connect("usb://1209:5101", baud=9600, data_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # refused before anything: not even an audit log
+
+
+def test_the_baud_environment_variable_is_left_aside_for_a_usb_device(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scsctl.cli.main import main
+
+    # $SCSCTL_BAUD is the speed of this user's serial ports: with a USB device it is not an error,
+    # and the command goes on to the port (none here: exit 5, the transport's error).
+    monkeypatch.setenv("SCSCTL_BAUD", "9600")
+    assert main(["status", "--port", "usb://1209:5101"]) == 5
+    assert "line speed" not in capsys.readouterr().err
+    monkeypatch.setenv("SCSCTL_BAUD", "fast")
+    assert main(["status", "--port", "usb://1209:5101"]) == 2  # still named when it is malformed
+    assert "$SCSCTL_BAUD" in capsys.readouterr().err
