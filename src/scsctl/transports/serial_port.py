@@ -161,6 +161,8 @@ class SerialTransport(Transport):
             self._options["exclusive"] = True
         self._serial: Any = None
         self._cancel = threading.Event()
+        self._poller: tuple[tuple[int, int], select.poll] | None = None
+        """The poll object watching (the port's descriptor, the abort pipe's), made again when either changes."""
         self._head = bytearray()
         self._loss: TransportError | None = None
         """The first bytes read since opening: a network server's parting words, if it closes at once."""
@@ -413,14 +415,21 @@ class SerialTransport(Transport):
         return bytes(data)
 
     def _read_fd(self, fd: int, abort: int, max_bytes: int, timeout_s: float | None) -> bytes:
-        # A POSIX port: one select() and one read() of whatever has arrived, where pyserial's
-        # read(1) + in_waiting + read(n) takes five system calls for the same bytes.
+        # A POSIX port: one poll() and one read() of whatever has arrived, where pyserial's
+        # read(1) + in_waiting + read(n) takes five system calls for the same bytes. A hang-up or
+        # an error on the port counts as readable: the read then says what happened.
+        poller = self._poller
+        if poller is None or poller[0] != (fd, abort):
+            watch = select.poll()
+            watch.register(fd, select.POLLIN)
+            watch.register(abort, select.POLLIN)
+            poller = self._poller = ((fd, abort), watch)
         try:
-            ready = select.select([fd, abort], [], [], timeout_s)[0]
-            if abort in ready:
-                os.read(abort, 1000)  # cancel_read(): return at once (``_cancel`` stays set for read())
-                return b""
+            ready = poller[1].poll(None if timeout_s is None else timeout_s * 1000)
             if not ready:
+                return b""
+            if any(ready_fd == abort for ready_fd, _ in ready):
+                os.read(abort, 1000)  # cancel_read(): return at once (``_cancel`` stays set for read())
                 return b""
             data = os.read(fd, max_bytes)
         except InterruptedError:
