@@ -77,7 +77,7 @@ from firmware_protocol.constants import (
     is_command,
 )
 
-from .battery import Battery, average_output_ua
+from .battery import Battery, ThresholdTimes, average_output_ua
 from .faults import (
     BatteryLevel,
     FirmwareFault,
@@ -99,10 +99,10 @@ from .storage import Storage
 from .timers import Scheduler, Timer
 
 _EPS_S = 1e-9
+"""Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 RX_GAP_S = 0.05
 """A partial frame with no further byte for this long is given up (PROTOCOL.md, receiver rules):
 otherwise a damaged length byte would make the device swallow the host's next frames."""
-"""Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 
 _HOLDS_FAULT = (
     FaultFlags.LEAD_OPEN | FaultFlags.LEAD_SHORT | FaultFlags.OVER_COMPLIANCE
@@ -115,6 +115,12 @@ _BUSY_WHILE_MEASURING = frozenset({
 })  # fmt: skip
 _BATTERY_LOW_BIT = int(FaultFlags.BATTERY_LOW)
 _END_OF_SERVICE_BIT = int(FaultFlags.END_OF_SERVICE)
+_TENTATIVE_BIT = int(StatusFlags.TENTATIVE)
+_SESSION_OPEN_BIT = int(StatusFlags.SESSION_OPEN)
+_STOP_ON_LINK_LOSS_BIT = int(StatusFlags.STOP_ON_LINK_LOSS)
+_IMPEDANCE_FRESH_BIT = int(StatusFlags.IMPEDANCE_FRESH)
+_STATUS_FLAGS = tuple(StatusFlags(bits) for bits in range(int(max(StatusFlags)) * 2))
+"""Every combination of the status flags, by its bits: GET_STATUS picks one instead of building it."""
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
 
@@ -226,6 +232,7 @@ class Firmware:
         self._scheduled_count = 0
         self._seq = 0
         """The seq of the command being executed (a measurement answers it later)."""
+        self._battery_times = ThresholdTimes()
         self._timers: Scheduler[_Timer] = Scheduler(
             [
                 Timer(_Timer.STALL_END, lambda: self._stall_until_s, lambda t: self._end_stall()),
@@ -273,6 +280,8 @@ class Firmware:
         return self._flush()
 
     def _take(self, items: list[Frame | InvalidFrame]) -> None:
+        if items:
+            self._timers.forget()  # a command may move any timer
         for item in items:
             prepared = self._prepare(item)
             if self._stalled():
@@ -402,33 +411,31 @@ class Firmware:
         Time never runs backwards: an earlier ``now_s`` is taken as the present clock.
         """
         now_s = max(now_s, self._clock_s)
-        while (timer := self._timers.earliest()) is not None and timer[0] <= now_s + _EPS_S:
+        while (timer := self._timers.next()) is not None and timer[0] <= now_s + _EPS_S:
             t = max(timer[0], self._clock_s)
             self._elapse(t)
             self._timers.fire(timer[1], t)
             self._flush_events()
-        if now_s > self._clock_s:
-            self._timers.forget()  # the battery's times move with the clock: worked out again
-            self._elapse(now_s)
-        else:
-            self._timers.remember(timer)
+        self._elapse(now_s)
 
     def _timer_inputs(self) -> tuple[object, ...]:
-        """What the timers read that is not the firmware's own: while these are the same
-        objects, a timer worked out since the firmware last changed still holds.
+        """What the timers read that is not the firmware's own: while these are equal, a timer
+        worked out since the firmware last changed still holds.
 
-        The firmware's own state changes only in its methods, each of which drops or renews the
-        memo; the hardware around it (battery, storage, model) tests may change directly.
+        The firmware's own state changes only in its methods, each of which drops the memo (a
+        command, a timer firing, an injected fault, a power cycle); the hardware around it
+        (battery, storage, model) tests may change directly. No deadline reads the clock: the
+        battery's are times that stay put as it drains at a constant draw (``ThresholdTimes``),
+        so the clock moving leaves the memo standing.
         """
-        battery = self.battery
         slot = self._run_slot
         program = None if slot is None else self.storage.programs.get(slot)
-        return (battery, battery.config, battery.remaining_uas, self.model, self.storage, program)
+        return (self._battery_threshold_times(), self.model, self.storage, program)
 
     def _elapse(self, t: float) -> None:
         dt = t - self._clock_s
         if dt > 0:
-            self.battery.drain(dt, self._avg_output_ua)
+            self._battery_times.drain(self.battery, dt, self._avg_output_ua)
             if self._state in OUTPUT_STATES:
                 self.storage.counters.stimulation_s += dt
             self._clock_s = t
@@ -448,20 +455,19 @@ class Firmware:
     def _watchdog_due(self) -> float | None:
         return self._last_command_s + self._watchdog_ms / 1000 if self._watchdog_ms else None
 
-    def _battery_due(self, level_pct: float, latched_bit: int) -> float | None:
-        """When the battery reaches ``level_pct`` at the present draw, unless the fault flag
-        ``latched_bit`` is raised. (Hot: asked on every command, so int bits, not ``Flag`` arithmetic.)"""
-        if int(self._fault_flags) & latched_bit:
-            return None
-        battery = self.battery
-        dt = battery.seconds_until_at_draw(level_pct, battery.draw_ua(self._avg_output_ua))
-        return None if dt is None else self._clock_s + dt
+    def _battery_threshold_times(self) -> tuple[float | None, float | None]:
+        """When the battery reaches its BATTERY_LOW and END_OF_SERVICE levels at the present draw."""
+        return self._battery_times.at(self.battery, self._avg_output_ua, self._clock_s)
 
     def _battery_low_due(self) -> float | None:
-        return self._battery_due(self.battery.config.low_pct, _BATTERY_LOW_BIT)
+        if int(self._fault_flags) & _BATTERY_LOW_BIT:  # int bits: Flag arithmetic is slow, asked per command
+            return None
+        return self._battery_threshold_times()[0]
 
     def _end_of_service_due(self) -> float | None:
-        return self._battery_due(self.battery.config.end_of_service_pct, _END_OF_SERVICE_BIT)
+        if int(self._fault_flags) & _END_OF_SERVICE_BIT:
+            return None
+        return self._battery_threshold_times()[1]
 
     # --- the running program -----------------------------------------------------------------------
 
@@ -913,15 +919,15 @@ class Firmware:
         )
 
     def _on_get_status(self, msg: m.GetStatus) -> _Reply:
-        flags = StatusFlags.NONE
+        flags = 0  # int bits, then the StatusFlags they make: Flag arithmetic is slow on this hot path
         if self._tentative_ua is not None:
-            flags |= StatusFlags.TENTATIVE
+            flags |= _TENTATIVE_BIT
         if self._watchdog_ms:
-            flags |= StatusFlags.SESSION_OPEN
+            flags |= _SESSION_OPEN_BIT
             if self._stop_on_loss:
-                flags |= StatusFlags.STOP_ON_LINK_LOSS
+                flags |= _STOP_ON_LINK_LOSS_BIT
         if self._impedance_fresh:
-            flags |= StatusFlags.IMPEDANCE_FRESH
+            flags |= _IMPEDANCE_FRESH_BIT
         selected = self.storage.selected_slot
         return m.Status(
             state=self._state,
@@ -931,7 +937,7 @@ class Firmware:
             battery_pct=self.battery.percent,
             battery_mv=self.battery.mv,
             fault_flags=self._fault_flags,
-            status_flags=flags,
+            status_flags=_STATUS_FLAGS[flags],
             uptime_s=min(int(self._clock_s - self._power_on_s), _U32),
         )
 
