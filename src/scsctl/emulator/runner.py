@@ -540,12 +540,9 @@ class EmulatorRunner(Generic[F]):
             return
         with self._cond:
             now_s = self._clock()
-            thread = self._thread
             port = self._port
-            if (
-                self._stopping or port is None or thread is None or not thread.is_alive()
-                or not self._sim.instant
-            ):  # fmt: skip
+            # A thread still set is alive: one that ends clears it under this lock (_run).
+            if self._stopping or port is None or self._thread is None or not self._sim.instant:
                 self._sim.from_host(data, now_s)
                 self._kick()
                 return
@@ -639,6 +636,10 @@ class EmulatorRunner(Generic[F]):
                         self._cond.wait(timeout_s)
         except Exception as err:  # noqa: BLE001 - kept for the host side to report, and logged
             self._failed(err)
+        finally:
+            with self._cond:  # ended, however: not running any more, whoever asks under the lock
+                if self._thread is me:
+                    self._thread = None
 
 
 CODECS = ("python", "c")
