@@ -15,13 +15,13 @@ import pytest
 
 from firmware_protocol import Decoder, Frame, encode
 from firmware_protocol import messages as m
-from firmware_protocol.constants import FaultCode, HeartbeatFlags, State
+from firmware_protocol.constants import AmplitudeFlags, FaultCode, HeartbeatFlags, State
 from scsctl.emulator import Battery, BatteryConfig, BatteryLevel, Firmware, LeadOpen, Stall
 from scsctl.emulator.battery import ThresholdTimes, average_output_ua
 from scsctl.emulator.runner import EmulatorRunner, make_emulator
 from scsctl.transports.emulated import MemoryPort
 
-from .host import Host, program, ready
+from .host import Host, contacts, program, ready
 from .stand_in import GUARD_S, StandInFirmware
 
 STATUS_REQUEST = encode(m.GetStatus(), 1)
@@ -170,6 +170,22 @@ def test_a_heartbeat_moves_the_watchdog_either_way() -> None:
     host.at(1.1)
     host.ok(m.Heartbeat(1000, HeartbeatFlags.NONE))  # longer: due at 2.1 s, not 1.2 s
     _arrives_at(host, FaultCode.WATCHDOG_EXPIRY, 2.1)
+
+
+def test_contact_currents_follow_each_amplitude_and_program() -> None:
+    host = ready()
+    split = contacts(16, {0: 100}, {1: 50, 2: 50})
+    host.ok(m.SetProgram(program(0, ramp_up_ms=0)))
+    host.ok(m.SetProgram(program(1, amplitude_ua=3001, ramp_up_ms=0, contacts=split)))
+    host.ok(m.Start(0))
+    assert host.fw.monitor.current.contact_ua[:3] == (3000, -3000, 0)
+    host.ok(m.SetAmplitude(3001, AmplitudeFlags.NONE))
+    assert host.fw.monitor.current.contact_ua[:3] == (3001, -3001, 0)
+    host.ok(m.Stop())
+    host.ok(m.Start(1))  # the same amplitude on other contacts
+    assert host.fw.monitor.current.contact_ua[:3] == (3001, -1501, -1500)
+    host.ok(m.SetAmplitude(3000, AmplitudeFlags.COMMIT))
+    assert host.fw.monitor.current.contact_ua[:3] == (3000, -1500, -1500)
 
 
 def _running(runner: EmulatorRunner[Firmware] | EmulatorRunner[StandInFirmware]) -> MemoryPort:
