@@ -117,35 +117,30 @@ class ThresholdTimes:
         self._charge_uas = 0.0
         self._times: tuple[float | None, float | None] = (None, None)
 
-    def _hold_for(self, battery: Battery, output_avg_ua: float) -> bool:
-        """The kept times are this battery's at this draw from its present charge."""
-        return (
-            battery is self._battery
-            and battery.config is self._config
-            and output_avg_ua == self._output_avg_ua
-            and battery._remaining_uas == self._charge_uas  # same module: no property call on the hot path
-        )
-
     def at(self, battery: Battery, output_avg_ua: float, now_s: float) -> tuple[float | None, float | None]:
         """(BATTERY_LOW, END_OF_SERVICE) times at this draw, worked out at ``now_s`` if not kept.
 
         A level already reached is due at ``now_s``; None: never at this draw. The same tuple
         object is returned while the times are kept."""
-        if not self._hold_for(battery, output_avg_ua):
-            cfg = battery.config
-            draw = battery.draw_ua(output_avg_ua)
-            low_s = battery.seconds_until_at_draw(cfg.low_pct, draw)
-            end_s = battery.seconds_until_at_draw(cfg.end_of_service_pct, draw)
-            self._times = (None if low_s is None else now_s + low_s, None if end_s is None else now_s + end_s)
-            self._battery, self._config = battery, cfg
-            self._output_avg_ua, self._charge_uas = output_avg_ua, battery._remaining_uas
+        if (
+            battery is self._battery
+            and battery.config is self._config
+            and output_avg_ua == self._output_avg_ua
+            and battery._remaining_uas == self._charge_uas  # same module: no property call on the hot path
+        ):
+            return self._times
+        cfg = battery.config
+        draw = battery.draw_ua(output_avg_ua)
+        low_s = battery.seconds_until_at_draw(cfg.low_pct, draw)
+        end_s = battery.seconds_until_at_draw(cfg.end_of_service_pct, draw)
+        self._times = (None if low_s is None else now_s + low_s, None if end_s is None else now_s + end_s)
+        self._battery, self._config = battery, cfg
+        self._output_avg_ua, self._charge_uas = output_avg_ua, battery._remaining_uas
         return self._times
 
-    def drain(self, battery: Battery, dt_s: float, output_avg_ua: float) -> None:
-        """``battery.drain`` as time passes on the device clock, keeping the times if they were
-        worked out for this battery at this draw from the charge it drains from: the charge moves
-        along the line they lie on."""
-        kept = self._hold_for(battery, output_avg_ua)
+    def drain(self, battery: Battery, now_s: float, dt_s: float, output_avg_ua: float) -> None:
+        """``battery.drain`` from ``now_s`` to ``now_s + dt_s`` on the device clock: the times, made
+        sure of at ``now_s``, are kept, as the charge moves along the line they lie on."""
+        self.at(battery, output_avg_ua, now_s)
         battery.drain(dt_s, output_avg_ua)
-        if kept:
-            self._charge_uas = battery._remaining_uas
+        self._charge_uas = battery._remaining_uas

@@ -143,6 +143,11 @@ def _flag(code: FaultCode) -> FaultFlags:
     return FaultFlags(1 << (int(code) - 1))
 
 
+def _cycles(p: m.Program) -> bool:
+    """The program cycles its output on and off."""
+    return p.cycle_on_s > 0 and p.cycle_off_s > 0
+
+
 class FrameDecoder(Protocol):
     """What the firmware needs of a decoder (``firmware_protocol.Decoder`` has it)."""
 
@@ -430,12 +435,13 @@ class Firmware:
         """
         slot = self._run_slot
         program = None if slot is None else self.storage.programs.get(slot)
-        return (self._battery_threshold_times(), self.model, self.storage, program)
+        battery_times = self._battery_times.at(self.battery, self._avg_output_ua, self._clock_s)
+        return (battery_times, self.model, self.storage, program)
 
     def _elapse(self, t: float) -> None:
         dt = t - self._clock_s
         if dt > 0:
-            self._battery_times.drain(self.battery, dt, self._avg_output_ua)
+            self._battery_times.drain(self.battery, self._clock_s, dt, self._avg_output_ua)
             if self._state in OUTPUT_STATES:
                 self.storage.counters.stimulation_s += dt
             self._clock_s = t
@@ -482,8 +488,7 @@ class Firmware:
         return self.storage.programs[selected].amplitude_ua if selected is not None else 0
 
     def _cycling(self) -> bool:
-        p = self._program()
-        return p.cycle_on_s > 0 and p.cycle_off_s > 0
+        return _cycles(self._program())
 
     def _ramp_step_time(self, ramp_ms: int) -> float:
         step_ms = min(self._ramp_step * self.model.ramp_step_ms, ramp_ms)
@@ -493,15 +498,16 @@ class Firmware:
         if self._run_slot is None:
             return None
         p = self._program()
-        cycle_end = self._on_start_s + p.cycle_on_s if self._cycling() else None
-        if self._state == State.RAMPING_UP:
+        cycle_end = self._on_start_s + p.cycle_on_s if _cycles(p) else None
+        state = self._state
+        if state == State.STIMULATING:  # the usual state while a program runs: asked first
+            return cycle_end
+        if state == State.RAMPING_UP:
             step = self._ramp_step_time(self._ramp_ms)
             return step if cycle_end is None else min(step, cycle_end)
-        if self._state == State.STIMULATING:
-            return cycle_end
-        if self._state == State.RAMPING_DOWN:
+        if state == State.RAMPING_DOWN:
             return self._ramp_step_time(self._ramp_ms)
-        if self._state == State.CYCLING_OFF:
+        if state == State.CYCLING_OFF:
             return self._phase_start_s + p.cycle_off_s
         return None
 
