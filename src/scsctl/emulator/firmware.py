@@ -115,6 +115,9 @@ _BUSY_WHILE_MEASURING = frozenset({
 })  # fmt: skip
 _BATTERY_LOW_BIT = int(FaultFlags.BATTERY_LOW)
 _END_OF_SERVICE_BIT = int(FaultFlags.END_OF_SERVICE)
+_WATCHDOG_EXPIRY_BIT = int(FaultFlags.WATCHDOG_EXPIRY)
+_STOP_ON_LOSS_BIT = int(HeartbeatFlags.STOP_ON_LOSS)
+_COMMIT_BIT = int(AmplitudeFlags.COMMIT)
 _TENTATIVE_BIT = int(StatusFlags.TENTATIVE)
 _SESSION_OPEN_BIT = int(StatusFlags.SESSION_OPEN)
 _STOP_ON_LINK_LOSS_BIT = int(StatusFlags.STOP_ON_LINK_LOSS)
@@ -953,11 +956,12 @@ class Firmware:
             return out_of_range(Param.WATCHDOG_TIMEOUT, WATCHDOG_MIN_MS)
         if timeout > WATCHDOG_MAX_MS:
             return out_of_range(Param.WATCHDOG_TIMEOUT, WATCHDOG_MAX_MS)
-        if int(msg.flags) & ~int(HeartbeatFlags.STOP_ON_LOSS):
+        flags = int(msg.flags)  # int bits: Flag arithmetic is slow, and a heartbeat comes often
+        if flags & ~_STOP_ON_LOSS_BIT:
             return out_of_range(Param.FLAGS, 0)
         self._watchdog_ms = timeout
-        self._stop_on_loss = bool(timeout and msg.flags & HeartbeatFlags.STOP_ON_LOSS)
-        if timeout:
+        self._stop_on_loss = bool(timeout and flags & _STOP_ON_LOSS_BIT)
+        if timeout and int(self._fault_flags) & _WATCHDOG_EXPIRY_BIT:
             self._fault_flags &= ~FaultFlags.WATCHDOG_EXPIRY
         return m.HeartbeatAck()
 
@@ -1039,9 +1043,11 @@ class Firmware:
         return m.StopAck()
 
     def _on_set_amplitude(self, msg: m.SetAmplitude) -> _Reply:
-        if int(msg.flags) & ~int(AmplitudeFlags.COMMIT):
+        flags = int(msg.flags)  # int bits: Flag arithmetic is slow (``msg.commit`` is this bit)
+        if flags & ~_COMMIT_BIT:
             return out_of_range(Param.FLAGS, 0)
-        if not msg.commit and not self.model.tentative_amplitude:
+        commit = bool(flags & _COMMIT_BIT)
+        if not commit and not self.model.tentative_amplitude:
             return Refusal(NakReason.NOT_PERMITTED)
         if self._state not in (State.STIMULATING, State.CYCLING_OFF):
             return Refusal(NakReason.WRONG_STATE)
@@ -1052,7 +1058,7 @@ class Firmware:
             return refusal
         counters = self.storage.counters
         counters.amplitude_change_count = min(counters.amplitude_change_count + 1, _U32)
-        if msg.commit:
+        if commit:
             assert self._run_slot is not None
             self.storage.programs[self._run_slot] = dataclasses.replace(p, amplitude_ua=amplitude)
             self._tentative_ua = None
