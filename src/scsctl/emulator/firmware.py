@@ -288,14 +288,14 @@ class Firmware:
         return self._flush()
 
     def _take(self, items: list[Frame | InvalidFrame]) -> None:
-        if items:
-            self._timers.forget()  # a command may move any timer
         for item in items:
             prepared = self._prepare(item)
             if self._stalled():
                 self._queued.append(prepared)
             else:
                 self._handle(prepared)
+        if items:
+            self._timers.forget()  # a command may have moved any timer
         self._advance(self._clock_s)  # work a command made due at once (a 0 ms measurement)
 
     def next_deadline_s(self) -> float | None:
