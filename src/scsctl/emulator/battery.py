@@ -139,8 +139,8 @@ class ThresholdTimes:
         return self._times
 
     def drain(self, battery: Battery, now_s: float, dt_s: float, output_avg_ua: float) -> None:
-        """``battery.drain`` from ``now_s`` to ``now_s + dt_s`` on the device clock: the times, made
-        sure of at ``now_s``, are kept, as the charge moves along the line they lie on."""
+        """``battery.drain`` over ``dt_s`` from ``now_s`` on the device clock, keeping the times: worked
+        out at ``now_s`` unless kept already, they stay put as the charge falls at this draw."""
         self.at(battery, output_avg_ua, now_s)
         battery.drain(dt_s, output_avg_ua)
         self._charge_uas = battery._remaining_uas
