@@ -95,3 +95,52 @@ class Battery:
         if draw <= 0:
             return None
         return (self._remaining_uas - target) / draw
+
+
+class ThresholdTimes:
+    """When a battery falls to its BATTERY_LOW and END_OF_SERVICE levels, as device times, kept.
+
+    At a constant draw the charge falls linearly, so the time a level is reached does not move as
+    the clock advances: worked out once, it holds while the battery is drained (``drain``) at that
+    draw from the charge it was worked out at, and is worked out again as soon as anything else is
+    different: the draw, the battery object, its config, or its charge set from outside
+    (``set_percent``, a direct ``Battery.drain``). Kept times equal the ones worked out afresh later
+    up to float rounding, far below the firmware's 1 ns tolerance.
+    """
+
+    __slots__ = ("_battery", "_charge_uas", "_config", "_output_avg_ua", "_times")
+
+    def __init__(self) -> None:
+        self._battery: Battery | None = None
+        self._config: BatteryConfig | None = None
+        self._output_avg_ua = 0.0
+        self._charge_uas = 0.0
+        self._times: tuple[float | None, float | None] = (None, None)
+
+    def at(self, battery: Battery, output_avg_ua: float, now_s: float) -> tuple[float | None, float | None]:
+        """(BATTERY_LOW, END_OF_SERVICE) times at this draw, worked out at ``now_s`` if not kept.
+
+        A level already reached is due at ``now_s``; None: never at this draw. The same tuple
+        object is returned while the times are kept."""
+        if (
+            battery is self._battery
+            and battery.config is self._config
+            and output_avg_ua == self._output_avg_ua
+            and battery._remaining_uas == self._charge_uas  # same module: no property call on the hot path
+        ):
+            return self._times
+        cfg = battery.config
+        draw = battery.draw_ua(output_avg_ua)
+        low_s = battery.seconds_until_at_draw(cfg.low_pct, draw)
+        end_s = battery.seconds_until_at_draw(cfg.end_of_service_pct, draw)
+        self._times = (None if low_s is None else now_s + low_s, None if end_s is None else now_s + end_s)
+        self._battery, self._config = battery, cfg
+        self._output_avg_ua, self._charge_uas = output_avg_ua, battery._remaining_uas
+        return self._times
+
+    def drain(self, battery: Battery, now_s: float, dt_s: float, output_avg_ua: float) -> None:
+        """``battery.drain`` over ``dt_s`` from ``now_s`` on the device clock, keeping the times: worked
+        out at ``now_s`` unless kept already, they stay put as the charge falls at this draw."""
+        self.at(battery, output_avg_ua, now_s)
+        battery.drain(dt_s, output_avg_ua)
+        self._charge_uas = battery._remaining_uas

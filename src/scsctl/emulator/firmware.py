@@ -77,7 +77,7 @@ from firmware_protocol.constants import (
     is_command,
 )
 
-from .battery import Battery, average_output_ua
+from .battery import Battery, ThresholdTimes, average_output_ua
 from .faults import (
     BatteryLevel,
     FirmwareFault,
@@ -99,10 +99,10 @@ from .storage import Storage
 from .timers import Scheduler, Timer
 
 _EPS_S = 1e-9
+"""Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 RX_GAP_S = 0.05
 """A partial frame with no further byte for this long is given up (PROTOCOL.md, receiver rules):
 otherwise a damaged length byte would make the device swallow the host's next frames."""
-"""Timers due within this of the present fire now: float sums like t0 + 50 x 0.02 may not be exact."""
 
 _HOLDS_FAULT = (
     FaultFlags.LEAD_OPEN | FaultFlags.LEAD_SHORT | FaultFlags.OVER_COMPLIANCE
@@ -115,6 +115,15 @@ _BUSY_WHILE_MEASURING = frozenset({
 })  # fmt: skip
 _BATTERY_LOW_BIT = int(FaultFlags.BATTERY_LOW)
 _END_OF_SERVICE_BIT = int(FaultFlags.END_OF_SERVICE)
+_WATCHDOG_EXPIRY_BIT = int(FaultFlags.WATCHDOG_EXPIRY)
+_STOP_ON_LOSS_BIT = int(HeartbeatFlags.STOP_ON_LOSS)
+_COMMIT_BIT = int(AmplitudeFlags.COMMIT)
+_TENTATIVE_BIT = int(StatusFlags.TENTATIVE)
+_SESSION_OPEN_BIT = int(StatusFlags.SESSION_OPEN)
+_STOP_ON_LINK_LOSS_BIT = int(StatusFlags.STOP_ON_LINK_LOSS)
+_IMPEDANCE_FRESH_BIT = int(StatusFlags.IMPEDANCE_FRESH)
+_STATUS_FLAGS = tuple(StatusFlags(bits) for bits in range(int(max(StatusFlags)) * 2))
+"""Every combination of the status flags, by its bits: GET_STATUS picks one instead of building it."""
 _U16 = 0xFFFF
 _U32 = 0xFFFFFFFF
 
@@ -135,6 +144,11 @@ _Reply = m.Message | Refusal | None
 
 def _flag(code: FaultCode) -> FaultFlags:
     return FaultFlags(1 << (int(code) - 1))
+
+
+def _cycles(p: m.Program) -> bool:
+    """The program cycles its output on and off."""
+    return p.cycle_on_s > 0 and p.cycle_off_s > 0
 
 
 class FrameDecoder(Protocol):
@@ -226,6 +240,7 @@ class Firmware:
         self._scheduled_count = 0
         self._seq = 0
         """The seq of the command being executed (a measurement answers it later)."""
+        self._battery_times = ThresholdTimes()
         self._timers: Scheduler[_Timer] = Scheduler(
             [
                 Timer(_Timer.STALL_END, lambda: self._stall_until_s, lambda t: self._end_stall()),
@@ -279,6 +294,8 @@ class Firmware:
                 self._queued.append(prepared)
             else:
                 self._handle(prepared)
+        if items:
+            self._timers.forget()  # a command may have moved any timer
         self._advance(self._clock_s)  # work a command made due at once (a 0 ms measurement)
 
     def next_deadline_s(self) -> float | None:
@@ -402,33 +419,32 @@ class Firmware:
         Time never runs backwards: an earlier ``now_s`` is taken as the present clock.
         """
         now_s = max(now_s, self._clock_s)
-        while (timer := self._timers.earliest()) is not None and timer[0] <= now_s + _EPS_S:
+        while (timer := self._timers.next()) is not None and timer[0] <= now_s + _EPS_S:
             t = max(timer[0], self._clock_s)
             self._elapse(t)
             self._timers.fire(timer[1], t)
             self._flush_events()
-        if now_s > self._clock_s:
-            self._timers.forget()  # the battery's times move with the clock: worked out again
-            self._elapse(now_s)
-        else:
-            self._timers.remember(timer)
+        self._elapse(now_s)
 
     def _timer_inputs(self) -> tuple[object, ...]:
-        """What the timers read that is not the firmware's own: while these are the same
-        objects, a timer worked out since the firmware last changed still holds.
+        """What the timers read that is not the firmware's own: while these are equal, a timer
+        worked out since the firmware last changed still holds.
 
-        The firmware's own state changes only in its methods, each of which drops or renews the
-        memo; the hardware around it (battery, storage, model) tests may change directly.
+        The firmware's own state changes only in its methods, each of which drops the memo (a
+        command, a timer firing, an injected fault, a power cycle); the hardware around it
+        (battery, storage, model) tests may change directly. No deadline reads the clock: the
+        battery's are times that stay put as it drains at a constant draw (``ThresholdTimes``),
+        so the clock moving leaves the memo standing.
         """
-        battery = self.battery
         slot = self._run_slot
         program = None if slot is None else self.storage.programs.get(slot)
-        return (battery, battery.config, battery.remaining_uas, self.model, self.storage, program)
+        battery_times = self._battery_times.at(self.battery, self._avg_output_ua, self._clock_s)
+        return (battery_times, self.model, self.storage, program)
 
     def _elapse(self, t: float) -> None:
         dt = t - self._clock_s
         if dt > 0:
-            self.battery.drain(dt, self._avg_output_ua)
+            self._battery_times.drain(self.battery, self._clock_s, dt, self._avg_output_ua)
             if self._state in OUTPUT_STATES:
                 self.storage.counters.stimulation_s += dt
             self._clock_s = t
@@ -448,20 +464,19 @@ class Firmware:
     def _watchdog_due(self) -> float | None:
         return self._last_command_s + self._watchdog_ms / 1000 if self._watchdog_ms else None
 
-    def _battery_due(self, level_pct: float, latched_bit: int) -> float | None:
-        """When the battery reaches ``level_pct`` at the present draw, unless the fault flag
-        ``latched_bit`` is raised. (Hot: asked on every command, so int bits, not ``Flag`` arithmetic.)"""
-        if int(self._fault_flags) & latched_bit:
-            return None
-        battery = self.battery
-        dt = battery.seconds_until_at_draw(level_pct, battery.draw_ua(self._avg_output_ua))
-        return None if dt is None else self._clock_s + dt
+    def _battery_threshold_times(self) -> tuple[float | None, float | None]:
+        """When the battery reaches its BATTERY_LOW and END_OF_SERVICE levels at the present draw."""
+        return self._battery_times.at(self.battery, self._avg_output_ua, self._clock_s)
 
     def _battery_low_due(self) -> float | None:
-        return self._battery_due(self.battery.config.low_pct, _BATTERY_LOW_BIT)
+        if int(self._fault_flags) & _BATTERY_LOW_BIT:  # int bits: Flag arithmetic is slow, asked per command
+            return None
+        return self._battery_threshold_times()[0]
 
     def _end_of_service_due(self) -> float | None:
-        return self._battery_due(self.battery.config.end_of_service_pct, _END_OF_SERVICE_BIT)
+        if int(self._fault_flags) & _END_OF_SERVICE_BIT:
+            return None
+        return self._battery_threshold_times()[1]
 
     # --- the running program -----------------------------------------------------------------------
 
@@ -476,8 +491,7 @@ class Firmware:
         return self.storage.programs[selected].amplitude_ua if selected is not None else 0
 
     def _cycling(self) -> bool:
-        p = self._program()
-        return p.cycle_on_s > 0 and p.cycle_off_s > 0
+        return _cycles(self._program())
 
     def _ramp_step_time(self, ramp_ms: int) -> float:
         step_ms = min(self._ramp_step * self.model.ramp_step_ms, ramp_ms)
@@ -487,15 +501,16 @@ class Firmware:
         if self._run_slot is None:
             return None
         p = self._program()
-        cycle_end = self._on_start_s + p.cycle_on_s if self._cycling() else None
-        if self._state == State.RAMPING_UP:
+        cycle_end = self._on_start_s + p.cycle_on_s if _cycles(p) else None
+        state = self._state
+        if state == State.STIMULATING:  # the usual state while a program runs: asked first
+            return cycle_end
+        if state == State.RAMPING_UP:
             step = self._ramp_step_time(self._ramp_ms)
             return step if cycle_end is None else min(step, cycle_end)
-        if self._state == State.STIMULATING:
-            return cycle_end
-        if self._state == State.RAMPING_DOWN:
+        if state == State.RAMPING_DOWN:
             return self._ramp_step_time(self._ramp_ms)
-        if self._state == State.CYCLING_OFF:
+        if state == State.CYCLING_OFF:
             return self._phase_start_s + p.cycle_off_s
         return None
 
@@ -913,15 +928,15 @@ class Firmware:
         )
 
     def _on_get_status(self, msg: m.GetStatus) -> _Reply:
-        flags = StatusFlags.NONE
+        flags = 0  # int bits, then the StatusFlags they make: Flag arithmetic is slow on this hot path
         if self._tentative_ua is not None:
-            flags |= StatusFlags.TENTATIVE
+            flags |= _TENTATIVE_BIT
         if self._watchdog_ms:
-            flags |= StatusFlags.SESSION_OPEN
+            flags |= _SESSION_OPEN_BIT
             if self._stop_on_loss:
-                flags |= StatusFlags.STOP_ON_LINK_LOSS
+                flags |= _STOP_ON_LINK_LOSS_BIT
         if self._impedance_fresh:
-            flags |= StatusFlags.IMPEDANCE_FRESH
+            flags |= _IMPEDANCE_FRESH_BIT
         selected = self.storage.selected_slot
         return m.Status(
             state=self._state,
@@ -931,7 +946,7 @@ class Firmware:
             battery_pct=self.battery.percent,
             battery_mv=self.battery.mv,
             fault_flags=self._fault_flags,
-            status_flags=flags,
+            status_flags=_STATUS_FLAGS[flags],
             uptime_s=min(int(self._clock_s - self._power_on_s), _U32),
         )
 
@@ -941,11 +956,12 @@ class Firmware:
             return out_of_range(Param.WATCHDOG_TIMEOUT, WATCHDOG_MIN_MS)
         if timeout > WATCHDOG_MAX_MS:
             return out_of_range(Param.WATCHDOG_TIMEOUT, WATCHDOG_MAX_MS)
-        if int(msg.flags) & ~int(HeartbeatFlags.STOP_ON_LOSS):
+        flags = int(msg.flags)  # int bits: Flag arithmetic is slow, and a heartbeat comes often
+        if flags & ~_STOP_ON_LOSS_BIT:
             return out_of_range(Param.FLAGS, 0)
         self._watchdog_ms = timeout
-        self._stop_on_loss = bool(timeout and msg.flags & HeartbeatFlags.STOP_ON_LOSS)
-        if timeout:
+        self._stop_on_loss = bool(timeout and flags & _STOP_ON_LOSS_BIT)
+        if timeout and int(self._fault_flags) & _WATCHDOG_EXPIRY_BIT:
             self._fault_flags &= ~FaultFlags.WATCHDOG_EXPIRY
         return m.HeartbeatAck()
 
@@ -1027,9 +1043,11 @@ class Firmware:
         return m.StopAck()
 
     def _on_set_amplitude(self, msg: m.SetAmplitude) -> _Reply:
-        if int(msg.flags) & ~int(AmplitudeFlags.COMMIT):
+        flags = int(msg.flags)  # int bits: Flag arithmetic is slow (``msg.commit`` is this bit)
+        if flags & ~_COMMIT_BIT:
             return out_of_range(Param.FLAGS, 0)
-        if not msg.commit and not self.model.tentative_amplitude:
+        commit = bool(flags & _COMMIT_BIT)
+        if not commit and not self.model.tentative_amplitude:
             return Refusal(NakReason.NOT_PERMITTED)
         if self._state not in (State.STIMULATING, State.CYCLING_OFF):
             return Refusal(NakReason.WRONG_STATE)
@@ -1040,7 +1058,7 @@ class Firmware:
             return refusal
         counters = self.storage.counters
         counters.amplitude_change_count = min(counters.amplitude_change_count + 1, _U32)
-        if msg.commit:
+        if commit:
             assert self._run_slot is not None
             self.storage.programs[self._run_slot] = dataclasses.replace(p, amplitude_ua=amplitude)
             self._tentative_ua = None

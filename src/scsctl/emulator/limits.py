@@ -38,6 +38,11 @@ def out_of_range(param: Param, limit: int, index: int = NO_INDEX) -> Refusal:
     return Refusal(NakReason.OUT_OF_RANGE, param, index, limit)
 
 
+_last_currents: tuple[int, tuple[ContactSetting, ...], tuple[int, ...]] | None = None
+"""The last ``contact_currents_ua`` answer for a tuple of contacts: a command asks for the running
+program's currents up to three times (its limits, the output it sets, the output stage's checks)."""
+
+
 def contact_currents_ua(amplitude_ua: int, contacts: Sequence[ContactSetting]) -> tuple[int, ...]:
     """The current each contact carries (unsigned, uA; 0 for OFF contacts).
 
@@ -46,7 +51,22 @@ def contact_currents_ua(amplitude_ua: int, contacts: Sequence[ContactSetting]) -
     every contact gets the floor of ``amplitude_ua x share_pct / 100``, then the microamperes left
     over go one each to the contacts with the largest remainders, the lower index first on a tie.
     Rounding each contact on its own would not add up: 25 uA at 50/50 would give 13 + 13.
+
+    The answer for the same tuple object and amplitude is the last one: a tuple of frozen settings
+    never changes, and the one kept is referenced here, so no other tuple can take its identity.
     """
+    global _last_currents
+    last = _last_currents
+    if last is not None and last[1] is contacts and last[0] == amplitude_ua:
+        return last[2]
+    currents = _shared_out_ua(amplitude_ua, contacts)
+    if type(contacts) is tuple:
+        _last_currents = (amplitude_ua, contacts, currents)
+    return currents
+
+
+def _shared_out_ua(amplitude_ua: int, contacts: Sequence[ContactSetting]) -> tuple[int, ...]:
+    """``contact_currents_ua`` worked out."""
     currents = [0] * len(contacts)
     for polarity in (Polarity.ANODE, Polarity.CATHODE):
         members = [i for i, c in enumerate(contacts) if c.polarity == polarity]

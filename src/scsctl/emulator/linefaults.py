@@ -335,6 +335,11 @@ class LineFaults:
     def specs(self) -> tuple[FaultSpec, ...]:
         return tuple(self._specs)
 
+    @property
+    def none(self) -> bool:
+        """No stream fault is in force (``specs`` is empty, without building it)."""
+        return not self._specs
+
     def add(self, spec: FaultSpec) -> None:
         if spec.kind.is_event:
             raise UsageError(f"fault {spec}: a line event is scheduled by the runner, not LineFaults")

@@ -261,7 +261,7 @@ class LineSimulator(Generic[F]):
         event scheduled, no stall ever held (one, even over, keeps this False until cleared)."""
         return (
             self.baud is None
-            and not self.line_faults.specs
+            and self.line_faults.none
             and not self._events
             and self._to_device.never_held()
             and self._to_host.never_held()
@@ -269,10 +269,15 @@ class LineSimulator(Generic[F]):
 
     # --- bytes ----------------------------------------------------------------------------------
 
-    def pass_through(self, data: bytes, now_s: float) -> bytes | None:
+    def pass_through(self, data: bytes, now_s: float) -> tuple[bytes, float | None] | None:
         """On an instant line with nothing on it: the firmware's answer to ``data`` (and any timed
         work due by ``now_s``), as ``from_host`` + ``advance`` would give it, without queueing the
-        bytes on the wires; None (nothing done) when the line is not that simple now."""
+        bytes on the wires, and ``next_wake_s()`` after it; None (nothing done) when the line is
+        not that simple now.
+
+        The wake time is the firmware's deadline: nothing is left on the line (no bytes on either
+        wire, no line event on an instant line, nothing pending), so ``next_wake_s`` would say the
+        same after asking each of them."""
         if not self.instant or self._pending or self._to_device.busy() or self._to_host.busy():
             return None
         firmware = self.firmware
@@ -280,7 +285,8 @@ class LineSimulator(Generic[F]):
         deadline_s = firmware.next_deadline_s()
         if deadline_s is not None and deadline_s <= now_s:
             out += firmware.poll(now_s)
-        return out
+            deadline_s = firmware.next_deadline_s()
+        return out, deadline_s
 
     def from_host(self, data: bytes, now_s: float) -> None:
         if data:
@@ -324,16 +330,17 @@ class LineSimulator(Generic[F]):
 
     def next_wake_s(self) -> float | None:
         """The latest time ``advance`` must be called next (None: only when bytes arrive)."""
-        times = [
-            self._to_device.next_due_s(),
-            self._to_host.next_due_s(),
-            self.firmware.next_deadline_s(),
-            self._events[0][0] if self._events else None,
-        ]
         if self._pending:
             return -math.inf
-        due = [t for t in times if t is not None]
-        return min(due) if due else None
+        wake_s = self.firmware.next_deadline_s()
+        for due_s in (
+            self._to_device.next_due_s(),
+            self._to_host.next_due_s(),
+            self._events[0][0] if self._events else None,
+        ):
+            if due_s is not None and (wake_s is None or due_s < wake_s):
+                wake_s = due_s
+        return wake_s
 
     def resume(self, now_s: float) -> None:
         """The host's end was closed for a while: catch the firmware up; what it sent is lost.
@@ -533,23 +540,20 @@ class EmulatorRunner(Generic[F]):
             return
         with self._cond:
             now_s = self._clock()
-            thread = self._thread
             port = self._port
-            if (
-                self._stopping or port is None or thread is None or not thread.is_alive()
-                or not self._sim.instant
-            ):  # fmt: skip
+            # A thread still set is alive: one that ends clears it under this lock (_run).
+            if self._stopping or port is None or self._thread is None or not self._sim.instant:
                 self._sim.from_host(data, now_s)
                 self._kick()
                 return
             try:
-                out = self._sim.pass_through(data, now_s)
-                if out is None:
+                answered = self._sim.pass_through(data, now_s)
+                if answered is None:
                     self._sim.from_host(data, now_s)
                     events, _, wake_s = self._step(now_s)
                 else:
+                    out, wake_s = answered
                     events = [out] if out else []
-                    wake_s = self._sim.next_wake_s()
                     if events:
                         self._deliver_lock.acquire()  # as _step does: released by _deliver_stepped
             except Exception as err:  # noqa: BLE001 - as in the runner thread
@@ -632,6 +636,10 @@ class EmulatorRunner(Generic[F]):
                         self._cond.wait(timeout_s)
         except Exception as err:  # noqa: BLE001 - kept for the host side to report, and logged
             self._failed(err)
+        finally:
+            with self._cond:  # ended, however: not running any more, whoever asks under the lock
+                if self._thread is me:
+                    self._thread = None
 
 
 CODECS = ("python", "c")

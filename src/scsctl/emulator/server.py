@@ -131,9 +131,8 @@ class IoLoop:
             with self._dispatch:
                 if self._closed:
                     return
-                tending = list(self._tending)
-            due = [t for t in (e._next_tend_s() for e in tending) if t is not None and t != math.inf]
-            timeout_s = max(0.0, min(due) - time.monotonic()) if due else None
+                tending = list(self._tending) if self._tending else None
+            timeout_s = self._tend_timeout_s(tending) if tending else None
             try:
                 ready = self._sel.select(timeout_s)
             except (OSError, ValueError):  # closed under us: the loop is ending
@@ -150,10 +149,17 @@ class IoLoop:
                             os.read(self._wake_r, _READ_SIZE)
                     elif endpoint in self._endpoints:
                         self._guarded(endpoint, endpoint._readable, key)
-                for endpoint in list(self._tending):
-                    self._guarded(endpoint, endpoint._tend)
-                    if endpoint._next_tend_s() is None:
-                        self._tending.discard(endpoint)
+                if self._tending:
+                    for endpoint in list(self._tending):
+                        self._guarded(endpoint, endpoint._tend)
+                        if endpoint._next_tend_s() is None:
+                            self._tending.discard(endpoint)
+
+    @staticmethod
+    def _tend_timeout_s(tending: list[Endpoint]) -> float | None:
+        """How long ``select`` may wait before an endpoint must be tended (None: until a port speaks)."""
+        due = [t for t in (e._next_tend_s() for e in tending) if t is not None and t != math.inf]
+        return max(0.0, min(due) - time.monotonic()) if due else None
 
     def _guarded(self, endpoint: Endpoint, action: Callable[..., None], *args: Any) -> None:
         try:

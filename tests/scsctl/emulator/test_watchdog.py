@@ -137,6 +137,21 @@ def test_status_shows_the_session() -> None:
     assert host.status().status_flags == StatusFlags.SESSION_OPEN | StatusFlags.STOP_ON_LINK_LOSS
 
 
+def test_a_heartbeat_arming_the_watchdog_clears_its_expiry_and_a_disarming_one_does_not() -> None:
+    host = ready()
+    host.ok(m.Heartbeat(50))
+    host.at(1.0)
+    assert host.status().fault_flags == FaultFlags.WATCHDOG_EXPIRY
+    host.ok(m.Heartbeat(0))
+    assert host.status().fault_flags == FaultFlags.WATCHDOG_EXPIRY
+    host.ok(m.Heartbeat(50, HeartbeatFlags.STOP_ON_LOSS))
+    status = host.status()
+    assert status.fault_flags == FaultFlags.NONE
+    assert status.status_flags == StatusFlags.SESSION_OPEN | StatusFlags.STOP_ON_LINK_LOSS
+    host.ok(m.Heartbeat(0, HeartbeatFlags.STOP_ON_LOSS))  # disarmed: nothing to stop on
+    assert host.status().status_flags == StatusFlags.NONE
+
+
 def _rises(host: Host, t0: float) -> list[tuple[float, int]]:
     """(time, increase) of every upward change of the delivered amplitude from ``t0`` on."""
     changes = [(t0, host.fw.monitor.amplitude_at(t0)), *host.fw.monitor.amplitude_changes(t0 + 1e-9)]
