@@ -8,7 +8,9 @@ figure family, each with ``measure(bench) -> list[Figure]``:
 module              figures
 ==================  ===========================================================================
 ``codec``           ``codec_us`` against ``struct`` by hand
-``rtt``             ``raw_echo_rtt_us``, ``rtt_us``, ``rtt_ratio`` (interleaved blocks)
+``rtt``             ``raw_echo_rtt_us``, ``rtt_us``, ``rtt_ratio`` (interleaved blocks); the host's
+                    own share: ``rtt_minimal_device_us``, ``host_rtt_ratio`` (a device that
+                    answers with next to no work)
 ``remote``          ``rfc2217_status_us``, ``rfc2217_ratio``: through pyserial's RFC 2217 server
 ``peers``           ``peer_rtt_us``, ``peer_rtt_ratio``: pymodbus RTU beside us (``--peers``)
 ``stop``            ``stop_latency_us``: stop call to output at zero, idle and under traffic;

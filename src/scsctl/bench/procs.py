@@ -183,8 +183,13 @@ def echo_process(env: Mapping[str, str] | None = None) -> ChildProcess:
     return ChildProcess(python_module("scsctl.bench.echo"), name="echo peer", env=env)
 
 
+def minimal_device_process(env: Mapping[str, str] | None = None) -> ChildProcess:
+    """The device that answers a status read with next to no work (:mod:`scsctl.bench.minimal_device`)."""
+    return ChildProcess(python_module("scsctl.bench.minimal_device"), name="minimal device", env=env)
+
+
 WARM_MODULES = ("scsctl.cli.main", "scsctl.emulator.server", "scsctl.emulator.firmware",
-                "scsctl.bench.monitored_emulator", "scsctl.bench.echo")  # fmt: skip
+                "scsctl.bench.monitored_emulator", "scsctl.bench.echo", "scsctl.bench.minimal_device")  # fmt: skip
 
 
 def warm_bytecode(env: Mapping[str, str]) -> None:

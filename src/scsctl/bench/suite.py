@@ -24,7 +24,7 @@ from .report import Figure, Report
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "codec": ("codec_us",),
-    "rtt": ("raw_echo_rtt_us", "rtt_us", "rtt_ratio"),
+    "rtt": ("raw_echo_rtt_us", "rtt_us", "rtt_ratio", "rtt_minimal_device_us", "host_rtt_ratio"),
     "remote": ("rfc2217_status_us", "rfc2217_ratio"),
     "peers": ("peer_rtt_us", "peer_rtt_ratio"),
     "stop": ("stop_latency_us", "stop_at_line_rate_us"),
