@@ -239,7 +239,21 @@ def _make_encoder(msg_type: MessageType) -> Callable[[Message], list[Any]]:
             values.append(v)
         return values
 
-    return encode_generic
+    if any(isinstance(seg, _Array) for seg in _LAYOUTS[msg_type].segments):
+        return encode_generic
+    if not names:
+        return lambda message: []
+    if len(names) == 1:
+        only = names[0]
+        return lambda message: [getattr(message, only)]
+    get_all = attrgetter(*names)
+
+    def encode_flat(message: Message) -> list[Any]:
+        # No array in the layout: every field is a plain value, all read in one call (a STATUS is
+        # encoded for every status read an emulator answers).
+        return list(get_all(message))
+
+    return encode_flat
 
 
 _DECODERS = {t: _make_decoder(t) for t in MESSAGE_CLASSES}
@@ -298,6 +312,16 @@ class Decoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Decoded]:
         buf = self._buf
+        if not buf and len(data) > HEADER_SIZE + CRC_SIZE - 1 and data[:2] == SYNC:
+            # The usual read: one whole frame and nothing else (a reply read as it came). Checked
+            # as below without copying it into the buffer; anything else takes the general path.
+            length = data[2]
+            end = HEADER_SIZE + length + CRC_SIZE
+            if len(data) == end and data[3] == length ^ 0xFF:
+                if crc16(memoryview(data)[2 : end - CRC_SIZE]) == data[end - 2] | (data[end - 1] << 8):
+                    frame = self._payload(data[4], data[5], bytes(data[HEADER_SIZE : end - CRC_SIZE]), 0)
+                    self._offset += end
+                    return [frame]
         buf += data
         out: list[Decoded] = []
         pos = 0
