@@ -384,7 +384,9 @@ class EmulatorRunner(Generic[F]):
         name: str = "scsctl-emulator",
     ) -> None:
         self._clock = clock
-        self._cond = threading.Condition(threading.RLock())
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        """Guards the simulator and the fields below; ``with self._lock`` where nothing waits or is woken."""
         self._sim = LineSimulator(firmware, now_s=clock(), baud=baud, faults=faults, seed=seed)
         self._name = name
         self._port: HostPort | None = None
@@ -538,7 +540,7 @@ class EmulatorRunner(Generic[F]):
         """
         if not data:
             return
-        with self._cond:
+        with self._lock:
             now_s = self._clock()
             port = self._port
             # A thread still set is alive: one that ends clears it under this lock (_run).
