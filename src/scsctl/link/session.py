@@ -276,8 +276,8 @@ class Link:
         self._port_lock = threading.Lock()
         self._port = threading.Condition(self._port_lock)
         """Who reads the transport: guards the four fields below (``with self._port_lock``)."""
-        self._port_owner: threading.Thread | None = None
-        """A caller reading the transport itself, or None."""
+        self._port_owner: int | None = None
+        """The thread (its ident) of a caller reading the transport itself, or None."""
         self._reader_reading = False
         self._caller_wants_port = False
         self._reader_rests_until_s = 0.0
@@ -680,7 +680,7 @@ class Link:
                 if pending.done.is_set():
                     port.notify_all()
                     return False
-            self._port_owner = threading.current_thread()
+            self._port_owner = threading.get_ident()
             return True
 
     def _give_port(self) -> None:

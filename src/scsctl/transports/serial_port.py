@@ -428,7 +428,7 @@ class SerialTransport(Transport):
             ready = poller[1].poll(None if timeout_s is None else timeout_s * 1000)
             if not ready:
                 return b""
-            if any(ready_fd == abort for ready_fd, _ in ready):
+            if len(ready) > 1 or ready[0][0] == abort:  # the abort pipe spoke: cancel_read()
                 os.read(abort, 1000)  # cancel_read(): return at once (``_cancel`` stays set for read())
                 return b""
             data = os.read(fd, max_bytes)
