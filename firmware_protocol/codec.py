@@ -317,11 +317,14 @@ class Decoder:
             # as below without copying it into the buffer; anything else takes the general path.
             length = data[2]
             end = HEADER_SIZE + length + CRC_SIZE
-            if len(data) == end and data[3] == length ^ 0xFF:
-                if crc16(memoryview(data)[2 : end - CRC_SIZE]) == data[end - 2] | (data[end - 1] << 8):
-                    frame = self._payload(data[4], data[5], bytes(data[HEADER_SIZE : end - CRC_SIZE]), 0)
-                    self._offset += end
-                    return [frame]
+            if (
+                len(data) == end
+                and data[3] == length ^ 0xFF
+                and crc16(memoryview(data)[2 : end - CRC_SIZE]) == data[end - 2] | (data[end - 1] << 8)
+            ):
+                frame = self._payload(data[4], data[5], bytes(data[HEADER_SIZE : end - CRC_SIZE]), 0)
+                self._offset += end
+                return [frame]
         buf += data
         out: list[Decoded] = []
         pos = 0
