@@ -93,7 +93,7 @@ def measure(bench: Bench) -> list[Figure]:
         Figure(
             "host_rtt_ratio",
             round(host_ratio, 2),
-            f"{host_ratio:.2f}; the emulator's share of rtt_us: {max(0.0, rtt.median - bare.median):.0f} us",
+            f"{host_ratio:.2f}; the emulator's share of rtt_us: {rtt.median - bare.median:.0f} us",
             {"rtt_minimal_device_median_us": round(bare.median, 1), "raw_echo_median_us": round(echo.median, 1)},
             f"{bare.median:.0f} us / {echo.median:.0f} us",
             detail={"emulator_share_us": round(rtt.median - bare.median, 1)},

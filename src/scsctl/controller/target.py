@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..audit import default_operator
 from ..errors import PortNotFound
-from ..transports import Transport, speed_options, transport_for_url
+from ..transports import Transport, has_line_speed, speed_options, transport_for_url
 from .ownership import PortClaim, claim_port, port_keys
 
 DEFAULT_WATCHDOG_MS = 1000
@@ -88,7 +88,9 @@ class ConnectTarget:
             tethered=self.tethered,
             watchdog_timeout_ms=self.watchdog_timeout_ms,
             profile_paths=self.profile_paths,
-            baud=self.baud,
+            # The session's line speed is its serial ports': a USB device chosen on the connect
+            # screen has none, and leaves it aside (as $SCSCTL_BAUD does).
+            baud=self.baud if has_line_speed(self.url) else None,
             transport=self.transport,
             policy=self.policy,
         )

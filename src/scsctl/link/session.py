@@ -151,7 +151,9 @@ class _Done:
 
     Every request makes one, and most are never waited on (the caller reads its own reply), so it
     costs a lock where an ``Event`` costs a ``Condition`` and two locks, and ``set`` wakes a waiter
-    by releasing the lock rather than through ``notify_all``. The lock is held while not set.
+    by releasing the lock rather than through ``notify_all``. The flag says whether it is set; the
+    lock is held while it is not (a release left over from a set that raced ``clear`` is taken back
+    by the next ``wait``).
     """
 
     __slots__ = ("_flag", "_lock")
@@ -184,7 +186,10 @@ class _Done:
             if not self._lock.acquire(timeout=max(0.0, deadline_s - time.monotonic())):
                 return self._flag
             if self._flag:
-                self._lock.release()  # stays set for is_set() and any later wait()
+                # Left free: set for is_set() and any later wait(). A second setter (a reply and a
+                # lost link at once) may have freed it under us already, which says the same.
+                with contextlib.suppress(RuntimeError):
+                    self._lock.release()
                 return True
             # A release left over from a set that raced a clear(): the lock is held again now
             # (not set), so wait out the rest.

@@ -337,7 +337,9 @@ class SerialTransport(Transport):
                 try:
                     view = view[os.write(fd, view) :]
                 except BlockingIOError:
-                    if not select.select([], [fd], [], timeout_s)[1]:
+                    writable = select.poll()  # not select(): a process with many ports has descriptors past 1023
+                    writable.register(fd, select.POLLOUT)
+                    if not writable.poll(timeout_s * 1000):
                         raise TransportError(
                             f"{self.url}: write timed out (flow control or a full line?)", port=self.url
                         ) from None

@@ -143,3 +143,15 @@ def test_the_baud_environment_variable_is_left_aside_for_a_usb_device(
     monkeypatch.setenv("SCSCTL_BAUD", "fast")
     assert main(["status", "--port", "usb://1209:5101"]) == 2  # still named when it is malformed
     assert "$SCSCTL_BAUD" in capsys.readouterr().err
+
+
+def test_a_session_speed_is_left_aside_when_the_connect_screen_picks_a_usb_device(tmp_path: Path) -> None:
+    from scsctl.controller import ConnectTarget
+    from scsctl.errors import ScsError, UsageError
+
+    # `scsctl tui --port /dev/ttyS0 --baud 9600`, then a USB device chosen on the connect screen:
+    # the speed belongs to the serial ports, so the USB device is tried (none here), not refused.
+    target = ConnectTarget("/dev/ttyS0", baud=9600, data_dir=tmp_path).with_url("usb://1209:5101")
+    with pytest.raises(ScsError) as caught:
+        target.open()
+    assert not isinstance(caught.value, UsageError), caught.value

@@ -63,3 +63,34 @@ def test_a_set_racing_a_clear_never_reads_as_a_reply() -> None:
     assert not done.is_set()
     threading.Timer(0.02, done.set).start()
     assert done.wait(5.0)
+
+
+class _TwoSettersWhileWaiting:
+    """The lock of a ``_Done`` whose waiter, once blocked, is woken by one setter while a second
+    setter (a reply and a lost link at once) frees the lock again just after the waiter took it."""
+
+    def __init__(self, done: _Done) -> None:
+        self._done = done
+        self._lock = done._lock
+        self._raced = False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._raced:
+            self._raced = True
+            self._done._flag = True  # the first setter ...
+            self._lock.release()  # ... wakes the waiter
+            got = self._lock.acquire(blocking, timeout)
+            self._lock.release()  # the second setter, landing just after
+            return got
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def test_two_setters_racing_a_waiter_still_read_as_set() -> None:
+    done = _Done()
+    done._lock = _TwoSettersWhileWaiting(done)  # type: ignore[assignment]
+    assert done.wait(1.0)  # set, and no error from the lock freed twice
+    assert done.is_set()
+    assert done.wait(0.0)

@@ -174,3 +174,22 @@ async def test_a_stop_typed_in_the_console_is_the_stop_key(
         assert app.note is not None and app.note.title == "STOPPED: the device confirmed all outputs are off"
     assert commands_sent(tmp_path)[-1] == "STOP"
     assert raw_records(tmp_path) == []  # recorded as the STOP it is
+
+
+async def test_a_stop_typed_while_a_frame_still_waits_for_its_reply_is_sent_at_once(
+    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path
+) -> None:
+    prepare(emu, tmp_path, bipolar(amplitude_ua=500))
+    app = engineer_app(make_app)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await start_from_the_tui(pilot)
+        await pilot.press("escape", "f")
+        console = app.screen
+        assert isinstance(console, RawConsoleScreen)
+        console.sending = True  # an earlier frame (a slow measurement, say) still waits for its reply
+        await pilot.press(*"STOP", "enter")
+        await until(pilot, lambda: app.last_stop is not None, "the STOP is confirmed")
+        assert app.last_stop is not None and app.last_stop.confirmed
+        assert isinstance(app.screen, MainScreen)
+    assert commands_sent(tmp_path)[-1] == "STOP"

@@ -129,22 +129,23 @@ class RawConsoleScreen(Dialog[None]):
     def send(self) -> None:
         """Read what is typed; a frame goes to the device through the controller, anything else is
         refused here naming what is wrong (nothing sent, the text stays to be corrected)."""
-        if self.sending:
-            self._problem("Not sent: the frame before it is still waiting for its reply")
-            return
         typed = self.query_one("#raw-input", Input).value
         try:
             message = read_raw_frame(typed)
         except ScsError as err:
             self._problem(f"Not sent: {err}")
             return
-        if scs(self).device is None:
-            self._problem("Not sent: no device is connected (r reconnects, p lists the ports)")
-            return
         if isinstance(message, m.Stop):
             # A STOP typed here is the STOP key's: on its own line at once, never behind another
-            # call to the device, confirmed (or not) in the message bar, and every dialog closes.
+            # call to the device (a frame still waiting for its reply included), with or without a
+            # session, confirmed (or not) in the message bar; every dialog closes.
             scs(self).action_stop()
+            return
+        if self.sending:
+            self._problem("Not sent: the frame before it is still waiting for its reply")
+            return
+        if scs(self).device is None:
+            self._problem("Not sent: no device is connected (r reconnects, p lists the ports)")
             return
         self._problem("")
         self.sending = True
