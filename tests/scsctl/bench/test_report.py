@@ -77,7 +77,7 @@ def test_figures_can_be_chosen_by_family_or_by_figure_name() -> None:
     assert select_families(["rtt_ratio", "codec"]) == ["codec", "rtt"]
     with pytest.raises(UsageError, match="no such figure"):
         select_families(["speed"])
-    assert len(set(FIGURE_NAMES)) == len(FIGURE_NAMES) == 18
+    assert len(set(FIGURE_NAMES)) == len(FIGURE_NAMES) == 20
 
 
 def test_the_monitor_reports_only_changes_between_off_and_on() -> None:
