@@ -19,7 +19,9 @@ MESSAGE_SIZE = 33
 """Bytes per message, as issue 8 fixes them: more than a GET_STATUS request (8) or its STATUS reply (24)."""
 
 
-def serve() -> int:
+def serve_pty() -> int:
+    """Open a pty in raw mode, print ``port: PATH`` (its slave) and return its master; the process
+    exits at once when its stdin closes (the benchmark has gone). For the bench's own peers."""
     import pty
 
     master, slave = pty.openpty()
@@ -29,9 +31,14 @@ def serve() -> int:
 
     def watch_stdin() -> None:
         sys.stdin.read()
-        os._exit(0)  # the benchmark has gone: so does the echo, at once
+        os._exit(0)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
+    return master
+
+
+def serve() -> int:
+    master = serve_pty()
     while True:
         data = os.read(master, 4096)
         os.write(master, data)

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
-import tty
 
 from firmware_protocol import encode
 from firmware_protocol import messages as m
 from firmware_protocol.constants import PROTOCOL_VERSION
 from firmware_protocol.crc import crc16
+
+from .echo import serve_pty
 
 _CRC_SIZE = 2
 _SEQ_AT = 5
@@ -34,8 +34,6 @@ _SEQ_AT = 5
 
 
 def serve() -> int:
-    import pty
-
     from ..emulator import make_emulator
 
     firmware = make_emulator(seed=0).firmware
@@ -44,15 +42,7 @@ def serve() -> int:
     status = bytearray(firmware.receive(get_status, time.monotonic()))
     status_type = get_status[_SEQ_AT - 1]
 
-    master, slave = pty.openpty()
-    tty.setraw(slave)
-    print(f"port: {os.ttyname(slave)}", flush=True)
-
-    def watch_stdin() -> None:
-        sys.stdin.read()
-        os._exit(0)  # the benchmark has gone: so does this device, at once
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    master = serve_pty()
     size = len(get_status)
     while True:
         data = os.read(master, 4096)

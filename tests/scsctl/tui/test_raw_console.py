@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
 
 from firmware_protocol.constants import State
@@ -156,28 +157,9 @@ async def test_f2_while_the_console_is_open_stops_and_closes_it(
     assert raw_records(tmp_path) == []  # what was being typed was not sent
 
 
+@pytest.mark.parametrize("earlier_frame_waiting", [False, True], ids=["console-idle", "a-frame-still-waiting"])
 async def test_a_stop_typed_in_the_console_is_the_stop_key(
-    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path
-) -> None:
-    prepare(emu, tmp_path, bipolar(amplitude_ua=500))
-    app = engineer_app(make_app)
-    async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot)
-        await start_from_the_tui(pilot)
-        await pilot.press("escape", "f")
-        assert isinstance(app.screen, RawConsoleScreen)
-        await pilot.press(*"STOP", "enter")
-        await until(pilot, lambda: app.last_stop is not None, "the STOP is confirmed")
-        await until(pilot, lambda: state(app) == State.PROGRAMMED, "stopped")
-        assert isinstance(app.screen, MainScreen)  # closed, as F2 closes it
-        assert app.last_stop is not None and app.last_stop.confirmed
-        assert app.note is not None and app.note.title == "STOPPED: the device confirmed all outputs are off"
-    assert commands_sent(tmp_path)[-1] == "STOP"
-    assert raw_records(tmp_path) == []  # recorded as the STOP it is
-
-
-async def test_a_stop_typed_while_a_frame_still_waits_for_its_reply_is_sent_at_once(
-    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path
+    make_app: MakeApp, emu: EmulatedTransport, tmp_path: Path, earlier_frame_waiting: bool
 ) -> None:
     prepare(emu, tmp_path, bipolar(amplitude_ua=500))
     app = engineer_app(make_app)
@@ -187,9 +169,14 @@ async def test_a_stop_typed_while_a_frame_still_waits_for_its_reply_is_sent_at_o
         await pilot.press("escape", "f")
         console = app.screen
         assert isinstance(console, RawConsoleScreen)
-        console.sending = True  # an earlier frame (a slow measurement, say) still waits for its reply
+        # An earlier frame (a slow measurement, say) still waiting for its reply holds back other
+        # frames typed here, never a STOP.
+        console.sending = earlier_frame_waiting
         await pilot.press(*"STOP", "enter")
         await until(pilot, lambda: app.last_stop is not None, "the STOP is confirmed")
+        await until(pilot, lambda: state(app) == State.PROGRAMMED, "stopped")
+        assert isinstance(app.screen, MainScreen)  # closed, as F2 closes it
         assert app.last_stop is not None and app.last_stop.confirmed
-        assert isinstance(app.screen, MainScreen)
+        assert app.note is not None and app.note.title == "STOPPED: the device confirmed all outputs are off"
     assert commands_sent(tmp_path)[-1] == "STOP"
+    assert raw_records(tmp_path) == []  # recorded as the STOP it is
