@@ -40,6 +40,16 @@ async def type_and_send(pilot, typed: str) -> None:  # type: ignore[no-untyped-d
     await pilot.pause()
 
 
+async def console_over_running_output(pilot) -> RawConsoleScreen:  # type: ignore[no-untyped-def]
+    """Connected, the program started from the TUI, and the console opened over it."""
+    await connected(pilot)
+    await start_from_the_tui(pilot)
+    await pilot.press("escape", "f")
+    console = pilot.app.screen
+    assert isinstance(console, RawConsoleScreen)
+    return console
+
+
 def footer(app: ScsApp) -> str:
     return " ".join(text_of(app, ".keys").split())
 
@@ -125,9 +135,7 @@ async def test_a_stimulation_frame_outside_the_limits_is_refused_by_the_guard(
     prepare(emu, tmp_path, bipolar(amplitude_ua=500))
     app = engineer_app(make_app)
     async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot)
-        await start_from_the_tui(pilot)
-        await pilot.press("escape", "f")
+        await console_over_running_output(pilot)
         await type_and_send(pilot, "22 60 EA 01")  # SET_AMPLITUDE 60.0 mA, commit
         problem = " ".join(text_of(app, "#raw-problem").split())
         assert "raw frame: refused by scsctl's safety check - nothing was sent" in problem
@@ -145,10 +153,7 @@ async def test_f2_while_the_console_is_open_stops_and_closes_it(
     prepare(emu, tmp_path, bipolar(amplitude_ua=500))
     app = engineer_app(make_app)
     async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot)
-        await start_from_the_tui(pilot)
-        await pilot.press("escape", "f")
-        assert isinstance(app.screen, RawConsoleScreen)
+        await console_over_running_output(pilot)
         await pilot.press(*"GET_ST", "f2")  # F2 works inside the text field too
         await until(pilot, lambda: state(app) == State.PROGRAMMED, "stopped")
         assert isinstance(app.screen, MainScreen)
@@ -164,11 +169,7 @@ async def test_a_stop_typed_in_the_console_is_the_stop_key(
     prepare(emu, tmp_path, bipolar(amplitude_ua=500))
     app = engineer_app(make_app)
     async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot)
-        await start_from_the_tui(pilot)
-        await pilot.press("escape", "f")
-        console = app.screen
-        assert isinstance(console, RawConsoleScreen)
+        console = await console_over_running_output(pilot)
         # An earlier frame (a slow measurement, say) still waiting for its reply holds back other
         # frames typed here, never a STOP.
         console.sending = earlier_frame_waiting
