@@ -119,17 +119,17 @@ def line_speed(args: argparse.Namespace, *, stopping: bool = False) -> int | Non
     ``$SCSCTL_BAUD`` is the speed of the serial ports this user works with: a USB device leaves it
     aside (checked, still, so that a malformed value is named).
     """
-    port = str(getattr(args, "port", None) or "")
-    if getattr(args, "baud", None) is not None:
-        if port:
-            from ..controller import has_line_speed, no_line_speed_text
+    from ..controller import has_line_speed, no_line_speed_text
 
-            if not has_line_speed(port):
-                problem = f"--baud {args.baud}: {no_line_speed_text(port)}"
-                if stopping:
-                    print(f"scsctl: warning: {problem}; ignored", file=sys.stderr)
-                    return None
-                raise UsageError(f"{problem}; leave --baud out")
+    port = str(getattr(args, "port", None) or "")
+    no_speed = bool(port) and not has_line_speed(port)
+    if getattr(args, "baud", None) is not None:
+        if no_speed:
+            problem = f"--baud {args.baud}: {no_line_speed_text(port)}"
+            if stopping:
+                print(f"scsctl: warning: {problem}; ignored", file=sys.stderr)
+                return None
+            raise UsageError(f"{problem}; leave --baud out")
         return int(args.baud)
     text = os.environ.get(BAUD_ENV)
     if not text:
@@ -137,12 +137,7 @@ def line_speed(args: argparse.Namespace, *, stopping: bool = False) -> int | Non
     from ..parsing import whole_number as parse
 
     baud = parse(text, f"${BAUD_ENV}", minimum=1)
-    if port:
-        from ..controller import has_line_speed
-
-        if not has_line_speed(port):
-            return None
-    return baud
+    return None if no_speed else baud
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
