@@ -189,8 +189,8 @@ class PythonCodec:
     def decoder(self) -> FrameDecoder:
         return Decoder()
 
-    def encode(self, message: m.Message, seq: int) -> bytes:
-        return encode(message, seq)
+    encode = staticmethod(encode)
+    """``firmware_protocol.encode`` itself: the firmware calls it for every frame it sends."""
 
 
 PYTHON_CODEC = PythonCodec()
@@ -275,9 +275,14 @@ class Firmware:
     def receive(self, data: bytes, now_s: float) -> bytes:
         """Feed bytes from the host received at ``now_s``; returns the bytes to send back."""
         self._advance(now_s)
-        self._remember(data)
         self._rx_at_s = self._clock_s
-        self._take(self._decoder.feed(data))
+        decoder = self._decoder
+        items = decoder.feed(data)
+        if decoder.buffered or len(items) != 1 or type(items[0]) is not Frame:
+            self._remember(data)
+        else:
+            self._forget_history(len(data))
+        self._take(items)
         return self._flush()
 
     def poll(self, now_s: float) -> bytes:
@@ -764,6 +769,13 @@ class Firmware:
         if excess > 0:
             del self._history[:excess]
             self._history_base += excess
+
+    def _forget_history(self, size: int) -> None:
+        """``size`` bytes were one whole valid frame and the decoder holds nothing after them: no
+        invalid frame can point back into them or anything before, so none of it is kept (the
+        usual read: a status poll, a heartbeat)."""
+        self._history_base += len(self._history) + size
+        self._history.clear()
 
     def _prepare(self, item: Frame | InvalidFrame) -> Frame | bytes:
         """A valid command frame, or the bytes answering anything else (P 8.3)."""

@@ -540,35 +540,43 @@ class EmulatorRunner(Generic[F]):
         """
         if not data:
             return
+        sim = self._sim
         with self._lock:
             now_s = self._clock()
             port = self._port
             # A thread still set is alive: one that ends clears it under this lock (_run).
-            if self._stopping or port is None or self._thread is None or not self._sim.instant:
-                self._sim.from_host(data, now_s)
+            if self._stopping or port is None or self._thread is None or not sim.instant:
+                sim.from_host(data, now_s)
                 self._kick()
                 return
+            events: list[LineEvent] | None = None  # None: the answer is ``out`` alone
+            out = b""
             try:
-                answered = self._sim.pass_through(data, now_s)
+                answered = sim.pass_through(data, now_s)
                 if answered is None:
-                    self._sim.from_host(data, now_s)
+                    sim.from_host(data, now_s)
                     events, _, wake_s = self._step(now_s)
                 else:
                     out, wake_s = answered
-                    events = [out] if out else []
-                    if events:
-                        self._deliver_lock.acquire()  # as _step does: released by _deliver_stepped
+                    if out:
+                        self._deliver_lock.acquire()  # as _step does: released after delivering
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure: Exception | None = err
             else:
                 failure = None
                 if wake_s is not None and wake_s < self._wait_until_s:
                     self._kick()
-                if not events:
+                if not (out if events is None else events):
                     return
         if failure is None:
             try:
-                self._deliver_stepped(port, events)
+                if events is None:  # the usual answer: one piece of bytes, delivered as _deliver would
+                    try:
+                        port.deliver(out)
+                    finally:
+                        self._deliver_lock.release()
+                else:
+                    self._deliver_stepped(port, events)
             except Exception as err:  # noqa: BLE001 - as in the runner thread
                 failure = err
         if failure is not None:

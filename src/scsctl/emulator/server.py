@@ -127,14 +127,18 @@ class IoLoop:
             os.write(self._wake_w, b"\0")
 
     def _serve(self) -> None:
+        select = self._sel.select
+        endpoints = self._endpoints
         while True:
-            with self._dispatch:
-                if self._closed:
-                    return
-                tending = list(self._tending) if self._tending else None
-            timeout_s = self._tend_timeout_s(tending) if tending else None
+            timeout_s = None
+            if self._tending:  # read bare first: set and emptied under the lock, as read below
+                with self._dispatch:
+                    tending = list(self._tending)
+                timeout_s = self._tend_timeout_s(tending) if tending else None
+            if self._closed:  # set under the lock; seen here or, at the latest, below
+                return
             try:
-                ready = self._sel.select(timeout_s)
+                ready = select(timeout_s)
             except (OSError, ValueError):  # closed under us: the loop is ending
                 if self._closed:
                     return
@@ -147,8 +151,11 @@ class IoLoop:
                     if endpoint is None:
                         with contextlib.suppress(BlockingIOError):
                             os.read(self._wake_r, _READ_SIZE)
-                    elif endpoint in self._endpoints:
-                        self._guarded(endpoint, endpoint._readable, key)
+                    elif endpoint in endpoints:
+                        try:
+                            endpoint._readable(key)
+                        except Exception:  # noqa: BLE001 - as _guarded: that port goes quiet
+                            self._stopped(endpoint)
                 if self._tending:
                     for endpoint in list(self._tending):
                         self._guarded(endpoint, endpoint._tend)
@@ -165,11 +172,16 @@ class IoLoop:
         try:
             action(*args)
         except Exception:  # noqa: BLE001 - logged; that port then goes quiet as a dead device would
-            _log.exception("%s %s: its I/O stopped", endpoint.kind, endpoint.url)
-            self._endpoints.discard(endpoint)
-            self._tending.discard(endpoint)
-            with endpoint._lock:
-                endpoint._close_port()
+            self._stopped(endpoint)
+
+    def _stopped(self, endpoint: Endpoint) -> None:
+        """``endpoint``'s I/O raised (called in the ``except``): logged; the port goes quiet as a
+        dead device would."""
+        _log.exception("%s %s: its I/O stopped", endpoint.kind, endpoint.url)
+        self._endpoints.discard(endpoint)
+        self._tending.discard(endpoint)
+        with endpoint._lock:
+            endpoint._close_port()
 
 
 class Endpoint:
@@ -332,12 +344,13 @@ class PtyEndpoint(Endpoint):
                 os.unlink(self.link)
 
     def _send(self, data: bytes) -> None:
-        if self._master is None:
+        master = self._master
+        if master is None:
             return
         view = memoryview(data)
         while view:
             try:
-                n = os.write(self._master, view)
+                n = os.write(master, view)
             except BlockingIOError:
                 self.dropped_bytes += len(view)
                 return

@@ -152,6 +152,20 @@ def test_undefined_enum_values_are_out_of_range_naming_the_field(payload: bytes,
     assert host.nak(m.ReadProgram(0)).reason == NakReason.EMPTY_SLOT
 
 
+@pytest.mark.parametrize("split_at", [None, 3, 30])
+def test_the_bad_contact_is_named_after_whole_frames_read_alone(split_at: int | None) -> None:
+    # Status polls read one whole frame at a time (the bytes are not kept for naming a contact);
+    # a program with an undefined polarity after them, whole or split across reads, is still named.
+    host = ready()
+    for seq in (1, 2, 3):
+        (reply,) = host.send_raw(encode(m.GetStatus(), seq))
+        assert isinstance(reply.message, m.Status)
+    frame = frame_bytes(MessageType.SET_PROGRAM, 6, _raw_program(polarity=(1, 2, 0, 9)))
+    chunks = [frame] if split_at is None else [encode(m.GetStatus(), 4) + frame[:split_at], frame[split_at:]]
+    replies = [f for chunk in chunks for f in host.send_raw(chunk)]
+    assert replies[-1].message == m.Nak(MessageType.SET_PROGRAM, NakReason.OUT_OF_RANGE, Param.CONTACT_POLARITY, 3, 0)
+
+
 def test_more_contacts_than_the_protocol_carries_is_contact_count() -> None:
     host = ready()
     payload = _raw_program()[:26] + bytes([33]) + bytes(66)
