@@ -41,6 +41,27 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 """Modules under ``scsctl.cli`` that add sub-commands, in the order ``--help`` lists them."""
 
+_DEVICE_COMMANDS = (
+    "info", "status", "programs", "program", "select", "start", "stop", "amplitude", "commit", "impedance", "usage",
+)  # fmt: skip
+
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(_DEVICE_COMMANDS, "device_cmds"),
+    "log": "log_cmd",
+    "capture": "capture_cmd",
+    "emulator": "emulator_cmd",
+    "ports": "ports_cmd",
+    "profiles": "profiles_cmd",
+    "tui": "tui_cmd",
+    "trial": "trial_cmd",
+    "bench": "bench_cmd",
+    "hil-report": "hil_cmd",
+    "completion": "completion_cmd",
+}
+"""Each command and the module of ``COMMAND_MODULES`` that adds it (a test checks it against them):
+``scsctl status ...`` builds only ``device_cmds``'s commands, which saves a script's every call the
+time of building the rest."""
+
 COMMON = {**DEVICE_OPTIONS, **GLOBAL_OPTIONS}
 _BEFORE = "__before"
 """Suffix of the top-level copy of a repeatable option, added to the command's own afterwards."""
@@ -48,7 +69,10 @@ _ACCEPTS = "_common_defaults"
 _PROG = "_command_prog"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``argv``, only as much of it as parsing ``argv`` needs: the module of
+    the command it names, when that is certain from the options before it (else every command, so
+    that help lists them all and a wrong name is told the choices)."""
     parser = argparse.ArgumentParser(
         prog="scsctl",
         description="Bench programmer and controller for external trial spinal cord stimulators. Device options "
@@ -59,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser)
     add_device_options(parser, json_output=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    command = None if argv is None else _named_command(argv, parser)
+    for name in COMMAND_MODULES if command is None else (COMMANDS[command],):
         importlib.import_module(f"scsctl.cli.{name}").register(sub)
     originals: dict[int, Any] = {}  # one action may serve several commands (argparse parents)
     for leaf in _leaves(parser):
@@ -68,6 +93,28 @@ def build_parser() -> argparse.ArgumentParser:
         _suppress_common(leaf, originals, top=False)
     _suppress_common(parser, originals, top=True)
     return parser
+
+
+def _named_command(argv: Sequence[str], parser: argparse.ArgumentParser) -> str | None:
+    """The command ``argv`` names, read past the top-level options before it; None when that is not
+    certain without the whole parser (help, an option it does not know as written, no command, a
+    name that is not a command)."""
+    with_value = {o for a in parser._actions if a.nargs is None for o in a.option_strings}
+    flags = {o for a in parser._actions if a.nargs == 0 and not isinstance(a, argparse._HelpAction)
+             for o in a.option_strings}  # fmt: skip
+    value_next = False
+    for arg in argv:
+        if value_next:
+            value_next = False
+        elif arg.startswith("-") and arg != "-":
+            name, equals, _ = arg.partition("=")
+            if name in with_value:
+                value_next = not equals
+            elif arg not in flags and arg.strip("v") != "-":  # -vv is -v twice
+                return None
+        else:
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
@@ -124,8 +171,8 @@ _TOP_DEFAULTS: dict[str, Any] = {"verbose": 0, "profile_path": [], "role": "tech
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None and sys.stdin.isatty() and sys.stdout.isatty():

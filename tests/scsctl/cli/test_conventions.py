@@ -4,6 +4,8 @@ local times with their offset."""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import logging
 import re
@@ -18,7 +20,7 @@ import pytest
 
 import scsctl
 from firmware_protocol import Decoder, Frame
-from scsctl.cli.main import build_parser, main, resolve_common
+from scsctl.cli.main import COMMAND_MODULES, COMMANDS, build_parser, main, resolve_common
 from scsctl.errors import ReplyTimeout
 from scsctl.link import read_capture
 from scsctl.transports.emulated import EmulatedTransport
@@ -184,3 +186,55 @@ def test_dash_is_standard_input_for_profiles_check(
     out = capsys.readouterr().out
     assert out.startswith("-: ok (drg-4x4, model 0x5102")
     assert "a user's own" in out or "not read from a file" in out  # piped in: not a trusted file
+
+
+def test_the_command_table_is_what_the_command_modules_add() -> None:
+    registered: dict[str, str] = {}
+    for name in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"scsctl.cli.{name}").register(sub)
+        registered |= dict.fromkeys(sub.choices, name)
+    assert registered == COMMANDS
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status", "--json", "--port", "emu://drg-4x4"],
+        ["--port", "emu://drg-4x4", "-vv", "status", "-v"],
+        ["--port", "status", "info"],  # an option's value that is also a command's name
+        ["--port=stop", "--profile-path", "a", "stop", "--profile-path", "b"],
+        ["--data-dir", "d", "--utc", "log", "show"],
+        ["--log-file", "-", "ports"],
+        ["hil-report", "record.json", "--json"],
+    ],
+)
+def test_a_parser_built_for_the_command_parses_as_the_whole_one(argv: list[str]) -> None:
+    # Only the named command's module is built (start-up time); what it parses must not differ.
+    assert len(_commands(build_parser(argv))) < len(COMMANDS)
+    parsed = [build_parser(given).parse_args(argv) for given in (argv, None)]
+    for args in parsed:
+        resolve_common(args)
+    assert vars(parsed[0]) == vars(parsed[1])
+
+
+@pytest.mark.parametrize(
+    "argv", [["-h"], ["--help", "status"], ["--po", "x", "status"], ["bogus"], [], ["--port", "x"], ["-vx", "info"]]
+)
+def test_help_and_anything_unclear_build_every_command(argv: list[str]) -> None:
+    assert _commands(build_parser(argv)) == COMMANDS.keys()
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for a in parser._actions if isinstance(a, argparse._SubParsersAction) for name in a.choices}
+
+
+def test_help_lists_every_command_and_a_wrong_name_is_told_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--port", "emu://drg-4x4", "-h"])
+    out = capsys.readouterr().out
+    assert all(command in out for command in COMMANDS)
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "emu://drg-4x4", "staus"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'staus'" in capsys.readouterr().err
