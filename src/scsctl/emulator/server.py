@@ -48,6 +48,11 @@ class IoLoop:
     its endpoint, and then lets every endpoint tend its port (a cut to close, a port to bring back
     after a disconnect). The thread starts with the first endpoint and ends with the last.
     Dispatching holds ``_dispatch``: an endpoint removed under it is never called again.
+
+    ``tend`` never waits for ``_dispatch``: it is called by a runner delivering a disconnect (holding
+    its deliver lock, which this thread may be waiting for inside a dispatch) and by this thread
+    itself inside a dispatch (a firmware that raised). The set of endpoints to tend has a lock of
+    its own, ``_tend_lock``, under which nothing else is ever waited for.
     """
 
     def __init__(self, name: str = "emulator-io") -> None:
@@ -60,6 +65,8 @@ class IoLoop:
         self._endpoints: set[Endpoint] = set()
         self._tending: set[Endpoint] = set()
         """Endpoints with a cut to close or a port to bring back: the only ones tended."""
+        self._tend_lock = threading.Lock()
+        """Guards ``_tending``; taken last, and nothing is waited for while it is held."""
         self._dispatch = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -78,7 +85,8 @@ class IoLoop:
         """Stop serving ``endpoint``; the last one out ends the thread (``add`` starts it again)."""
         with self._dispatch:
             self._endpoints.discard(endpoint)
-            self._tending.discard(endpoint)
+            with self._tend_lock:
+                self._tending.discard(endpoint)
             thread = self._thread if not self._endpoints else None
             if thread is not None:
                 self._closed = True
@@ -91,7 +99,8 @@ class IoLoop:
         """End the thread and release the selector and the wake-up pipe (after the last ``remove``)."""
         with self._dispatch:
             self._endpoints.clear()
-            self._tending.clear()
+            with self._tend_lock:
+                self._tending.clear()
             thread, self._thread = self._thread, None
             self._closed = True
         self.wake()
@@ -114,10 +123,10 @@ class IoLoop:
             self._sel.unregister(fileobj)
 
     def tend(self, endpoint: Endpoint) -> None:
-        """``endpoint`` has a cut to close or a port to bring back: tend it until it says it is done."""
-        with self._dispatch:
-            if endpoint in self._endpoints:
-                self._tending.add(endpoint)
+        """``endpoint`` has a cut to close or a port to bring back: tend it until it says it is done
+        (from any thread, this loop's own included; one no longer served is dropped unseen)."""
+        with self._tend_lock:
+            self._tending.add(endpoint)
         self.wake()
 
     def wake(self) -> None:
@@ -131,8 +140,8 @@ class IoLoop:
         endpoints = self._endpoints
         while True:
             timeout_s = None
-            if self._tending:  # read bare first: set and emptied under the lock, as read below
-                with self._dispatch:
+            if self._tending:  # read bare first: changed under the lock, as read below
+                with self._tend_lock:
                     tending = list(self._tending)
                 timeout_s = self._tend_timeout_s(tending) if tending else None
             if self._closed:  # set under the lock; seen here or, at the latest, below
@@ -157,10 +166,16 @@ class IoLoop:
                         except Exception:  # noqa: BLE001 - as _guarded: that port goes quiet
                             self._stopped(endpoint)
                 if self._tending:
-                    for endpoint in list(self._tending):
-                        self._guarded(endpoint, endpoint._tend)
-                        if endpoint._next_tend_s() is None:
-                            self._tending.discard(endpoint)
+                    with self._tend_lock:
+                        tending = list(self._tending)
+                    for endpoint in tending:
+                        if endpoint in endpoints:
+                            self._guarded(endpoint, endpoint._tend)
+                        with self._tend_lock:
+                            # Asked again under the lock: a disconnect that came during _tend
+                            # set its state before its tend(), so it is seen or added after.
+                            if endpoint not in endpoints or endpoint._next_tend_s() is None:
+                                self._tending.discard(endpoint)
 
     @staticmethod
     def _tend_timeout_s(tending: list[Endpoint]) -> float | None:
@@ -179,7 +194,8 @@ class IoLoop:
         dead device would."""
         _log.exception("%s %s: its I/O stopped", endpoint.kind, endpoint.url)
         self._endpoints.discard(endpoint)
-        self._tending.discard(endpoint)
+        with self._tend_lock:
+            self._tending.discard(endpoint)
         with endpoint._lock:
             endpoint._close_port()
 

@@ -7,8 +7,9 @@ import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import serial
 from firmware_protocol import Decoder, Frame, encode
 from firmware_protocol import messages as m
 from scsctl.emulator.runner import EmulatorRunner, make_emulator
-from scsctl.emulator.server import EmulatorServer
+from scsctl.emulator.server import EmulatorServer, PtyEndpoint
 from scsctl.errors import PortBusy, PortLost, PortNotFound
 from scsctl.transports import Transport, open_transport
 
@@ -108,6 +109,79 @@ def test_a_pty_disconnect_is_reported_at_once_and_the_link_path_reopens(server: 
         conformance(t)
     finally:
         t.close()
+
+
+class _RaisingFirmware(StandInFirmware):
+    def receive(self, data: bytes, now_s: float) -> bytes:
+        raise RuntimeError("a firmware bug")
+
+
+def _stops_within(stop: Callable[[], None], timeout_s: float = GUARD_S) -> bool:
+    stopper = threading.Thread(target=stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout_s)
+    return not stopper.is_alive()
+
+
+def test_a_firmware_that_raises_silences_its_own_port_only_and_serving_still_stops() -> None:
+    # The I/O loop's thread runs the firmware; when it raises, the port is cut from that thread.
+    server = EmulatorServer()
+    broken = EmulatorRunner(_RaisingFirmware())
+    server.add_pty(broken)
+    server.add_pty(EmulatorRunner(StandInFirmware()))
+    urls = server.start()
+    try:
+        with open_transport(urls[0]) as t:
+            t.write(encode(m.GetStatus(), 1))
+            with pytest.raises(PortLost):
+                t.read(256, GUARD_S)
+        assert isinstance(broken.error, RuntimeError)
+        with open_transport(urls[1]) as t:
+            conformance(t)  # the same loop still serves the other device
+    finally:
+        assert _stops_within(server.stop)
+
+
+class _PausingRunner(EmulatorRunner[StandInFirmware]):
+    """Holds the I/O loop inside its dispatch of a read (past the port's cut check, before the
+    runner's locks) until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__(StandInFirmware())
+        self.reading = threading.Event()
+        self.go_on = threading.Event()
+
+    def feed_inline(self, data: bytes) -> None:
+        self.reading.set()
+        self.go_on.wait(GUARD_S)
+        super().feed_inline(data)
+
+
+def test_a_disconnect_delivered_while_the_loop_reads_a_command_does_not_freeze_the_emulator() -> None:
+    # A runner delivers a disconnect holding its deliver lock; the loop, inside its dispatch, then
+    # needs that lock to answer the command it read. Neither may wait for the other.
+    runner = _PausingRunner()
+    endpoint = PtyEndpoint(runner)
+    url = endpoint.start()
+    try:
+        with open_transport(url) as t:
+            t.write(encode(m.GetStatus(), 1))
+            assert runner.reading.wait(GUARD_S)
+            delivered = threading.Event()
+
+            def deliver_a_disconnect() -> None:
+                with runner._deliver_lock:  # as the runner thread holds it while delivering
+                    endpoint.disconnected(0.05)
+                delivered.set()
+
+            threading.Thread(target=deliver_a_disconnect, daemon=True).start()
+            assert delivered.wait(2.0), "the disconnect waited for the I/O loop"
+            runner.go_on.set()
+            with pytest.raises(PortLost):
+                t.read(256, GUARD_S)
+    finally:
+        runner.go_on.set()
+        assert _stops_within(endpoint.stop)
 
 
 def test_a_tcp_disconnect_is_reported_and_the_port_can_be_reopened(server: EmulatorServer) -> None:
