@@ -18,7 +18,9 @@ STOP is never queued behind traffic, on the host or in the operating system:
   stated speed, the frame's line time), so the kernel's transmit buffer never holds more than the
   frame being sent when a STOP comes;
 - a STOP waiting for the line goes next, ahead of every other writer already waiting (they wait
-  while any STOP does), so it waits for at most the one frame being sent.
+  while any STOP does), so it waits for at most the one frame being sent; and no longer than its
+  deadline: a frame that never leaves (flow control holding the line, a device that stopped taking
+  bytes) makes the STOP fail in time, saying so, instead of waiting behind it for good.
 
 Invariants:
 - every reply is matched to a request by sequence number and reply type, or counted as stray;
@@ -424,7 +426,7 @@ class Link:
                 try:
                     if self.status is LinkStatus.LOST:
                         reopened = self._revive() or reopened
-                    self._write(frame, urgent=True)
+                    self._write(frame, urgent=True, deadline_s=deadline)
                     sends += 1
                 except TransportError as err:  # the port may come back before the deadline
                     last_error = f" (last error: {err})"
@@ -548,28 +550,33 @@ class Link:
         if self.status is LinkStatus.CLOSED:
             raise LinkError(f"link to {self.transport.url} is closed")
 
-    def _write(self, frame: bytes, *, urgent: bool = False) -> None:
-        """Write one frame and wait until it has left the host; ``urgent`` (STOP) goes first."""
+    def _write(self, frame: bytes, *, urgent: bool = False, deadline_s: float | None = None) -> None:
+        """Write one frame and wait until it has left the host; ``urgent`` (STOP) goes first, and
+        waits for the line until ``deadline_s`` at most (then TransportError, nothing written)."""
         with self._line_lock:
             if self._line_busy or (self._stops_waiting and not urgent):
-                self._wait_for_line(urgent=urgent)
+                self._wait_for_line(urgent=urgent, deadline_s=deadline_s)
             self._line_busy = True
         try:
             self.transport.write(frame)
             if self.capture is not None:
                 self.capture.record("tx", frame)
             # Still holding the line: the next frame, a STOP above all, must not queue in the
-            # kernel behind this one (see the module's docstring).
-            self.transport.drain()
+            # kernel behind this one (see the module's docstring). A STOP's own waits end by its deadline.
+            if deadline_s is None:
+                self.transport.drain()
+            else:
+                self.transport.drain(max(0.0, deadline_s - time.monotonic()))
         finally:
             with self._line_lock:
                 self._line_busy = False
                 if self._line_waiters:
                     self._line.notify_all()
 
-    def _wait_for_line(self, *, urgent: bool) -> None:
+    def _wait_for_line(self, *, urgent: bool, deadline_s: float | None = None) -> None:
         """Wait (holding ``_line_lock``) until this writer may take the line: a STOP as soon as
-        the frame being sent has left, any other writer also after every STOP waiting."""
+        the frame being sent has left (TransportError once ``deadline_s`` has passed), any other
+        writer also after every STOP waiting."""
         line = self._line
         self._line_waiters += 1
         try:
@@ -577,7 +584,14 @@ class Link:
                 self._stops_waiting += 1
                 try:
                     while self._line_busy:
-                        line.wait()
+                        remaining_s = None if deadline_s is None else deadline_s - time.monotonic()
+                        if remaining_s is not None and remaining_s <= 0:
+                            raise TransportError(
+                                f"{self.transport.url}: the frame before the STOP has not left the host (hardware "
+                                "flow control holding the line, or the device stopped taking bytes)",
+                                port=self.transport.url,
+                            )
+                        line.wait(remaining_s)
                 finally:
                     self._stops_waiting -= 1
             else:

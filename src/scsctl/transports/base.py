@@ -83,8 +83,10 @@ class Transport(ABC):
         line), else None (TCP, USB): reply timeouts add the time frames take on the line."""
         return None
 
-    def drain(self) -> None:  # noqa: B027 - optional: a no-op where nothing waits on the host's side
-        """Return once the bytes written so far have left the host for the line.
+    def drain(self, timeout_s: float | None = None) -> None:  # noqa: B027 - optional: a no-op where nothing waits on the host's side
+        """Return once the bytes written so far have left the host for the line; TransportError if
+        they have not within ``timeout_s`` (None: the transport's own write timeout), so that a
+        line that stopped moving is reported rather than waited on.
 
         The link calls it after every frame, still holding its write lock, so that the operating
         system never holds more than the frame being sent when a STOP takes the lock: on a UART at

@@ -14,8 +14,10 @@ import os
 import re
 import select
 import socket
+import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import serial
@@ -40,6 +42,29 @@ _PTY_SLAVE_MAJORS = range(136, 144)
 """Linux's UNIX98 pseudo-terminal slaves (``/dev/pts/N``): no transmitter, so ``tcdrain`` returns at once."""
 _BITS_PER_BYTE = 10
 """A UART byte on the wire: start bit, 8 data bits, stop bit."""
+_DRAIN_POLL_MIN_S = 0.0002
+"""The shortest wait between two asks of ``drain`` (a byte at 115200 baud takes 87 us)."""
+
+
+def _out_queue_reader() -> Callable[[int], int] | None:
+    """How to ask the driver how many bytes it still holds for sending (TIOCOUTQ, as pyserial's
+    ``out_waiting``); None where there is no such request."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:  # not POSIX: nothing drains (_drains stays False)
+        return None
+    request = getattr(termios, "TIOCOUTQ", None)
+    if request is None:
+        return None
+
+    def out_queue(fd: int) -> int:
+        return int.from_bytes(fcntl.ioctl(fd, request, b"\0\0\0\0"), sys.byteorder)
+
+    return out_queue
+
+
+_OUT_QUEUE = _out_queue_reader()
 
 
 _RFC2217_READER = "pySerial RFC 2217 reader thread"
@@ -144,6 +169,8 @@ class SerialTransport(Transport):
         rfc2217 = url.lower().startswith("rfc2217://")
         self._pyserial_url = _with_ign_set_control(url) if rfc2217 else url
         write_timeout = None if rfc2217 else write_timeout_s
+        self._write_timeout_s = write_timeout_s
+        """How long a write, or the wait for its bytes to leave (``drain``), may take."""
         self._options = dict(options, baudrate=baudrate or DEFAULT_BAUD, write_timeout=write_timeout)
         # The line's speed as far as it is known: the one given, else the port's own for a UART (a
         # device path, or a serial server's port set through RFC 2217); a raw socket's is not known.
@@ -346,7 +373,7 @@ class SerialTransport(Transport):
         except OSError as err:
             raise self._lose_port(err) from err
 
-    def drain(self) -> None:
+    def drain(self, timeout_s: float | None = None) -> None:
         if not self._drains:
             return
         if self._byte_s:
@@ -357,8 +384,27 @@ class SerialTransport(Transport):
         import termios  # POSIX only, as _drains is
 
         port = self._require_open()
+        limit_s = self._write_timeout_s if timeout_s is None else timeout_s
         try:
-            termios.tcdrain(port.fd)
+            out_queue = _OUT_QUEUE
+            if out_queue is None:  # no way to ask without waiting: the kernel's own wait, unbounded
+                termios.tcdrain(port.fd)
+                return
+            # Ask how many bytes the driver still holds, rather than tcdrain(), which waits for good
+            # when the line stops moving (flow control holding it, a USB device that stopped taking
+            # bytes). At most the UART's own FIFO of this frame is left when it says 0: still only
+            # the one frame ahead of whatever is written next.
+            deadline_s = time.monotonic() + limit_s
+            byte_s = _BITS_PER_BYTE / (self._baud or DEFAULT_BAUD)
+            while (queued := out_queue(port.fd)) > 0:
+                remaining_s = deadline_s - time.monotonic()
+                if remaining_s <= 0:
+                    raise TransportError(
+                        f"{self.url}: {queued} bytes still not sent after {limit_s:.1f} s (hardware flow control "
+                        "holding the line, or the device stopped taking bytes)",
+                        port=self.url,
+                    )
+                time.sleep(min(remaining_s, max(queued * byte_s, _DRAIN_POLL_MIN_S)))
         except (termios.error, OSError) as err:
             raise self._lose_port(OSError(*err.args) if isinstance(err, termios.error) else err) from err
 

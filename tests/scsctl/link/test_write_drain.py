@@ -14,10 +14,15 @@ import pty
 import threading
 import time
 import tty
+from collections.abc import Callable
+
+import pytest
 
 from firmware_protocol import Decoder, Frame
 from firmware_protocol import messages as m
+from scsctl.errors import LinkLost, TransportError
 from scsctl.link import Link
+from scsctl.transports import serial_port
 from scsctl.transports.serial_port import SerialTransport
 
 from .fakes import ScriptedDevice
@@ -45,7 +50,7 @@ class SlowLine(ScriptedDevice):
             self.log.append(("write", *names))
         super().write(data)
 
-    def drain(self) -> None:
+    def drain(self, timeout_s: float | None = None) -> None:
         time.sleep(self.line_time_s)
         with self._count_lock:
             self.outstanding -= 1
@@ -123,6 +128,93 @@ def test_a_pty_that_stands_for_a_slow_line_is_paced_and_an_instant_one_is_not() 
         finally:
             paced.close()
             instant.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+class StuckLine(ScriptedDevice):
+    """A line that stops moving (flow control holding it, a device that stopped taking bytes): a
+    frame's drain does not return until the test lets the line go, or until its time is up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moving = threading.Event()
+        self.moving.set()
+        self.draining = threading.Event()
+
+    def write(self, data: bytes) -> None:
+        if self.moving.is_set():  # else the bytes never reach the device
+            super().write(data)
+
+    def drain(self, timeout_s: float | None = None) -> None:
+        self.draining.set()
+        if not self.moving.wait(timeout_s):
+            raise TransportError("stuck://line: 8 bytes still not sent", port=self.url)
+
+
+def _returns(call: Callable[[], object], within_s: float = 10.0) -> BaseException | None:
+    """Run ``call`` in a thread: what it raised (None if it returned); AssertionError if still waiting."""
+    raised: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as err:  # noqa: BLE001 - handed to the test
+            raised.append(err)
+        else:
+            raised.append(None)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(within_s)
+    assert not worker.is_alive(), f"{call} is still waiting"
+    return raised[0]
+
+
+def test_a_stop_behind_a_frame_that_never_leaves_fails_in_time_and_says_why() -> None:
+    device = StuckLine()
+    with Link(device, **FAST) as link:
+        device.moving.clear()
+        poll = threading.Thread(target=lambda: _returns(lambda: link.request(m.GetStatus())), daemon=True)
+        poll.start()
+        assert device.draining.wait(5)
+        err = _returns(link.stop)  # the poll holds the line, stuck in its drain
+        assert isinstance(err, LinkLost)
+        assert "STOP was not confirmed" in str(err) and "has not left the host" in str(err)
+        assert "disconnect the leads" in str(err)
+        device.moving.set()  # the line moves again: the next STOP goes and is confirmed
+        poll.join(10)
+        assert _returns(link.stop) is None
+
+
+def test_a_stop_whose_own_frame_never_leaves_fails_in_time_and_says_why() -> None:
+    device = StuckLine()
+    with Link(device, **FAST) as link:
+        device.moving.clear()
+        err = _returns(link.stop)
+        assert isinstance(err, LinkLost)
+        assert "8 bytes still not sent" in str(err)
+
+
+def test_a_uart_whose_bytes_stop_leaving_is_reported_not_waited_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    try:
+        uart = SerialTransport(os.ttyname(slave), exclusive=False, write_timeout_s=0.3)
+        uart.open()
+        try:
+            uart._drains, uart._byte_s = True, 0.0  # as a UART's: the driver is asked what it still holds
+            left = iter([40, 12, 0])
+            monkeypatch.setattr(serial_port, "_OUT_QUEUE", lambda fd: next(left))
+            uart.drain()  # the bytes leave: it returns
+            monkeypatch.setattr(serial_port, "_OUT_QUEUE", lambda fd: 5)
+            with pytest.raises(TransportError, match=r"5 bytes still not sent after 0\.3 s \(hardware flow control"):
+                uart.drain()
+            with pytest.raises(TransportError, match=r"after 0\.1 s"):
+                uart.drain(0.1)  # a STOP's own wait ends by its deadline
+        finally:
+            uart.close()
     finally:
         os.close(master)
         os.close(slave)
