@@ -272,16 +272,20 @@ class Endpoint:
         return self._reopen_at_s
 
     def _tend(self) -> None:
-        """Close a cut port; bring it back once its down time has passed."""
+        """Close a cut port; bring it back once its down time has passed. Under the lock that
+        ``disconnected`` sets the cut and the time to come back under: a disconnect arriving
+        meanwhile is seen now or tended after, never lost with the port left closed."""
         if self._stopping:
             return
-        if self._cut:
-            with self._lock:
+        with self._lock:
+            if self._cut:
                 self._close_port()
                 self._cut = False
-        if self._reopen_at_s is not None and time.monotonic() >= self._reopen_at_s:
-            self._reopen_at_s = None
-            self._open_port()
+            reopen = self._reopen_at_s is not None and time.monotonic() >= self._reopen_at_s
+            if reopen:
+                self._reopen_at_s = None
+                self._open_port()
+        if reopen:
             self._announce()
 
     # --- for subclasses ------------------------------------------------------------------------

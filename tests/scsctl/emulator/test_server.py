@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import queue
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -181,6 +183,55 @@ def test_a_disconnect_delivered_while_the_loop_reads_a_command_does_not_freeze_t
                 t.read(256, GUARD_S)
     finally:
         runner.go_on.set()
+        assert _stops_within(endpoint.stop)
+
+
+def test_a_disconnect_arriving_as_the_port_comes_back_is_not_lost() -> None:
+    # The I/O loop is held (by a line trace) just as it takes the time to bring the port back,
+    # and a second disconnect is delivered then: the port must come back after it too.
+    from scsctl.emulator import server as server_module
+
+    lines = inspect.getsourcelines(server_module.Endpoint._tend)
+    clear_at = next(lines[1] + i for i, line in enumerate(lines[0]) if line.strip() == "self._reopen_at_s = None")
+    armed, reached, landed = threading.Event(), threading.Event(), threading.Event()
+
+    def trace(frame: types.FrameType, event: str, arg: object) -> object:
+        if frame.f_code is not server_module.Endpoint._tend.__code__:
+            return None
+
+        def line(frame: types.FrameType, event: str, arg: object) -> object:
+            if event == "line" and frame.f_lineno == clear_at and armed.is_set():
+                armed.clear()
+                reached.set()
+                landed.wait(0.5)  # a disconnect may land here; with the port's lock held it waits
+            return line
+
+        return line
+
+    announced: queue.Queue[str] = queue.Queue()
+    threading.settrace(trace)  # for the I/O loop's thread, started here
+    try:
+        endpoint = PtyEndpoint(EmulatorRunner(StandInFirmware()), on_port=announced.put)
+        endpoint.start()
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+    try:
+
+        def second_disconnect() -> None:
+            reached.wait(GUARD_S)
+            endpoint.disconnected(0.1)
+            landed.set()
+
+        threading.Thread(target=second_disconnect, daemon=True).start()
+        armed.set()
+        endpoint.disconnected(0.05)
+        assert reached.wait(GUARD_S)
+        assert landed.wait(GUARD_S)
+        announced.get(timeout=GUARD_S)  # back after the first disconnect
+        url = announced.get(timeout=GUARD_S)  # and after the second
+        with open_transport(url) as t:
+            conformance(t)
+    finally:
         assert _stops_within(endpoint.stop)
 
 
