@@ -121,17 +121,17 @@ def wait_state(device: Device, wanted: State | Iterable[State], timeout_s: float
 
 
 class Timeline:
-    """Device events with the host's monotonic time of arrival (taken on the link's reader thread,
-    before any audit write, so the times are as close to the wire as the host gets)."""
+    """Device events with the host's monotonic time of arrival (taken on the thread that read
+    them, before any audit write, so the times are as close to the wire as the host gets)."""
 
     def __init__(self, device: Device) -> None:
         self._cond = threading.Condition()
         self.items: list[tuple[float, m.Message | LinkStateChange]] = []
-        self._unsubscribe = device.link.subscribe(self._put)
+        self._unsubscribe = device.link.subscribe_timed(self._put)
 
-    def _put(self, item: m.Message | LinkStateChange) -> None:
+    def _put(self, arrived_s: float, item: m.Message | LinkStateChange) -> None:
         with self._cond:
-            self.items.append((time.monotonic(), item))
+            self.items.append((arrived_s, item))
             self._cond.notify_all()
 
     def close(self) -> None:

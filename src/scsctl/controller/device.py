@@ -40,7 +40,7 @@ from ..link import Link, LinkStateChange, LinkStats, LinkStatus
 from ..profiles import DeviceProfile
 from ..units import format_ms, format_ua
 from .control import StopAnswer
-from .events import Event, EventPump
+from .events import Event, EventPump, Relay
 from .ownership import PortClaim
 from .raw import RawExchange, payload_hex
 
@@ -116,11 +116,13 @@ class LinkView:
     tethered device's watchdog goes through the guard like a command.
     """
 
-    __slots__ = ("_arm", "_link")
+    __slots__ = ("_arm", "_hooked", "_link", "_relay")
 
     def __init__(self, link: Link, arm: Callable[[int, bool], None]) -> None:
         self._link = link
         self._arm = arm
+        self._relay = Relay(f"scsctl-link-events {link.transport.url}")
+        self._hooked = link.subscribe(self._relay.put)
 
     @property
     def status(self) -> LinkStatus:
@@ -135,7 +137,20 @@ class LinkView:
         return self._link.transport.url
 
     def subscribe(self, callback: Callable[[m.Message | LinkStateChange], None]) -> Callable[[], None]:
-        return self._link.subscribe(callback)
+        """Call ``callback`` with each device event and link state change as it comes, before it
+        is audited (``Device.subscribe``: after), on a thread of its own, in order. It may call
+        the device, a STOP included."""
+        return self._relay.subscribe(callback)
+
+    def subscribe_timed(self, callback: Callable[[float, m.Message | LinkStateChange], None]) -> Callable[[], None]:
+        """As ``subscribe``, with each item's time of arrival (``time.monotonic()``, taken as the
+        host read it, before the hand-over): ``callback(arrived_s, item)``."""
+        return self._relay.subscribe(callback, timed=True)
+
+    def close(self) -> None:
+        """No more events: those already come are handed over first."""
+        self._hooked()
+        self._relay.close()
 
     def start_heartbeat(self, watchdog_timeout_ms: int, *, stop_on_loss: bool) -> None:
         """Arm the device's watchdog (through the guard: loosening a tethered one is for engineers)."""
@@ -578,6 +593,7 @@ class Device:
         finally:
             self._unsubscribe_link()
             self._events.close()
+            self._link_view.close()
             self._unserve()
             self._link.close()
             if self._claim is not None:

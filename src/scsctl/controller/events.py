@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -96,5 +97,65 @@ class EventPump:
             for callback in subscribers:
                 try:
                     callback(event)
+                except Exception:  # noqa: BLE001 - one subscriber's bug must not silence the others
+                    continue
+
+
+class Relay:
+    """Link events handed to subscribers on a thread of their own, in order, as they come (not
+    audited first: that is ``EventPump``'s). A callback may call back into the device, a STOP
+    included: on the link's reading thread it could not, since the reply it waits for is read
+    there. Each event carries the time it arrived, taken on the reading thread, for subscribers
+    that measure (``timed``). The thread starts with the first subscriber."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[float, Event] | None] = queue.SimpleQueue()
+        self._subscribers: list[tuple[Callable[..., None], bool]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def put(self, event: Event) -> None:
+        if self._subscribers:  # read bare: an event before the first subscriber is nobody's
+            self._queue.put((time.monotonic(), event))
+
+    def subscribe(self, callback: Callable[..., None], *, timed: bool = False) -> Callable[[], None]:
+        """``callback(event)``, or ``callback(arrived_s, event)`` when ``timed``."""
+        entry = (callback, timed)
+        with self._lock:
+            self._subscribers.append(entry)
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if entry in self._subscribers:
+                    self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        """Hand over every event queued so far, then stop (calling it again does nothing)."""
+        with self._lock:
+            thread, self._closed = self._thread, True
+        if thread is None or not thread.is_alive():
+            return
+        self._queue.put(None)
+        if thread is not threading.current_thread():
+            thread.join(timeout=10.0)
+
+    def _run(self) -> None:
+        while (arrived := self._queue.get()) is not None:
+            arrived_s, event = arrived
+            with self._lock:
+                subscribers = list(self._subscribers)
+            for callback, timed in subscribers:
+                try:
+                    if timed:
+                        callback(arrived_s, event)
+                    else:
+                        callback(event)
                 except Exception:  # noqa: BLE001 - one subscriber's bug must not silence the others
                     continue

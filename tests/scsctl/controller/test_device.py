@@ -278,3 +278,36 @@ def test_audit_records_read_in_words_not_numbers(device: scsctl.Device, tmp_path
     written = next(r for r in records if r.kind == "command" and r.name == "SET_PROGRAM")
     assert written.detail["after"]["waveform"] == "TONIC"
     assert written.detail["after"]["contacts"][0] == {"polarity": "ANODE", "share_pct": 100}
+
+
+def test_a_link_subscriber_may_stop_the_device_from_its_callback(device: scsctl.Device, tmp_path: Path) -> None:
+    # A rig's callback stops stimulation as soon as the device says it started: the STOP is
+    # confirmed, not lost for want of someone to read the STOP_ACK.
+    outcome: list[BaseException | None] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, m.EventState) and event.new_state in (State.RAMPING_UP, State.STIMULATING):
+            try:
+                device.stop()
+            except BaseException as err:  # noqa: BLE001 - handed to the test
+                outcome.append(err)
+            else:
+                outcome.append(None)
+
+    device.link.subscribe(on_event)
+    device.measure_impedance()
+    device.write_program(bipolar())
+    device.start(0)
+    deadline = time.monotonic() + 10
+    while not outcome and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert outcome[:1] == [None]
+    assert device.status().state is State.PROGRAMMED
+    assert "STOP" in audit_names(tmp_path, "command")
+
+
+def test_device_events_are_audited_when_nobody_subscribed(tmp_path: Path) -> None:
+    with scsctl.connect("emu://", data_dir=tmp_path, operator="tester") as dev:
+        dev.write_program(bipolar())
+        dev.select(0)
+    assert "EVENT_STATE" in audit_names(tmp_path, "event")  # idle -> programmed, in the log once closed
