@@ -178,6 +178,11 @@ class PortBusy(TransportError):
         self.holder = holder
 
 
+class NotADevice(TransportError):
+    """The port is a terminal someone uses (a shell's, a login's): nothing is sent to it, not even
+    a STOP beside its holder."""
+
+
 class ReplyTimeout(LinkError):
     pass
 

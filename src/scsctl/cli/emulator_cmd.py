@@ -180,7 +180,10 @@ def run(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    # Ended by kill, or by its terminal closing (SIGHUP): either way the ports close and the --link
+    # symlink goes, so that nothing is later sent through it to whatever reuses the pty's number.
+    ending = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None] if in_main else []
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in ending}
     try:
         try:
             urls = server.start()
@@ -209,8 +212,8 @@ def run(args: argparse.Namespace) -> int:
         watch.report(changed_only=False)
     finally:
         server.stop()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     return 0
 
 

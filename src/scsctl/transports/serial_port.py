@@ -22,8 +22,9 @@ from typing import Any
 
 import serial
 
-from ..errors import PortBusy, PortLost, PortNotFound, TransportError, UsageError
+from ..errors import NotADevice, PortBusy, PortLost, PortNotFound, TransportError, UsageError
 from .base import Transport
+from .terminals import terminal_user
 
 __all__ = ["DEFAULT_BAUD", "SerialTransport"]
 
@@ -218,6 +219,16 @@ class SerialTransport(Transport):
             raise UsageError(f"{self.url}: {err}") from err
         if self.url.lower().startswith("rfc2217://"):
             _quiet_rfc2217_reader_threads()
+        if self._direct:
+            user = terminal_user(self.url)
+            if user is not None:
+                pid, program = user
+                device = os.path.realpath(self.url)
+                raise NotADevice(
+                    f"{self.url}: {device} is the terminal of {program} (pid {pid}), not a device; nothing was "
+                    "sent (a --link left behind by an emulator that ended? remove it)",
+                    port=self.url,
+                )
         network = self.url.lower().startswith("socket://")
         if network:
             # pyserial's socket handler discards what arrived on connecting, and with it the reason

@@ -311,6 +311,28 @@ def test_plain_pyserial_talks_to_scsctl_emulator_pty(emulator_process: tuple[sub
     assert proc.wait(timeout=GUARD_S) == 0
 
 
+@pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGHUP], ids=["killed", "its terminal closed"])
+def test_scsctl_emulator_removes_its_link_however_it_is_ended(tmp_path: Path, ending: signal.Signals) -> None:
+    # A link left behind points at a pty number the next terminal window may get: a host following
+    # it would send frames into that terminal.
+    link = tmp_path / "scs-dev"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scsctl.cli.main", "emulator", "--pty", "--link", str(link)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("port: ")
+        assert link.is_symlink()
+        proc.send_signal(ending)
+        assert proc.wait(timeout=GUARD_S) == 0
+        assert not link.is_symlink()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=GUARD_S)
+
+
 def test_scsctl_emulator_tcp_serves_several_with_firmware_and_line_faults() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "scsctl.cli.main", "emulator", "--tcp", "127.0.0.1:0", "--count", "2",
