@@ -41,5 +41,6 @@ def device_counters_text(counters: m.Counters) -> str:
     return (
         f"received {count(counters.frames_received, 'frame')}, {count(counters.invalid_frames, 'invalid frame')}, "
         f"{count(counters.discarded_bytes, 'noise byte')}; sent {count(counters.frames_sent, 'frame')}, "
-        f"{count(counters.naks_sent, 'NAK')} ({counters.bad_crc_naks} BAD_CRC)"
+        f"{count(counters.naks_sent, 'NAK')} ({counters.bad_crc_naks} BAD_CRC: damaged on the way; the rest are "
+        "refusals of any kind, an empty program slot read included)"
     )

@@ -4,6 +4,7 @@ impedance, usage. Each opens the device, does one thing through the controller, 
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from ..units import format_dhz, format_ms, format_ua, format_us
@@ -15,6 +16,7 @@ def register(sub: Any) -> None:
         p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
         add_device_options(p, json_output=json_output)
         p.set_defaults(handler=handler)
+        _values_may_be_negative(p)
         return p
 
     command("info", "identify the device: model, serial, firmware, protocol, contacts", _info)
@@ -260,6 +262,18 @@ def _stop(args: argparse.Namespace) -> int:
                       baud=line_speed(args, stopping=True))  # fmt: skip
     print(f"stopped: all outputs off (confirmed by the device after {report.confirmed_after_ms:g} ms, {report.path})")
     return 0
+
+
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d")
+
+
+def _values_may_be_negative(parser: argparse.ArgumentParser) -> None:
+    """Let ``-1mA`` reach the command as a value, to be refused naming it ("cannot be negative"),
+    instead of argparse taking it for an unknown option and saying the value is missing. argparse
+    does this itself only for bare numbers (``-1``); these commands have no option that looks
+    like a number."""
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = _NEGATIVE_VALUE
 
 
 def _amplitude(args: argparse.Namespace) -> int:

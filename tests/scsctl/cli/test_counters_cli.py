@@ -79,7 +79,7 @@ def test_after_noise_the_device_counters_are_read_from_the_host_and_the_emulator
     assert proc.returncode == 0, emulator_err
     assert f"scsctl emulator: {port}: since power-on received" in emulator_err
     assert "1 invalid frame" in emulator_err
-    assert "(1 BAD_CRC)" in emulator_err
+    assert "(1 BAD_CRC: damaged on the way" in emulator_err
 
 
 def test_a_device_without_counters_is_not_asked(tmp_path: Path) -> None:

@@ -219,6 +219,8 @@ def test_the_operator_defaults_to_the_os_user(tmp_path: Path, run: Run, monkeypa
         ((*PROGRAM_12MA[:4], "١+ ٢-", *PROGRAM_12MA[5:]), "uses digits other than 0-9 (١ (U+0661), ٢ (U+0662))"),
         (("select", "--slot", "２"), "--slot '２' uses digits other than 0-9"),
         (("select", "--slot", "-1"), "--slot -1 cannot be negative"),
+        (("amplitude", "-1mA"), "amplitude '-1mA' cannot be negative"),  # a value, not an unknown option
+        (("amplitude", "-.5mA"), "amplitude '-.5mA' cannot be negative"),
     ],
 )
 def test_numbers_in_other_digits_are_refused_before_anything_is_sent(
