@@ -271,9 +271,15 @@ class SerialTransport(Transport):
 
     def _open_error(self, err: BaseException) -> TransportError:
         number = _os_errno(err)
-        text = str(err)
+        text = str(err).replace(self._pyserial_url, self.url)  # not the options added for pyserial
+        if "://" in self.url and (number == errno.ECONNREFUSED or "Connection refused" in text):
+            return PortNotFound(
+                f"{self.url}: nothing accepts connections there ({text}); is the serial server (ser2net) or the "
+                "emulator running, and are the host and the TCP port right?",
+                port=self.url,
+            )
         if number in _MISSING or "No such file" in text or "Connection refused" in text:
-            return PortNotFound(f"{self.url}: no such port ({err}); {_LIST_HINT}", port=self.url)
+            return PortNotFound(f"{self.url}: no such port ({text}); {_LIST_HINT}", port=self.url)
         if number in (errno.EACCES, errno.EPERM):
             return TransportError(
                 f"{self.url}: permission denied ({err}); on Linux, add yourself to the group that owns "

@@ -39,12 +39,18 @@ def test_a_missing_device_path_is_not_found_and_says_how_to_list_ports() -> None
     assert not isinstance(info.value.__cause__, ScsError)  # the pyserial error is kept as the cause only
 
 
-def test_a_refused_tcp_port_is_not_found() -> None:
+@pytest.mark.parametrize("scheme", ["socket", "rfc2217"])
+def test_a_refused_tcp_port_is_not_found_and_says_what_to_check(scheme: str) -> None:
     with socket.socket() as s:  # a port that was free a moment ago, with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(PortNotFound, match=f"socket://127.0.0.1:{port}"):
-        open_transport(f"socket://127.0.0.1:{port}")
+    url = f"{scheme}://127.0.0.1:{port}"
+    with pytest.raises(PortNotFound) as info:
+        open_transport(url)
+    message = str(info.value)
+    assert message.startswith(f"{url}: nothing accepts connections there")
+    assert "serial server (ser2net)" in message and "scsctl ports" not in message  # no local port to list
+    assert "ign_set_control" not in message  # what pyserial was given, not what the user typed
 
 
 def test_an_unknown_url_scheme_is_a_usage_error_listing_the_kinds_of_port() -> None:
