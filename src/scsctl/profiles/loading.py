@@ -89,14 +89,30 @@ def profile_files(extra_dirs: Sequence[str | Path] = (), *, env: Mapping[str, st
 
 
 def _duplicates(files: Sequence[Path]) -> list[ProfileProblem]:
+    """One problem per name found twice, on the file searched first (the user's own folders come
+    before the site's and the shipped ones): that is the one to rename."""
     by_name: dict[str, list[Path]] = {}
     for f in files:
         by_name.setdefault(f.stem, []).append(f)
     return [
-        ProfileProblem(str(paths[1]), "name", f"profile {name!r} is also defined in {paths[0]}; rename one")
+        ProfileProblem(
+            str(paths[0]),
+            "name",
+            f"profile {name!r} is also the name of {', '.join(_whose(p) for p in paths[1:])}; give this file "
+            "another name (a profile is chosen by its name, so each needs its own)",
+        )
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
+
+
+def _whose(path: Path) -> str:
+    shipped = shipped_profile_dir()
+    if shipped is not None and path.parent.resolve() == shipped.resolve():
+        return f"the profile shipped with scsctl ({path})"
+    if path.parent.resolve() == SITE_PROFILE_DIR.resolve():
+        return f"the site's profile ({path})"
+    return str(path)
 
 
 def get_profile(

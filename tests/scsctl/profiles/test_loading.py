@@ -118,11 +118,15 @@ def test_missing_user_folder_is_an_error(tmp_path: Path) -> None:
 
 
 def test_same_name_twice_is_an_error_not_an_override(tmp_path: Path) -> None:
-    write_profile(tmp_path, patched({"name": "drg-4x4"}))
-    with pytest.raises(ProfileError, match="'drg-4x4' is also defined in"):
-        get_profile("drg-4x4", [tmp_path], env=NO_ENV)
-    with pytest.raises(ProfileError, match="'drg-4x4' is also defined in"):
-        list_profiles([tmp_path], env=NO_ENV)
+    mine = write_profile(tmp_path, patched({"name": "drg-4x4"}))
+    attempts = (lambda: get_profile("drg-4x4", [tmp_path], env=NO_ENV), lambda: list_profiles([tmp_path], env=NO_ENV))
+    for attempt in attempts:
+        with pytest.raises(ProfileError) as err:
+            attempt()
+        (problem,) = [p for p in err.value.problems if p.key == "name"]
+        assert problem.file == str(mine)  # the user's file is the one to rename, not the shipped one
+        assert "is also the name of the profile shipped with scsctl (" in problem.reason
+        assert "give this file another name" in problem.reason
 
 
 def test_list_reports_problems_of_every_broken_file(tmp_path: Path) -> None:
