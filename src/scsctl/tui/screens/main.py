@@ -1,10 +1,11 @@
 """The main screen: the device, stimulation, and tabs for the program, impedance and events.
 
 The screen owns the *draft*, the program being edited (a ``Program`` for one slot), and pushes it
-down to the widgets that show it; they post their edits back up. Every edit is checked at once by
-the device's guard against what the device was last read to hold (``check_draft``), so an invalid
-program is marked before anything is sent. Saving writes the draft through the controller, which
-checks it again, writes it and reads it back.
+down to the widgets that show it; they post their edits back up, each as what to do, which the
+screen does to the draft as the edits before it left it (so quick keys each count). Every edit is
+checked at once by the device's guard against what the device was last read to hold
+(``check_draft``), so an invalid program is marked before anything is sent. Saving writes the
+draft through the controller, which checks it again, writes it and reads it back.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ...controller import DeviceContext, profile_table
 from ...parsing import amplitude_ua, format_electrodes
 from ...units import format_ua
 from ..draft import DraftVerdict, check_draft, new_program, program_changes, ramp_fix
-from ..params import EXAMPLES, PARAM_LABELS, format_param, parse_param, with_value
+from ..params import EXAMPLES, PARAM_LABELS, StepRefused, format_param, parse_param, with_value
 from ..widgets import scs, show
 from ..widgets.audit_view import AuditView
 from ..widgets.banners import Banner, MessageBar
@@ -213,16 +214,24 @@ class MainScreen(Screen[None]):
                 text.append("\n" + line, style="yellow")
         show(self.query_one("#draft-check", Static), text)
 
+    # An edit or a step arrives as what to do, and is done to the draft as it is now (the edits
+    # before it included), not to what the widget showed when the key was pressed: keys faster
+    # than the screen draws each count.
+
     def on_lead_view_edited(self, message: LeadView.Edited) -> None:
-        self.draft = dataclasses.replace(self.draft, contacts=message.contacts)
+        contacts = message.edit(self.draft.contacts)
+        if contacts != self.draft.contacts:
+            self.draft = dataclasses.replace(self.draft, contacts=contacts)
 
-    def on_param_list_changed(self, message: ParamList.Changed) -> None:
-        self.draft = message.program
-        if message.note:
-            scs(self).show_note(message.note, "", "info")
-
-    def on_param_list_refused(self, message: ParamList.Refused) -> None:
-        scs(self).show_note("Not changed", message.message, "warning")
+    def on_param_list_stepped(self, message: ParamList.Stepped) -> None:
+        result = message.step(self.draft)
+        if isinstance(result, StepRefused):
+            scs(self).show_note("Not changed", result.message, "warning")
+            return
+        program, note = result
+        self.draft = program
+        if note:
+            scs(self).show_note(note, "", "info")
 
     def on_param_list_type_value(self, message: ParamList.TypeValue) -> None:
         spec = message.spec

@@ -2,12 +2,15 @@
 
 Keyboard: arrows move; space or Enter steps a contact off -> + -> - -> off; ``+`` / ``-`` / ``o``
 set it; ``[`` / ``]`` change its share by 5 %; ``=`` splits each polarity equally. Mouse: a click
-on a contact steps it like space. Every change is posted as ``LeadView.Edited``; the screen owns
-the draft and sets ``contacts`` back.
+on a contact steps it like space. Every change is posted as ``LeadView.Edited``, carrying the edit
+itself (for the contact the cursor was on) rather than its result: the screen owns the draft,
+applies each edit to the contacts as the edits before it left them, and sets ``contacts`` back. So
+keys that come faster than the screen draws (auto-repeat, fast typing) each count, as slow ones do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -23,10 +26,12 @@ from firmware_protocol.messages import ContactSetting
 from ...profiles import ContactLayout
 from ..draft import adjust_share, balance, cycle_polarity, set_polarity, share_sums
 
-__all__ = ["LeadView"]
+__all__ = ["ContactsEdit", "LeadView"]
 
 LABEL_WIDTH = 8
 CELL_WIDTH = 6
+ContactsEdit = Callable[[tuple[ContactSetting, ...]], tuple[ContactSetting, ...]]
+"""An edit of the electrodes: the contacts it is given, changed."""
 ANODE_STYLE = "bold red"
 CATHODE_STYLE = "bold bright_blue"
 
@@ -51,9 +56,11 @@ class LeadView(Widget, can_focus=True):
     invalid: reactive[bool] = reactive(False)
 
     class Edited(Message):
-        def __init__(self, contacts: tuple[ContactSetting, ...]) -> None:
+        """An edit asked for; ``edit`` is applied to the draft's contacts when the screen takes it."""
+
+        def __init__(self, edit: ContactsEdit) -> None:
             super().__init__()
-            self.contacts = contacts
+            self.edit = edit
 
     def __init__(self, layout: ContactLayout, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -113,9 +120,10 @@ class LeadView(Widget, can_focus=True):
 
     # --- editing -----------------------------------------------------------------------------------
 
-    def _edit(self, contacts: tuple[ContactSetting, ...]) -> None:
-        if contacts != self.contacts:
-            self.post_message(self.Edited(contacts))
+    def _edit(self, edit: ContactsEdit) -> None:
+        # Not applied to ``self.contacts``: that is what the screen last drew, and keys may come
+        # faster than it draws. The screen applies the edit to its draft, after the edits before it.
+        self.post_message(self.Edited(edit))
 
     def action_move(self, leads: int, contacts: int) -> None:
         per = self.layout_.contacts_per_lead
@@ -125,16 +133,19 @@ class LeadView(Widget, can_focus=True):
         self.cursor = lead * per + k
 
     def action_cycle(self) -> None:
-        self._edit(cycle_polarity(self.contacts, self.cursor))
+        index = self.cursor  # the contact the cursor is on now, whenever the edit is applied
+        self._edit(lambda contacts: cycle_polarity(contacts, index))
 
     def action_set_polarity(self, name: str) -> None:
-        self._edit(set_polarity(self.contacts, self.cursor, Polarity[name.upper()]))
+        index, polarity = self.cursor, Polarity[name.upper()]
+        self._edit(lambda contacts: set_polarity(contacts, index, polarity))
 
     def action_share(self, delta: int) -> None:
-        self._edit(adjust_share(self.contacts, self.cursor, delta))
+        index = self.cursor
+        self._edit(lambda contacts: adjust_share(contacts, index, delta))
 
     def action_balance(self) -> None:
-        self._edit(balance(self.contacts))
+        self._edit(balance)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

@@ -6,11 +6,17 @@ A row too wide for the panel writes its steps shorter (``steps 0.1/0.5 mA``), th
 Keyboard: up/down choose a row; left/right a fine step; shift+left/right a coarse step; Enter
 types a value. Mouse: click a row to choose it, ◀ / ▶ to step it. A step the range does not allow
 is refused (``StepRefused``, shown in the message bar) and nothing changes.
+
+A step is posted as ``ParamList.Stepped``, carrying the step itself (of the row the cursor was on)
+rather than its result: the screen owns the draft and applies each step to the draft as the steps
+before it left it, then sets ``program`` back. So keys that come faster than the screen draws
+(auto-repeat, fast typing) each count, as slow ones do.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from rich.text import Text
@@ -26,11 +32,14 @@ from ...profiles import DeviceProfile, Tier
 from ..params import ParamSpec, StepRefused, program_params, step_param
 from .bars import range_bar
 
-__all__ = ["ParamList"]
+__all__ = ["ParamList", "ProgramStep"]
 
 LABEL_WIDTH = 17
 VALUE_WIDTH = 10
 BAR_WIDTH = 16
+ProgramStep = Callable[[Program], "tuple[Program, str | None] | StepRefused"]
+"""A step of one setting: the program it is given one step on (and a note of what else changed
+with it), or why it cannot be stepped (``StepRefused``)."""
 Steps = Literal["long", "short", "none"]
 """How a row writes its steps: ``steps 0.1 mA / 0.5 mA``, ``steps 0.1/0.5 mA``, or not at all."""
 LEFT_ARROW_AT = LABEL_WIDTH
@@ -52,16 +61,12 @@ class ParamList(Widget, can_focus=True):
     cursor: reactive[int] = reactive(0)
     invalid_key: reactive[str] = reactive("")
 
-    class Changed(Message):
-        def __init__(self, program: Program, note: str | None) -> None:
-            super().__init__()
-            self.program = program
-            self.note = note
+    class Stepped(Message):
+        """A step asked for; ``step`` is applied to the draft when the screen takes it."""
 
-    class Refused(Message):
-        def __init__(self, message: str) -> None:
+        def __init__(self, step: ProgramStep) -> None:
             super().__init__()
-            self.message = message
+            self.step = step
 
     class TypeValue(Message):
         def __init__(self, spec: ParamSpec) -> None:
@@ -153,17 +158,19 @@ class ParamList(Widget, can_focus=True):
         self.cursor = min(max(self.cursor + delta, 0), len(self.specs) - 1)
 
     def action_step(self, direction: int, coarse: bool) -> None:
-        specs = self.specs
-        if self.program is None or not specs:
+        if self.program is None or not self.specs:
             return
-        result = step_param(
-            specs[self.cursor], self.program, direction, coarse=coarse, profile=self.profile, tier=self.tier
-        )
-        if isinstance(result, StepRefused):
-            self.post_message(self.Refused(result.message))
-            return
-        program, note = result
-        self.post_message(self.Changed(program, note))
+        # Not stepped from ``self.program``: that is what the screen last drew, and keys may come
+        # faster than it draws. The row is the one the cursor is on now; its value, range and step
+        # are taken from the draft the step is applied to, after the steps before it.
+        row, profile, tier = self.cursor, self.profile, self.tier
+
+        def step(program: Program) -> tuple[Program, str | None] | StepRefused:
+            specs = program_params(profile, tier, program)
+            spec = specs[min(row, len(specs) - 1)]
+            return step_param(spec, program, direction, coarse=coarse, profile=profile, tier=tier)
+
+        self.post_message(self.Stepped(step))
 
     def action_type_value(self) -> None:
         specs = self.specs
