@@ -7,8 +7,12 @@ A process that opens a port *claims* it first:
   ``/dev/ttyUSB0`` it points at are one port), held with ``flock`` so the kernel lets go when the
   process dies, even by kill -9. The file holds the *holder record*: pid, command, operator,
   since when, and the path of the holder's control endpoint;
-- the serial port itself is opened exclusively where the OS allows it (``SerialTransport``), which
-  also keeps out other users and other programs;
+- the UUCP lock files other programs take (ser2net, minicom, picocom, cu: ``/var/lock/LCK..NAME``,
+  ``uucp_lock.py``) are read for the port as given and the device it resolves to: one naming a live
+  process refuses the claim as another scsctl holder does, before the port is opened;
+- the serial port itself is opened exclusively where the OS allows it (``SerialTransport``): an
+  ``flock`` on the device, which keeps out other scsctl users and the programs that check it, but
+  not programs that only take UUCP locks (ser2net does not lock the device itself);
 - the claim serves the control endpoint (``control.py``): a second process asks the holder to
   STOP instead of opening the port under it.
 
@@ -41,6 +45,7 @@ from urllib.parse import urlsplit
 from ..errors import PortBusy, UsageError
 from ..units import format_local_time
 from .control import ControlServer, StopAnswer
+from .uucp_lock import UucpHolder, uucp_holder
 
 __all__ = ["Holder", "PortClaim", "claim_port", "command_line", "port_keys", "runtime_dir", "who_holds"]
 
@@ -167,6 +172,15 @@ def _busy(url: str, holder: Holder | None) -> PortBusy:
     )
 
 
+def _in_use(url: str, other: UucpHolder) -> PortBusy:
+    return PortBusy(
+        f"{url}: the port is in use by {other.describe()}; nothing was sent. Close that program (for a "
+        "serial server such as ser2net, its client) to use the port here",
+        port=url,
+        holder=other,
+    )
+
+
 def who_holds(url: str) -> Holder | None:
     """The process holding ``url`` now, or None when nobody does."""
     keys = port_keys(url)
@@ -250,6 +264,9 @@ class PortClaim:
                     os.close(fd)
                     raise _busy(self.url, holder) from None
                 self._fds.append(fd)
+            other = uucp_holder(key for key in self.keys if key.startswith("/"))
+            if other is not None:  # a program that is not scsctl (ser2net, minicom, ...) has the port
+                raise _in_use(self.url, other)
             server = ControlServer(_lock_path(folder, self.keys[0], ".sock"), self._on_stop)
             try:
                 server.start()
