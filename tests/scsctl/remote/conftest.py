@@ -3,32 +3,14 @@ server and ser2net (Debian's package)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from ...system_tools import require_program
-from ..processes import serving_process
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
-    for _ in range(500):
-        assert proc.poll() is None, proc.communicate()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+from ..processes import free_port, serving_process, wait_listening
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +23,7 @@ def rfc2217_server(pty_emulator: str) -> Iterator[str]:
 def ser2net(pty_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """ser2net in front of the pty emulator: {"raw": "socket://...", "rfc2217": "rfc2217://..."}."""
     binary = require_program("ser2net")
-    raw, telnet = _free_port(), _free_port()
+    raw, telnet = free_port(), free_port()
     config = tmp_path_factory.mktemp("ser2net") / "ser2net.yaml"
     config.write_text(
         "%YAML 1.1\n---\n"
@@ -55,8 +37,8 @@ def ser2net(pty_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     proc = subprocess.Popen([binary, "-n", "-d", "-c", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
-        _wait_listening(raw, proc)
-        _wait_listening(telnet, proc)
+        wait_listening(raw, proc)
+        wait_listening(telnet, proc)
         yield {"raw": f"socket://127.0.0.1:{raw}", "rfc2217": f"rfc2217://127.0.0.1:{telnet}"}
     finally:
         proc.terminate()

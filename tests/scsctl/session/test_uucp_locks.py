@@ -9,10 +9,8 @@ link as a second terminal runs it. The others point the lock folders at a tempor
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,23 +23,7 @@ from scsctl.errors import PortBusy
 from scsctl.link.session import LinkStateChange, LinkStatus
 
 from ...system_tools import require_program
-from ..processes import serving_process
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
-    for _ in range(500):
-        assert proc.poll() is None, proc.communicate()
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.01)
-    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+from ..processes import free_port, serving_process, wait_listening
 
 
 @pytest.fixture
@@ -58,7 +40,7 @@ def ser2net_on_link(linked_emulator: str, tmp_path: Path) -> Iterator[str]:
     binary = require_program("ser2net")
     if not any(os.path.isdir(d) and os.access(d, os.W_OK) for d in uucp_lock.LOCK_DIRS):
         pytest.skip(f"ser2net can take its UUCP lock only in a writable lock folder ({', '.join(uucp_lock.LOCK_DIRS)})")
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "ser2net.yaml"
     config.write_text(
         "%YAML 1.1\n---\n"
@@ -69,7 +51,7 @@ def ser2net_on_link(linked_emulator: str, tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen([binary, "-n", "-d", "-c", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
-        _wait_listening(port, proc)
+        wait_listening(port, proc)
         yield f"rfc2217://127.0.0.1:{port}"
     finally:
         proc.terminate()
