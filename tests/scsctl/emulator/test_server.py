@@ -257,7 +257,7 @@ def test_a_tcp_port_that_is_down_is_not_found(server: EmulatorServer) -> None:
         runner.disconnect(down_s=3600)
         with pytest.raises(PortLost):
             read_until_it_fails(t, None)  # a connection not yet taken when it went down is told so first
-        with pytest.raises(PortNotFound, match="scsctl ports"):
+        with pytest.raises(PortNotFound, match="nothing accepts connections there"):
             t.open()
 
 
