@@ -236,7 +236,7 @@ def _line_rate(bench: Bench) -> Figure:
             },
             "targets": f"median <= longest frame + {LINE_SLACK_US} us; p99 <= 2 x longest frame + {LINE_SLACK_US} us",
             "at_most_one_frame_ahead": "writes hold the link's line until Transport.drain (the frame's line time "
-            "on a pty standing for a stated speed, tcdrain on a UART); a STOP goes before every waiting writer",
+            "on a pty standing for a stated speed, the UART driver empty); a STOP goes before every waiting writer",
             "link": stats,
         },
     )

@@ -14,9 +14,9 @@ a time:
 
 STOP is never queued behind traffic, on the host or in the operating system:
 - a writer holds the line from its ``write`` until the transport's ``drain`` returned, i.e. until
-  the frame has left the host (``tcdrain`` on a UART; on a pseudo-terminal standing for a line of a
-  stated speed, the frame's line time), so the kernel's transmit buffer never holds more than the
-  frame being sent when a STOP comes;
+  the frame has left the host (a UART's driver holds none of it; on a pseudo-terminal standing for
+  a line of a stated speed, the frame's line time), so the kernel's transmit buffer never holds
+  more than the frame being sent when a STOP comes;
 - a STOP waiting for the line goes next, ahead of every other writer already waiting (they wait
   while any STOP does), so it waits for at most the one frame being sent; and no longer than its
   deadline: a frame that never leaves (flow control holding the line, a device that stopped taking

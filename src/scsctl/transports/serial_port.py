@@ -14,10 +14,8 @@ import os
 import re
 import select
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import serial
@@ -40,32 +38,12 @@ _POLL_S = 0.05
 """The longest one read of a pyserial URL handler waits (it returns at once when a byte comes)."""
 _BUSY_WORDS = re.compile(r"held by|in use|busy", re.IGNORECASE)
 _PTY_SLAVE_MAJORS = range(136, 144)
-"""Linux's UNIX98 pseudo-terminal slaves (``/dev/pts/N``): no transmitter, so ``tcdrain`` returns at once."""
+"""Linux's UNIX98 pseudo-terminal slaves (``/dev/pts/N``): no transmitter, nothing waits to be sent."""
 _BITS_PER_BYTE = 10
 """A UART byte on the wire: start bit, 8 data bits, stop bit."""
 _DRAIN_POLL_MIN_S = 0.0002
 """The shortest wait between two asks of ``drain`` (a byte at 115200 baud takes 87 us)."""
 
-
-def _out_queue_reader() -> Callable[[int], int] | None:
-    """How to ask the driver how many bytes it still holds for sending (TIOCOUTQ, as pyserial's
-    ``out_waiting``); None where there is no such request."""
-    try:
-        import fcntl
-        import termios
-    except ImportError:  # not POSIX: nothing drains (_drains stays False)
-        return None
-    request = getattr(termios, "TIOCOUTQ", None)
-    if request is None:
-        return None
-
-    def out_queue(fd: int) -> int:
-        return int.from_bytes(fcntl.ioctl(fd, request, b"\0\0\0\0"), sys.byteorder)
-
-    return out_queue
-
-
-_OUT_QUEUE = _out_queue_reader()
 
 
 _RFC2217_READER = "pySerial RFC 2217 reader thread"
@@ -182,7 +160,7 @@ class SerialTransport(Transport):
         """Line time of one byte when ``drain`` paces a pseudo-terminal itself (0: it does not)."""
         self._line_free_s = 0.0
         self._drains = False
-        """A device path: ``drain`` waits for the kernel's transmitter (``tcdrain``) or paces a pty."""
+        """A device path: ``drain`` waits for the driver to have sent the bytes, or paces a pty."""
         if exclusive is None:
             exclusive = self._direct
         if exclusive:
@@ -251,8 +229,8 @@ class SerialTransport(Transport):
             raise self._lose_port(err) from err
 
     def _set_up_drain(self, port: Any) -> None:
-        # A UART: tcdrain() waits until the driver has sent the last bit. A pseudo-terminal has no
-        # transmitter (its tcdrain returns at once, TIOCOUTQ says 0): when the caller stated the
+        # A UART: drain() waits until the driver holds no more bytes. A pseudo-terminal has no
+        # transmitter (TIOCOUTQ says 0 at once): when the caller stated the
         # speed of the line it stands for (an emulator simulating 115200 baud), the frame's line
         # time is waited here instead; without a stated speed the pty is an instant line.
         fd = getattr(port, "fd", None)
@@ -398,22 +376,16 @@ class SerialTransport(Transport):
             if wait_s > 0:
                 time.sleep(wait_s)
             return
-        import termios  # POSIX only, as _drains is
-
         port = self._require_open()
         limit_s = self._write_timeout_s if timeout_s is None else timeout_s
         try:
-            out_queue = _OUT_QUEUE
-            if out_queue is None:  # no way to ask without waiting: the kernel's own wait, unbounded
-                termios.tcdrain(port.fd)
-                return
-            # Ask how many bytes the driver still holds, rather than tcdrain(), which waits for good
-            # when the line stops moving (flow control holding it, a USB device that stopped taking
-            # bytes). At most the UART's own FIFO of this frame is left when it says 0: still only
-            # the one frame ahead of whatever is written next.
+            # Ask how many bytes the driver still holds (pyserial's out_waiting: TIOCOUTQ), rather
+            # than tcdrain(), which waits for good when the line stops moving (flow control holding
+            # it, a USB device that stopped taking bytes). At most the UART's own FIFO of this frame
+            # is left when it says 0: still only the one frame ahead of whatever is written next.
             deadline_s = time.monotonic() + limit_s
             byte_s = _BITS_PER_BYTE / (self._baud or DEFAULT_BAUD)
-            while (queued := out_queue(port.fd)) > 0:
+            while (queued := port.out_waiting) > 0:
                 remaining_s = deadline_s - time.monotonic()
                 if remaining_s <= 0:
                     raise TransportError(
@@ -422,8 +394,8 @@ class SerialTransport(Transport):
                         port=self.url,
                     )
                 time.sleep(min(remaining_s, max(queued * byte_s, _DRAIN_POLL_MIN_S)))
-        except (termios.error, OSError) as err:
-            raise self._lose_port(OSError(*err.args) if isinstance(err, termios.error) else err) from err
+        except (serial.SerialException, OSError) as err:
+            raise self._lose_port(err) from err
 
     def cancel_read(self) -> None:
         self._cancel.set()

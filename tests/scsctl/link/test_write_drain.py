@@ -22,7 +22,6 @@ from firmware_protocol import Decoder, Frame
 from firmware_protocol import messages as m
 from scsctl.errors import LinkLost, TransportError
 from scsctl.link import Link
-from scsctl.transports import serial_port
 from scsctl.transports.serial_port import SerialTransport
 
 from .fakes import ScriptedDevice
@@ -206,9 +205,10 @@ def test_a_uart_whose_bytes_stop_leaving_is_reported_not_waited_on(monkeypatch: 
         try:
             uart._drains, uart._byte_s = True, 0.0  # as a UART's: the driver is asked what it still holds
             left = iter([40, 12, 0])
-            monkeypatch.setattr(serial_port, "_OUT_QUEUE", lambda fd: next(left))
+            driver = type(uart._serial)  # what the driver says it still holds (TIOCOUTQ)
+            monkeypatch.setattr(driver, "out_waiting", property(lambda port: next(left)))
             uart.drain()  # the bytes leave: it returns
-            monkeypatch.setattr(serial_port, "_OUT_QUEUE", lambda fd: 5)
+            monkeypatch.setattr(driver, "out_waiting", property(lambda port: 5))
             with pytest.raises(TransportError, match=r"5 bytes still not sent after 0\.3 s \(hardware flow control"):
                 uart.drain()
             with pytest.raises(TransportError, match=r"after 0\.1 s"):
